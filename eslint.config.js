@@ -1,0 +1,51 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.tools/', '.data/', 'dist/', 'db/migrations/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] } },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Workflow code is replayed deterministically inside Temporal's sandbox:
+    // no Node built-ins, no I/O libraries, and activities only as types.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Workflows must not use Node built-ins.' },
+            {
+              regex: '^(fs|path|os|crypto|child_process|net|http|https|timers|process)$',
+              message: 'Workflows must not use Node built-ins.',
+            },
+            {
+              regex: '^(pg|drizzle-orm.*|meilisearch|nodemailer|fastify.*|@temporalio/(client|worker|activity))$',
+              message: 'Workflows only orchestrate; side effects belong to activities.',
+            },
+            {
+              group: ['../activities', '../activities/*', '../db', '../db/*', '../api/*'],
+              allowTypeImports: true,
+              message: 'Import activities with `import type` only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['eslint.config.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,95 @@
+/**
+ * Typed configuration, parsed once at start-up from environment variables.
+ * Every variable is a string in the environment; this module is the only place
+ * that turns them into numbers and URLs, and it refuses bad values by name.
+ */
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string;
+  };
+  meili: {
+    url: string;
+    apiKey: string | undefined;
+  };
+  smtp: {
+    url: string;
+    from: string;
+  };
+  /** Largest number of conversations + KObjects two customers may hold together to be merged. */
+  mergeItemLimit: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigError(`${name} is required`);
+  }
+  return value;
+}
+
+function optional(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+export function parseInteger(
+  env: Env,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function parseUrl(name: string, raw: string): string {
+  try {
+    return new URL(raw).toString().replace(/\/$/, '');
+  } catch (cause) {
+    throw new ConfigError(`${name} must be a URL, got "${raw}"`, { cause });
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    host: optional(env, 'HOST', '127.0.0.1'),
+    port: parseInteger(env, 'PORT', 3000, { max: 65535 }),
+    logLevel: optional(env, 'LOG_LEVEL', 'info'),
+    databaseUrl: parseUrl('DATABASE_URL', required(env, 'DATABASE_URL')),
+    temporal: {
+      address: required(env, 'TEMPORAL_ADDRESS'),
+      namespace: optional(env, 'TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: optional(env, 'TEMPORAL_TASK_QUEUE', 'custodian'),
+      uiUrl: parseUrl('TEMPORAL_UI_URL', optional(env, 'TEMPORAL_UI_URL', 'http://127.0.0.1:8233')),
+    },
+    meili: {
+      url: parseUrl('MEILI_URL', required(env, 'MEILI_URL')),
+      apiKey: env.MEILI_MASTER_KEY || undefined,
+    },
+    smtp: {
+      url: parseUrl('SMTP_URL', required(env, 'SMTP_URL')),
+      from: optional(env, 'MAIL_FROM', 'Custodian <custodian@localhost>'),
+    },
+    mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
+  };
+}

@@ -1,0 +1,53 @@
+import { Connection } from '@temporalio/client';
+import type { SearchAttributeType } from '@temporalio/common';
+import proto from '@temporalio/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { searchAttributes } from '../workflows/contracts';
+
+/** Connects to Temporal, retrying while a freshly started server comes up. */
+export async function connectTemporal(address: string, timeoutMs = 60_000): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await Connection.connect({ address });
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(`Temporal is not reachable at ${address}`, { cause: error });
+      }
+      await sleep(500);
+    }
+  }
+}
+
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
+type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
+
+const indexedValueTypes: Record<SearchAttributeType, IndexedValueType> = {
+  TEXT: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  DOUBLE: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+  BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+/**
+ * Registers Custodian's custom search attributes in the namespace, adding only
+ * the missing ones. Runs at every worker start: a dev server with a persistent
+ * database ignores `--search-attribute` flags after its first start, and a
+ * production cluster needs them registered once by someone.
+ */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = Object.values(searchAttributes).filter(
+    (key) => !(key.name in (customAttributes ?? {})),
+  );
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      missing.map((key) => [key.name, indexedValueTypes[key.type]]),
+    ),
+  });
+}

@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { searchAttributes } from '../workflows/contracts';
+import { temporalCli } from './binaries';
+import { isPortOpen, spawnService, waitUntil } from './process';
+import type { StartedService } from './types';
+
+const typeNames: Record<string, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+export interface StartedTemporal extends StartedService {
+  uiUrl: string | undefined;
+}
+
+/**
+ * Temporal's development server (SQLite, with its UI unless headless). The
+ * binary is spawned directly, never through a shell, so stopping the child
+ * stops the server.
+ */
+export async function startTemporal({
+  dataDir,
+  port,
+  uiPort,
+  headless,
+  logFile,
+}: {
+  dataDir: string;
+  port: number;
+  uiPort: number;
+  headless: boolean;
+  logFile: string;
+}): Promise<StartedTemporal> {
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--db-filename',
+    path.join(dataDir, 'temporal.sqlite'),
+    '--log-level',
+    'warn',
+    ...Object.values(searchAttributes).flatMap((key) => [
+      '--search-attribute',
+      `${key.name}=${typeNames[key.type]}`,
+    ]),
+    ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+  ];
+  const server = spawnService('temporal', temporalCli(), args, { logFile });
+  try {
+    await waitUntil('Temporal', () => isPortOpen(port), { process: server, logFile, timeoutMs: 120_000 });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return {
+    url: `127.0.0.1:${port}`,
+    uiUrl: headless ? undefined : `http://127.0.0.1:${uiPort}`,
+    stop: () => server.stop(),
+  };
+}

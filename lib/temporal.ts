@@ -51,3 +51,8 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     ),
   });
 }
+
+/** Where an admin sees a workflow in Temporal UI. */
+export function temporalUiLink(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

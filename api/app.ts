@@ -1,0 +1,30 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../lib/config';
+import errors from './plugins/errors';
+import infrastructure from './plugins/infrastructure';
+import openapi from './plugins/openapi';
+import validation from './plugins/validation';
+import health from './routes/health';
+import v1 from './routes';
+
+export interface BuildAppOptions {
+  config: Config;
+  logger?: boolean;
+}
+
+/** The whole HTTP API as one Fastify instance; the caller decides whether to listen. */
+export async function buildApp({ config, logger = true }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger ? { level: config.logLevel } : false,
+    bodyLimit: 5 * 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(validation);
+  await app.register(errors);
+  await app.register(infrastructure, { config });
+  await app.register(openapi);
+  await app.register(health);
+  await app.register(v1, { prefix: '/v1' });
+  return app;
+}

@@ -1,0 +1,32 @@
+import { Ajv, type Options } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+function buildAjv(options: Options): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    // Unknown fields are refused, not silently dropped.
+    removeAdditional: false,
+    strict: false,
+    ...options,
+  });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/**
+ * Bodies are validated as sent: a number where a string belongs is refused.
+ * Query strings and path params arrive as text, so only they are coerced.
+ */
+export default fp(
+  async function validation(app: FastifyInstance) {
+    const strict = buildAjv({ coerceTypes: false });
+    const coercing = buildAjv({ coerceTypes: 'array' });
+    app.setValidatorCompiler(({ schema, httpPart }) =>
+      (httpPart === 'body' ? strict : coercing).compile(schema),
+    );
+  },
+  { name: 'validation' },
+);

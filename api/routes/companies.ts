@@ -1,0 +1,184 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { createCompany, getCompany, listCompanies, updateCompany } from '../../db/queries/companies';
+import { listCompanyDirectory } from '../../db/queries/customers';
+import { companyTimeline } from '../../db/queries/timeline';
+import { HttpProblem } from '../problem';
+import { Attributes, IdParams, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
+import { TimelineItem } from '../schemas/timeline';
+import { companyView, timelineItemView } from '../views';
+
+const tags = ['companies'];
+
+const Company = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  customAttributes: Attributes,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const CompanyName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+
+const CustomerCard = Type.Object({
+  customer: Type.Object({ id: Uuid, name: Type.String(), lastActivityAt: Timestamp }),
+  conversationCounts: Type.Object({ open: Type.Integer(), snoozed: Type.Integer(), done: Type.Integer() }),
+  recentItems: Type.Array(TimelineItem, { description: 'The 5 most recent items.' }),
+});
+
+const DirectoryEntry = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  lastActivityAt: Timestamp,
+  openConversations: Type.Integer(),
+});
+
+const companies: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/companies',
+    {
+      schema: {
+        tags,
+        summary: 'Create a company',
+        body: Type.Object(
+          { name: CompanyName, customAttributes: Type.Optional(Attributes) },
+          { additionalProperties: false },
+        ),
+        response: { 201: Company, ...problems(409) },
+      },
+    },
+    async (request, reply) => {
+      const row = await createCompany(app.db, request.body);
+      return reply.code(201).header('location', `/v1/companies/${row.id}`).send(companyView(row));
+    },
+  );
+
+  app.get(
+    '/companies',
+    {
+      schema: {
+        tags,
+        summary: 'List companies',
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: Page(Company), ...problems() },
+      },
+    },
+    async (request) => {
+      const page = await listCompanies(app.db, { limit: request.query.limit ?? 25, cursor: request.query.cursor });
+      return { items: page.items.map(companyView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/companies/:id',
+    { schema: { tags, summary: 'Get a company', params: IdParams, response: { 200: Company, ...problems(404) } } },
+    async (request) => companyView(await getCompany(app.db, request.params.id)),
+  );
+
+  app.patch(
+    '/companies/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update a company',
+        params: IdParams,
+        body: Type.Object(
+          { name: Type.Optional(CompanyName), customAttributes: Type.Optional(Attributes) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: Company, ...problems(404, 409) },
+      },
+    },
+    async (request) => companyView(await updateCompany(app.db, request.params.id, request.body)),
+  );
+
+  app.delete(
+    '/companies/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Companies cannot be deleted',
+        description: 'Always refused with 405 COMPANY_NOT_DELETABLE: customers and reports refer to companies.',
+        params: IdParams,
+        response: problems(404, 405),
+      },
+    },
+    async (request) => {
+      await getCompany(app.db, request.params.id);
+      throw new HttpProblem(
+        405,
+        'COMPANY_NOT_DELETABLE',
+        'Companies cannot be deleted. Move or delete its customers instead; the company stays for reporting.',
+        {},
+        { allow: 'GET, PATCH' },
+      );
+    },
+  );
+
+  app.get(
+    '/companies/:id/timeline',
+    {
+      schema: {
+        tags,
+        summary: "The company's customers as cards, most recently active first",
+        params: IdParams,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: Page(CustomerCard), ...problems(404) },
+      },
+    },
+    async (request) => {
+      await getCompany(app.db, request.params.id);
+      const page = await companyTimeline(app.db, request.params.id, {
+        limit: request.query.limit ?? 25,
+        cursor: request.query.cursor,
+      });
+      return {
+        items: page.items.map((card) => ({
+          customer: { ...card.customer, lastActivityAt: card.customer.lastActivityAt.toISOString() },
+          conversationCounts: card.conversationCounts,
+          recentItems: card.recentItems.map(timelineItemView),
+        })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  app.get(
+    '/companies/:id/customers',
+    {
+      schema: {
+        tags,
+        summary: "The company's customer directory, by name",
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            filter: Type.Optional(
+              Type.Union([Type.Literal('all'), Type.Literal('open')], {
+                default: 'all',
+                description: '`open`: only customers with an open conversation.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(DirectoryEntry), ...problems(404) },
+      },
+    },
+    async (request) => {
+      await getCompany(app.db, request.params.id);
+      const page = await listCompanyDirectory(app.db, {
+        companyId: request.params.id,
+        onlyWithOpenConversations: request.query.filter === 'open',
+        limit: request.query.limit ?? 25,
+        cursor: request.query.cursor,
+      });
+      return {
+        items: page.items.map((entry) => ({ ...entry, lastActivityAt: entry.lastActivityAt.toISOString() })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+};
+
+export default companies;

@@ -1,0 +1,121 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { addMessage, createConversation, getConversation, updateConversation } from '../../db/queries/conversations';
+import { conversationChannels, conversationStatuses, messageDirections } from '../../db/schema';
+import { IdParams, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import { conversationView, messageView } from '../views';
+
+const tags = ['conversations'];
+
+const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+
+const Channel = literals(conversationChannels);
+const Status = literals(conversationStatuses);
+
+const MessageInput = Type.Object(
+  {
+    direction: literals(messageDirections),
+    body: Type.String({ minLength: 1, maxLength: 100_000 }),
+    sentAt: Type.Optional(Timestamp),
+  },
+  { additionalProperties: false },
+);
+
+const Message = Type.Object({ id: Uuid, direction: Type.String(), body: Type.String(), sentAt: Timestamp });
+
+const Conversation = Type.Object({
+  id: Uuid,
+  customerId: Uuid,
+  channel: Type.String(),
+  subject: Type.String(),
+  status: Type.String(),
+  createdAt: Timestamp,
+  lastActivityAt: Timestamp,
+  pinnedAt: Nullable(Timestamp),
+  messages: Type.Optional(Type.Array(Message)),
+});
+
+const toMessage = (input: { direction: 'inbound' | 'outbound'; body: string; sentAt?: string | undefined }) => ({
+  ...input,
+  sentAt: input.sentAt ? new Date(input.sentAt) : undefined,
+});
+
+const conversations: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/customers/:id/conversations',
+    {
+      schema: {
+        tags,
+        summary: "Start a conversation on a customer's timeline",
+        params: IdParams,
+        body: Type.Object(
+          {
+            channel: Channel,
+            subject: Type.Optional(Type.String({ maxLength: 500 })),
+            status: Type.Optional(Status),
+            messages: Type.Optional(Type.Array(MessageInput, { maxItems: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Conversation, ...problems(404) },
+      },
+    },
+    async (request, reply) => {
+      const { messages, ...rest } = request.body;
+      const row = await createConversation(app.db, request.params.id, {
+        ...rest,
+        messages: messages?.map(toMessage),
+      });
+      return reply.code(201).header('location', `/v1/conversations/${row.id}`).send(conversationView(row));
+    },
+  );
+
+  app.get(
+    '/conversations/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a conversation with its messages',
+        params: IdParams,
+        response: { 200: Conversation, ...problems(404) },
+      },
+    },
+    async (request) => conversationView(await getConversation(app.db, request.params.id)),
+  );
+
+  app.patch(
+    '/conversations/:id',
+    {
+      schema: {
+        tags,
+        summary: "Change a conversation's status or subject",
+        params: IdParams,
+        body: Type.Object(
+          { status: Type.Optional(Status), subject: Type.Optional(Type.String({ maxLength: 500 })) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: Conversation, ...problems(404) },
+      },
+    },
+    async (request) => conversationView(await updateConversation(app.db, request.params.id, request.body)),
+  );
+
+  app.post(
+    '/conversations/:id/messages',
+    {
+      schema: {
+        tags,
+        summary: 'Add a message to a conversation',
+        params: IdParams,
+        body: MessageInput,
+        response: { 201: Message, ...problems(404) },
+      },
+    },
+    async (request, reply) => {
+      const row = await addMessage(app.db, request.params.id, toMessage(request.body));
+      return reply.code(201).send(messageView(row));
+    },
+  );
+};
+
+export default conversations;

@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import auth from '../plugins/auth';
+import companies from './companies';
+import conversations from './conversations';
+import customers from './customers';
+import diagnostics from './diagnostics';
+import kobjects from './kobjects';
+import reports from './reports';
+import timeline from './timeline';
+import users from './users';
+
+/** Everything under /v1 needs an API key. */
+export default async function v1(app: FastifyInstance) {
+  await app.register(auth);
+  for (const routes of [users, customers, companies, conversations, kobjects, timeline, reports, diagnostics]) {
+    await app.register(routes);
+  }
+}

@@ -1,0 +1,95 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { createKlass, createKObject, getKObject, listKlasses } from '../../db/queries/kobjects';
+import { Attributes, IdParams, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import { kobjectView } from '../views';
+
+const KlassName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[a-z][a-z0-9_]*$',
+  description: 'A lower-case identifier such as `order`.',
+});
+
+const Klass = Type.Object({ id: Uuid, name: Type.String(), title: Type.String(), createdAt: Timestamp });
+
+const KObject = Type.Object({
+  id: Uuid,
+  customerId: Uuid,
+  klass: Type.String(),
+  title: Type.String(),
+  data: Attributes,
+  createdAt: Timestamp,
+  lastActivityAt: Timestamp,
+  pinnedAt: Nullable(Timestamp),
+});
+
+const kobjects: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/klasses',
+    {
+      schema: {
+        tags: ['kobjects'],
+        summary: 'Define a klass (a custom object type)',
+        body: Type.Object(
+          { name: KlassName, title: Type.String({ minLength: 1, maxLength: 200 }) },
+          { additionalProperties: false },
+        ),
+        response: { 201: Klass, ...problems(409) },
+      },
+    },
+    async (request, reply) => {
+      const row = await createKlass(app.db, request.body);
+      return reply.code(201).send({ ...row, createdAt: row.createdAt.toISOString() });
+    },
+  );
+
+  app.get(
+    '/klasses',
+    {
+      schema: {
+        tags: ['kobjects'],
+        summary: 'List klasses',
+        response: { 200: Type.Object({ items: Type.Array(Klass) }), ...problems() },
+      },
+    },
+    async () => ({
+      items: (await listKlasses(app.db)).map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })),
+    }),
+  );
+
+  app.post(
+    '/customers/:id/kobjects',
+    {
+      schema: {
+        tags: ['kobjects'],
+        summary: 'Create a KObject on a customer',
+        params: IdParams,
+        body: Type.Object(
+          { klass: KlassName, title: Type.String({ minLength: 1, maxLength: 500 }), data: Type.Optional(Attributes) },
+          { additionalProperties: false },
+        ),
+        response: { 201: KObject, ...problems(404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const row = await createKObject(app.db, request.params.id, request.body);
+      return reply.code(201).header('location', `/v1/kobjects/${row.id}`).send(kobjectView(row));
+    },
+  );
+
+  app.get(
+    '/kobjects/:id',
+    {
+      schema: {
+        tags: ['kobjects'],
+        summary: 'Get a KObject',
+        params: IdParams,
+        response: { 200: KObject, ...problems(404) },
+      },
+    },
+    async (request) => kobjectView(await getKObject(app.db, request.params.id)),
+  );
+};
+
+export default kobjects;

@@ -1,0 +1,69 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { customerTimeline, setPinned } from '../../db/queries/timeline';
+import { currentUser } from '../plugins/auth';
+import { IdParams, NoContent, Page, PageQuery, problems } from '../schemas/common';
+import { TimelineItem } from '../schemas/timeline';
+import { timelineItemView } from '../views';
+
+const tags = ['timeline'];
+
+const timeline: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/customers/:id/timeline',
+    {
+      schema: {
+        tags,
+        summary: "A customer's conversations and KObjects: pinned first, then most recent activity",
+        params: IdParams,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: Page(TimelineItem), ...problems(404) },
+      },
+    },
+    async (request) => {
+      const page = await customerTimeline(app.db, request.params.id, {
+        limit: request.query.limit ?? 25,
+        cursor: request.query.cursor,
+      });
+      return { items: page.items.map(timelineItemView), nextCursor: page.nextCursor };
+    },
+  );
+
+  for (const [segment, type] of [
+    ['conversations', 'conversation'],
+    ['kobjects', 'kobject'],
+  ] as const) {
+    app.put(
+      `/${segment}/:id/pin`,
+      {
+        schema: {
+          tags,
+          summary: `Pin a ${type} to the top of its customer's timeline (for everyone)`,
+          params: IdParams,
+          response: { 204: NoContent, ...problems(404) },
+        },
+      },
+      async (request, reply) => {
+        await setPinned(app.db, type, request.params.id, true, currentUser(request).id);
+        return reply.code(204).send(null);
+      },
+    );
+    app.delete(
+      `/${segment}/:id/pin`,
+      {
+        schema: {
+          tags,
+          summary: `Unpin a ${type}`,
+          params: IdParams,
+          response: { 204: NoContent, ...problems(404) },
+        },
+      },
+      async (request, reply) => {
+        await setPinned(app.db, type, request.params.id, false, currentUser(request).id);
+        return reply.code(204).send(null);
+      },
+    );
+  }
+};
+
+export default timeline;

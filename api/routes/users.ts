@@ -1,0 +1,158 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { issueApiKey } from '../../db/queries/api-keys';
+import { createUser, getUser, listApiKeys, listUsers, revokeApiKey, type UserRow } from '../../db/queries/users';
+import { permissions } from '../../lib/permissions';
+import { currentUser, requireAdmin } from '../plugins/auth';
+import { IdParams, NoContent, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+
+const tags = ['users'];
+
+const Permission = Type.Union(permissions.map((p) => Type.Literal(p)));
+
+const User = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  email: Type.String(),
+  isAdmin: Type.Boolean(),
+  permissions: Type.Array(Type.String()),
+  createdAt: Timestamp,
+});
+
+const ApiKey = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters of the key, to recognise it.' }),
+  createdAt: Timestamp,
+  lastUsedAt: Nullable(Timestamp),
+  revokedAt: Nullable(Timestamp),
+});
+
+const userView = (row: UserRow) => ({
+  id: row.id,
+  name: row.name,
+  email: row.email,
+  isAdmin: row.isAdmin,
+  permissions: row.permissions,
+  createdAt: row.createdAt.toISOString(),
+});
+
+const users: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/me',
+    { schema: { tags, summary: 'The user the API key belongs to', response: { 200: User, ...problems() } } },
+    async (request) => userView(await getUser(app.db, currentUser(request).id)),
+  );
+
+  app.post(
+    '/users',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: 'Create a user with a permission set (admin)',
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            email: Type.String({ format: 'email', maxLength: 320 }),
+            isAdmin: Type.Optional(Type.Boolean()),
+            permissions: Type.Optional(Type.Array(Permission, { maxItems: permissions.length })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: User, ...problems(403, 409) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(userView(await createUser(app.db, request.body))),
+  );
+
+  app.get(
+    '/users',
+    {
+      preHandler: requireAdmin,
+      schema: { tags, summary: 'List users (admin)', response: { 200: Type.Object({ items: Type.Array(User) }), ...problems(403) } },
+    },
+    async () => ({ items: (await listUsers(app.db)).map(userView) }),
+  );
+
+  app.get(
+    '/users/:id',
+    {
+      preHandler: requireAdmin,
+      schema: { tags, summary: 'Get a user (admin)', params: IdParams, response: { 200: User, ...problems(403, 404) } },
+    },
+    async (request) => userView(await getUser(app.db, request.params.id)),
+  );
+
+  app.post(
+    '/users/:id/api-keys',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: 'Issue an API key (admin); the key is shown once',
+        params: IdParams,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({
+            id: Uuid,
+            name: Type.String(),
+            prefix: Type.String(),
+            createdAt: Timestamp,
+            key: Type.String({ description: 'Shown only in this response; store it now.' }),
+          }),
+          ...problems(403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      await getUser(app.db, request.params.id);
+      const issued = await issueApiKey(app.db, request.params.id, request.body.name);
+      return reply.code(201).send({ ...issued, createdAt: issued.createdAt.toISOString() });
+    },
+  );
+
+  app.get(
+    '/users/:id/api-keys',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: "List a user's API keys (admin); the keys themselves are never shown again",
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(ApiKey) }), ...problems(403, 404) },
+      },
+    },
+    async (request) => {
+      await getUser(app.db, request.params.id);
+      const keys = await listApiKeys(app.db, request.params.id);
+      return {
+        items: keys.map((key) => ({
+          ...key,
+          createdAt: key.createdAt.toISOString(),
+          lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+          revokedAt: key.revokedAt?.toISOString() ?? null,
+        })),
+      };
+    },
+  );
+
+  app.delete(
+    '/users/:id/api-keys/:keyId',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: 'Revoke an API key (admin)',
+        params: Type.Object({ id: Uuid, keyId: Uuid }),
+        response: { 204: NoContent, ...problems(403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await revokeApiKey(app.db, request.params.id, request.params.keyId);
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default users;

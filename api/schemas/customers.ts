@@ -1,0 +1,83 @@
+import { Type, type Static } from 'typebox';
+import { Attributes, Nullable, Timestamp, Uuid } from './common';
+
+const EmailInput = Type.Object(
+  {
+    address: Type.String({ format: 'email', maxLength: 320 }),
+    preferred: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const PhoneInput = Type.Object(
+  {
+    number: Type.String({ minLength: 4, maxLength: 40, pattern: '^\\+?[0-9 ().\\-]+$' }),
+    preferred: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const SocialHandle = Type.Object(
+  {
+    network: Type.String({ minLength: 1, maxLength: 50 }),
+    handle: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+const customerFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  companyId: Nullable(Uuid),
+  emails: Type.Array(EmailInput, { maxItems: 50, description: 'The first is preferred unless one says so.' }),
+  phones: Type.Array(PhoneInput, { maxItems: 50 }),
+  socialHandles: Type.Array(SocialHandle, { maxItems: 50 }),
+  websites: Type.Array(Type.String({ format: 'uri', maxLength: 2000 }), { maxItems: 50 }),
+  externalId: Nullable(Type.String({ minLength: 1, maxLength: 200 })),
+  customAttributes: Attributes,
+};
+
+export const CreateCustomerBody = Type.Object(
+  {
+    name: customerFields.name,
+    companyId: Type.Optional(customerFields.companyId),
+    emails: Type.Optional(customerFields.emails),
+    phones: Type.Optional(customerFields.phones),
+    socialHandles: Type.Optional(customerFields.socialHandles),
+    websites: Type.Optional(customerFields.websites),
+    externalId: Type.Optional(customerFields.externalId),
+    customAttributes: Type.Optional(customerFields.customAttributes),
+  },
+  { additionalProperties: false },
+);
+export type CreateCustomerBody = Static<typeof CreateCustomerBody>;
+
+export const UpdateCustomerBody = Type.Object(
+  {
+    name: Type.Optional(customerFields.name),
+    companyId: Type.Optional(customerFields.companyId),
+    emails: Type.Optional(customerFields.emails),
+    phones: Type.Optional(customerFields.phones),
+    socialHandles: Type.Optional(customerFields.socialHandles),
+    websites: Type.Optional(customerFields.websites),
+    externalId: Type.Optional(customerFields.externalId),
+    customAttributes: Type.Optional(customerFields.customAttributes),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'Lists and attributes given replace the stored ones.' },
+);
+export type UpdateCustomerBody = Static<typeof UpdateCustomerBody>;
+
+export const Customer = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  companyId: Nullable(Uuid),
+  emails: Type.Array(Type.Object({ address: Type.String(), preferred: Type.Boolean() })),
+  phones: Type.Array(Type.Object({ number: Type.String(), preferred: Type.Boolean() })),
+  socialHandles: Type.Array(Type.Object({ network: Type.String(), handle: Type.String() })),
+  websites: Type.Array(Type.String()),
+  externalId: Nullable(Type.String()),
+  customAttributes: Attributes,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  lastActivityAt: Timestamp,
+});
+export type Customer = Static<typeof Customer>;

@@ -1,0 +1,92 @@
+/**
+ * Rows to response bodies. Dates become ISO strings here, once, so route
+ * handlers return exactly what their response schema describes.
+ */
+import type { CompanyRow } from '../db/queries/companies';
+import type { ConversationRow, MessageRow } from '../db/queries/conversations';
+import type { CustomerRow } from '../db/queries/customers';
+import type { TimelineItem } from '../db/queries/timeline';
+
+const iso = (date: Date) => date.toISOString();
+const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
+
+export function customerView(row: CustomerRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    companyId: row.companyId,
+    emails: row.emails,
+    phones: row.phones,
+    socialHandles: row.socialHandles,
+    websites: row.websites,
+    externalId: row.externalId,
+    customAttributes: row.customAttributes,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+    lastActivityAt: iso(row.lastActivityAt),
+  };
+}
+
+export function companyView(row: CompanyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    customAttributes: row.customAttributes,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  };
+}
+
+export function messageView(row: MessageRow) {
+  return { id: row.id, direction: row.direction, body: row.body, sentAt: iso(row.sentAt) };
+}
+
+export function conversationView(row: ConversationRow & { messages?: MessageRow[] }) {
+  return {
+    id: row.id,
+    customerId: row.customerId,
+    channel: row.channel,
+    subject: row.subject,
+    status: row.status,
+    createdAt: iso(row.createdAt),
+    lastActivityAt: iso(row.lastActivityAt),
+    pinnedAt: isoOrNull(row.pinnedAt),
+    ...(row.messages ? { messages: row.messages.map(messageView) } : {}),
+  };
+}
+
+export function kobjectView(row: {
+  id: string;
+  customerId: string;
+  klass: string;
+  title: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  lastActivityAt: Date;
+  pinnedAt: Date | null;
+}) {
+  return {
+    id: row.id,
+    customerId: row.customerId,
+    klass: row.klass,
+    title: row.title,
+    data: row.data,
+    createdAt: iso(row.createdAt),
+    lastActivityAt: iso(row.lastActivityAt),
+    pinnedAt: isoOrNull(row.pinnedAt),
+  };
+}
+
+export function timelineItemView(item: TimelineItem) {
+  return {
+    type: item.type,
+    id: item.id,
+    title: item.title,
+    channel: item.channel,
+    status: item.status,
+    klass: item.klass,
+    lastActivityAt: iso(item.lastActivityAt),
+    pinned: item.pinnedAt !== null,
+    pinnedAt: isoOrNull(item.pinnedAt),
+  };
+}

@@ -1,0 +1,20 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import * as schema from './schema';
+
+export type Database = NodePgDatabase<typeof schema>;
+/** A transaction handle; data-access functions take `Database | Transaction`. */
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+export type Queryable = Database | Transaction;
+
+export interface DatabaseHandle {
+  db: Database;
+  close(): Promise<void>;
+}
+
+export function createDatabase(url: string, { max = 10 }: { max?: number } = {}): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle client that loses its connection (server restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+}

@@ -1,0 +1,127 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import { notFound } from '../../lib/errors';
+import type { Queryable } from '../client';
+import { conversations, customers, messages, type conversationChannels, type conversationStatuses, type messageDirections } from '../schema';
+import { touchCustomer } from './customers';
+import { countConversation, reportingDay } from './reporting';
+
+export type ConversationRow = typeof conversations.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+
+export interface NewMessage {
+  direction: (typeof messageDirections)[number];
+  body: string;
+  sentAt?: Date | undefined;
+}
+
+/**
+ * Locks the customer row against a concurrent merge, split or delete for the
+ * rest of the transaction, and fails if it is gone.
+ */
+export async function lockCustomerForWrite(db: Queryable, customerId: string): Promise<void> {
+  const [row] = await db
+    .select({ id: customers.id })
+    .from(customers)
+    .where(eq(customers.id, customerId))
+    .for('share');
+  if (!row) throw notFound('Customer', customerId);
+}
+
+export async function createConversation(
+  db: Queryable,
+  customerId: string,
+  input: {
+    channel: (typeof conversationChannels)[number];
+    subject?: string | undefined;
+    status?: (typeof conversationStatuses)[number] | undefined;
+    messages?: NewMessage[] | undefined;
+  },
+): Promise<ConversationRow & { messages: MessageRow[] }> {
+  return db.transaction(async (tx) => {
+    await lockCustomerForWrite(tx, customerId);
+    const now = new Date();
+    const sent = (input.messages ?? []).map((m) => ({ ...m, sentAt: m.sentAt ?? now }));
+    const lastActivityAt = new Date(Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())));
+    const [conversation] = await tx
+      .insert(conversations)
+      .values({
+        customerId,
+        channel: input.channel,
+        subject: input.subject ?? '',
+        status: input.status ?? 'open',
+        createdAt: now,
+        lastActivityAt,
+      })
+      .returning();
+    const inserted = sent.length
+      ? await tx
+          .insert(messages)
+          .values(sent.map((m) => ({ ...m, conversationId: conversation!.id })))
+          .returning()
+      : [];
+    await countConversation(
+      tx,
+      { day: reportingDay(now), channel: conversation!.channel, status: conversation!.status },
+      1,
+    );
+    await touchCustomer(tx, customerId, lastActivityAt);
+    return { ...conversation!, messages: inserted };
+  });
+}
+
+export async function getConversation(db: Queryable, id: string) {
+  const [conversation] = await db.select().from(conversations).where(eq(conversations.id, id));
+  if (!conversation) throw notFound('Conversation', id);
+  const thread = await db
+    .select()
+    .from(messages)
+    .where(eq(messages.conversationId, id))
+    .orderBy(asc(messages.sentAt), asc(messages.id));
+  return { ...conversation, messages: thread };
+}
+
+async function lockConversation(db: Queryable, id: string): Promise<ConversationRow> {
+  const [row] = await db.select().from(conversations).where(eq(conversations.id, id)).for('update');
+  if (!row) throw notFound('Conversation', id);
+  return row;
+}
+
+export async function addMessage(db: Queryable, conversationId: string, input: NewMessage): Promise<MessageRow> {
+  return db.transaction(async (tx) => {
+    const conversation = await lockConversation(tx, conversationId);
+    const sentAt = input.sentAt ?? new Date();
+    const [message] = await tx
+      .insert(messages)
+      .values({ ...input, sentAt, conversationId })
+      .returning();
+    await tx
+      .update(conversations)
+      .set({ lastActivityAt: sql`greatest(${conversations.lastActivityAt}, ${sentAt.toISOString()}::timestamptz)` })
+      .where(eq(conversations.id, conversationId));
+    await touchCustomer(tx, conversation.customerId, sentAt);
+    return message!;
+  });
+}
+
+export async function updateConversation(
+  db: Queryable,
+  id: string,
+  patch: { status?: (typeof conversationStatuses)[number] | undefined; subject?: string | undefined },
+): Promise<ConversationRow> {
+  return db.transaction(async (tx) => {
+    const before = await lockConversation(tx, id);
+    const [after] = await tx
+      .update(conversations)
+      .set({ ...patch, lastActivityAt: sql`now()` })
+      .where(eq(conversations.id, id))
+      .returning();
+    if (patch.status && patch.status !== before.status) {
+      // The report counts each conversation once, under its current status.
+      const day = reportingDay(before.createdAt);
+      await countConversation(tx, { day, channel: before.channel, status: before.status }, -1);
+      await countConversation(tx, { day, channel: before.channel, status: patch.status }, 1);
+    }
+    await touchCustomer(tx, before.customerId);
+    return after!;
+  });
+}

@@ -1,0 +1,168 @@
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { decodeCursor, encodeCursor } from '../../lib/cursor';
+import { DomainError, notFound } from '../../lib/errors';
+import type { Queryable } from '../client';
+import { isUniqueViolation } from '../errors';
+import { companies, customers, mergeRedirects } from '../schema';
+
+export type CustomerRow = typeof customers.$inferSelect;
+export type NewCustomer = Omit<typeof customers.$inferInsert, 'id' | 'createdAt' | 'updatedAt' | 'lastActivityAt'>;
+
+const externalIdTaken = (externalId: string) =>
+  new DomainError('conflict', 'EXTERNAL_ID_TAKEN', `Another customer already has the external ID "${externalId}".`);
+
+async function assertCompanyExists(db: Queryable, companyId: string | null | undefined): Promise<void> {
+  if (!companyId) return;
+  const [company] = await db.select({ id: companies.id }).from(companies).where(eq(companies.id, companyId));
+  if (!company) {
+    throw new DomainError('unprocessable', 'COMPANY_NOT_FOUND', `No company has the ID ${companyId}.`, {
+      companyId,
+    });
+  }
+}
+
+export async function createCustomer(db: Queryable, values: NewCustomer): Promise<CustomerRow> {
+  await assertCompanyExists(db, values.companyId);
+  try {
+    const [row] = await db.insert(customers).values(values).returning();
+    return row!;
+  } catch (error) {
+    if (values.externalId && isUniqueViolation(error, 'customers_external_id_unique')) {
+      throw externalIdTaken(values.externalId);
+    }
+    throw error;
+  }
+}
+
+export async function findCustomer(db: Queryable, id: string): Promise<CustomerRow | undefined> {
+  const [row] = await db.select().from(customers).where(eq(customers.id, id));
+  return row;
+}
+
+export async function getCustomer(db: Queryable, id: string): Promise<CustomerRow> {
+  const row = await findCustomer(db, id);
+  if (!row) throw notFound('Customer', id);
+  return row;
+}
+
+/**
+ * Where a merged-away customer ID leads now: the end of its redirect chain
+ * (A merged into B, B into C: A leads to C), or undefined if it never merged.
+ */
+export async function resolveMergedCustomer(db: Queryable, id: string): Promise<string | undefined> {
+  const result = await db.execute<{ target: string }>(sql`
+    with recursive chain(target, depth) as (
+      select ${mergeRedirects.targetCustomerId}, 1 from ${mergeRedirects}
+      where ${mergeRedirects.sourceCustomerId} = ${id}
+      union all
+      select r.target_customer_id, chain.depth + 1 from ${mergeRedirects} r
+      join chain on r.source_customer_id = chain.target
+      where chain.depth < 100
+    )
+    select target from chain order by depth desc limit 1`);
+  return result.rows[0]?.target;
+}
+
+export async function updateCustomer(
+  db: Queryable,
+  id: string,
+  patch: Partial<NewCustomer>,
+): Promise<CustomerRow> {
+  await assertCompanyExists(db, patch.companyId);
+  try {
+    const [row] = await db
+      .update(customers)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(eq(customers.id, id))
+      .returning();
+    if (!row) throw notFound('Customer', id);
+    return row;
+  } catch (error) {
+    if (patch.externalId && isUniqueViolation(error, 'customers_external_id_unique')) {
+      throw externalIdTaken(patch.externalId);
+    }
+    throw error;
+  }
+}
+
+/** Moves a customer's last activity forward, never back. */
+export async function touchCustomer(db: Queryable, customerId: string, at: Date | undefined = undefined) {
+  const when = at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
+  await db
+    .update(customers)
+    .set({ lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${when})` })
+    .where(eq(customers.id, customerId));
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Newest customers first, keyset-paginated. */
+export async function listCustomers(
+  db: Queryable,
+  { limit, cursor, companyId }: { limit: number; cursor?: string | undefined; companyId?: string | undefined },
+): Promise<Page<CustomerRow>> {
+  const conditions = [];
+  if (companyId) conditions.push(eq(customers.companyId, companyId));
+  if (cursor) {
+    const [createdAt, id] = decodeCursor(cursor, 2);
+    conditions.push(sql`(${customers.createdAt}, ${customers.id}) < (${createdAt}::timestamptz, ${id}::uuid)`);
+  }
+  const rows = await db
+    .select({ customer: customers, sortKey: sql<string>`${customers.createdAt}::text` })
+    .from(customers)
+    .where(and(...conditions))
+    .orderBy(desc(customers.createdAt), desc(customers.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => row.customer),
+    nextCursor: rows.length > limit && last ? encodeCursor([last.sortKey, last.customer.id]) : null,
+  };
+}
+
+/** A company's customers by name, optionally only those with an open conversation. */
+export async function listCompanyDirectory(
+  db: Queryable,
+  {
+    companyId,
+    onlyWithOpenConversations,
+    limit,
+    cursor,
+  }: { companyId: string; onlyWithOpenConversations: boolean; limit: number; cursor?: string | undefined },
+) {
+  // Qualified by hand: Drizzle renders columns unqualified in a single-table select.
+  const openCount = sql<number>`(
+    select count(*)::int from conversations c where c.customer_id = customers.id and c.status = 'open')`;
+  const conditions = [eq(customers.companyId, companyId)];
+  if (onlyWithOpenConversations) {
+    conditions.push(
+      sql`exists (select 1 from conversations c where c.customer_id = customers.id and c.status = 'open')`,
+    );
+  }
+  if (cursor) {
+    const [name, id] = decodeCursor(cursor, 2);
+    conditions.push(sql`(lower(${customers.name}), ${customers.id}) > (${name}, ${id}::uuid)`);
+  }
+  const rows = await db
+    .select({
+      id: customers.id,
+      name: customers.name,
+      lastActivityAt: customers.lastActivityAt,
+      openConversations: openCount,
+      sortName: sql<string>`lower(${customers.name})`,
+    })
+    .from(customers)
+    .where(and(...conditions))
+    .orderBy(sql`lower(${customers.name})`, customers.id)
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(({ sortName: _sortName, ...row }) => row),
+    nextCursor: rows.length > limit && last ? encodeCursor([last.sortName, last.id]) : null,
+  };
+}

@@ -1,0 +1,182 @@
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { decodeCursor, encodeCursor } from '../../lib/cursor';
+import { notFound } from '../../lib/errors';
+import type { Queryable } from '../client';
+import { conversations, customers, kobjects } from '../schema';
+
+export interface TimelineItem {
+  type: 'conversation' | 'kobject';
+  id: string;
+  customerId: string;
+  title: string;
+  channel: string | null;
+  status: string | null;
+  klass: string | null;
+  lastActivityAt: Date;
+  pinnedAt: Date | null;
+}
+
+interface TimelineRow {
+  type: 'conversation' | 'kobject';
+  id: string;
+  customer_id: string;
+  title: string;
+  channel: string | null;
+  status: string | null;
+  klass: string | null;
+  last_activity_at: string;
+  pinned_at: string | null;
+  pinned: number;
+  sort_key: string;
+  [column: string]: unknown;
+}
+
+/** Conversations and KObjects as one relation, with the columns the timeline sorts on. */
+function timelineItems(where: { conversations: SQL; kobjects: SQL }) {
+  return sql`
+    select 'conversation' as type, c.id, c.customer_id, c.subject as title, c.channel::text as channel,
+           c.status::text as status, null as klass, c.last_activity_at, c.pinned_at
+      from conversations c where ${where.conversations}
+    union all
+    select 'kobject', k.id, k.customer_id, k.title, null, null, kl.name, k.last_activity_at, k.pinned_at
+      from kobjects k join klasses kl on kl.id = k.klass_id where ${where.kobjects}`;
+}
+
+function toItem(row: TimelineRow): TimelineItem {
+  return {
+    type: row.type,
+    id: row.id,
+    customerId: row.customer_id,
+    title: row.title,
+    channel: row.channel,
+    status: row.status,
+    klass: row.klass,
+    lastActivityAt: new Date(row.last_activity_at),
+    pinnedAt: row.pinned_at ? new Date(row.pinned_at) : null,
+  };
+}
+
+/**
+ * A customer's timeline: pinned items first (most recently pinned on top), then
+ * the rest by most recent activity. The sort key is carried in the cursor as
+ * Postgres text so microsecond timestamps survive the round trip.
+ */
+export async function customerTimeline(
+  db: Queryable,
+  customerId: string,
+  { limit, cursor }: { limit: number; cursor?: string | undefined },
+) {
+  const [customer] = await db.select({ id: customers.id }).from(customers).where(eq(customers.id, customerId));
+  if (!customer) throw notFound('Customer', customerId);
+  let after = sql`true`;
+  if (cursor) {
+    const [pinned, sortKey, id] = decodeCursor(cursor, 3);
+    after = sql`(pinned, sort_key_ts, id) < (${Number(pinned)}, ${sortKey}::timestamptz, ${id}::uuid)`;
+  }
+  const result = await db.execute<TimelineRow>(sql`
+    select *, sort_key_ts::text as sort_key from (
+      select t.*, (t.pinned_at is not null)::int as pinned, coalesce(t.pinned_at, t.last_activity_at) as sort_key_ts
+      from (${timelineItems({
+        conversations: sql`c.customer_id = ${customerId}`,
+        kobjects: sql`k.customer_id = ${customerId}`,
+      })}) t
+    ) ranked
+    where ${after}
+    order by pinned desc, sort_key_ts desc, id desc
+    limit ${limit + 1}`);
+  const rows = result.rows;
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toItem),
+    nextCursor: rows.length > limit && last ? encodeCursor([last.pinned, last.sort_key, last.id]) : null,
+  };
+}
+
+/**
+ * The `perCustomer` most recent items of each customer, by activity alone
+ * (pins order a single timeline, not a company overview).
+ */
+export async function recentItems(db: Queryable, customerIds: string[], perCustomer: number) {
+  if (customerIds.length === 0) return new Map<string, TimelineItem[]>();
+  const ids = sql.join(customerIds.map((id) => sql`${id}::uuid`), sql`, `);
+  const result = await db.execute<TimelineRow>(sql`
+    select * from (
+      select t.*, 0 as pinned, '' as sort_key,
+             row_number() over (partition by t.customer_id order by t.last_activity_at desc, t.id desc) as rank
+      from (${timelineItems({
+        conversations: sql`c.customer_id in (${ids})`,
+        kobjects: sql`k.customer_id in (${ids})`,
+      })}) t
+    ) ranked
+    where rank <= ${perCustomer}
+    order by customer_id, rank`);
+  const byCustomer = new Map<string, TimelineItem[]>();
+  for (const row of result.rows) {
+    const items = byCustomer.get(row.customer_id) ?? [];
+    items.push(toItem(row));
+    byCustomer.set(row.customer_id, items);
+  }
+  return byCustomer;
+}
+
+/** Company timeline: its customers by recent activity, each with conversation counts and recent items. */
+export async function companyTimeline(
+  db: Queryable,
+  companyId: string,
+  { limit, cursor }: { limit: number; cursor?: string | undefined },
+) {
+  const conditions = [eq(customers.companyId, companyId)];
+  if (cursor) {
+    const [sortKey, id] = decodeCursor(cursor, 2);
+    conditions.push(sql`(${customers.lastActivityAt}, ${customers.id}) < (${sortKey}::timestamptz, ${id}::uuid)`);
+  }
+  const countOf = (status: string) =>
+    // Qualified by hand: Drizzle renders columns unqualified in a single-table select.
+    sql<number>`(select count(*)::int from conversations c
+      where c.customer_id = customers.id and c.status = ${status})`;
+  const rows = await db
+    .select({
+      id: customers.id,
+      name: customers.name,
+      lastActivityAt: customers.lastActivityAt,
+      open: countOf('open'),
+      snoozed: countOf('snoozed'),
+      done: countOf('done'),
+      sortKey: sql<string>`${customers.lastActivityAt}::text`,
+    })
+    .from(customers)
+    .where(and(...conditions))
+    .orderBy(sql`${customers.lastActivityAt} desc`, sql`${customers.id} desc`)
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const recent = await recentItems(
+    db,
+    page.map((row) => row.id),
+    5,
+  );
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => ({
+      customer: { id: row.id, name: row.name, lastActivityAt: row.lastActivityAt },
+      conversationCounts: { open: row.open, snoozed: row.snoozed, done: row.done },
+      recentItems: recent.get(row.id) ?? [],
+    })),
+    nextCursor: rows.length > limit && last ? encodeCursor([last.sortKey, last.id]) : null,
+  };
+}
+
+/** Pins or unpins a conversation or KObject; pins are shared by everyone. */
+export async function setPinned(
+  db: Queryable,
+  type: 'conversation' | 'kobject',
+  id: string,
+  pinned: boolean,
+  userId: string,
+): Promise<void> {
+  const table = type === 'conversation' ? conversations : kobjects;
+  const values = pinned ? { pinnedAt: sql`coalesce(pinned_at, now())`, pinnedBy: userId } : { pinnedAt: null, pinnedBy: null };
+  const rows = await db.update(table).set(values).where(eq(table.id, id)).returning({ id: table.id });
+  if (rows.length === 0) throw notFound(type === 'conversation' ? 'Conversation' : 'KObject', id);
+}
+

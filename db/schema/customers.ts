@@ -1,0 +1,41 @@
+import { desc } from 'drizzle-orm';
+import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { companies } from './companies';
+import { createdAt, id, timestamptz, updatedAt } from './columns';
+
+export interface EmailAddress {
+  address: string;
+  preferred: boolean;
+}
+
+export interface PhoneNumber {
+  number: string;
+  preferred: boolean;
+}
+
+export interface SocialHandle {
+  network: string;
+  handle: string;
+}
+
+export const customers = pgTable(
+  'customers',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'restrict' }),
+    emails: jsonb('emails').$type<EmailAddress[]>().notNull().default([]),
+    phones: jsonb('phones').$type<PhoneNumber[]>().notNull().default([]),
+    socialHandles: jsonb('social_handles').$type<SocialHandle[]>().notNull().default([]),
+    websites: jsonb('websites').$type<string[]>().notNull().default([]),
+    externalId: text('external_id').unique(),
+    customAttributes: jsonb('custom_attributes').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    lastActivityAt: timestamptz('last_activity_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('customers_company_activity_idx').on(t.companyId, desc(t.lastActivityAt), desc(t.id)),
+    index('customers_created_idx').on(desc(t.createdAt), desc(t.id)),
+  ],
+);

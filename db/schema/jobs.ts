@@ -1,0 +1,68 @@
+import { desc } from 'drizzle-orm';
+import { index, integer, jsonb, pgEnum, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, id, timestamptz, updatedAt } from './columns';
+import { customers } from './customers';
+import { users } from './users';
+
+export const jobTypes = ['merge', 'split', 'kobject_move', 'delete', 'bulk_delete', 'gdpr_erasure'] as const;
+export const jobStatuses = [
+  'pending',
+  'awaiting_confirmation',
+  'running',
+  'completed',
+  'failed',
+  'rejected',
+  'expired',
+  'cancelled',
+] as const;
+
+export const jobType = pgEnum('job_type', jobTypes);
+export const jobStatus = pgEnum('job_status', jobStatuses);
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+/** One row per merge, split, move, delete or bulk delete. Parameters hold IDs only. */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: id(),
+    type: jobType('type').notNull(),
+    status: jobStatus('status').notNull().default('pending'),
+    startedBy: uuid('started_by').references(() => users.id, { onDelete: 'set null' }),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+    preview: jsonb('preview').$type<Record<string, unknown>>(),
+    progressTotal: integer('progress_total').notNull().default(0),
+    progressDone: integer('progress_done').notNull().default(0),
+    progressFailed: integer('progress_failed').notNull().default(0),
+    result: jsonb('result').$type<Record<string, unknown>>(),
+    error: jsonb('error').$type<JobError>(),
+    workflowId: text('workflow_id').notNull().unique(),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    expiresAt: timestamptz('expires_at'),
+    completedAt: timestamptz('completed_at'),
+  },
+  (t) => [
+    uniqueIndex('jobs_idempotency_key').on(t.startedBy, t.type, t.idempotencyKey),
+    index('jobs_type_status_idx').on(t.type, t.status, desc(t.createdAt)),
+    index('jobs_created_idx').on(desc(t.createdAt), desc(t.id)),
+  ],
+);
+
+/** The ID of a merged-away customer keeps leading to the profile that survived. */
+export const mergeRedirects = pgTable(
+  'merge_redirects',
+  {
+    sourceCustomerId: uuid('source_customer_id').primaryKey(),
+    targetCustomerId: uuid('target_customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    jobId: uuid('job_id').references(() => jobs.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('merge_redirects_target_idx').on(t.targetCustomerId)],
+);

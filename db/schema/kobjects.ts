@@ -1,0 +1,36 @@
+import { desc } from 'drizzle-orm';
+import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, id, timestamptz } from './columns';
+import { customers } from './customers';
+import { users } from './users';
+
+/** A custom object type, such as `order`. */
+export const klasses = pgTable('klasses', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  title: text('title').notNull(),
+  createdAt: createdAt(),
+});
+
+export const kobjects = pgTable(
+  'kobjects',
+  {
+    id: id(),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    klassId: uuid('klass_id')
+      .notNull()
+      .references(() => klasses.id, { onDelete: 'restrict' }),
+    title: text('title').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    lastActivityAt: timestamptz('last_activity_at').notNull().defaultNow(),
+    pinnedAt: timestamptz('pinned_at'),
+    pinnedBy: uuid('pinned_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    index('kobjects_customer_activity_idx').on(t.customerId, desc(t.lastActivityAt), desc(t.id)),
+    index('kobjects_klass_idx').on(t.klassId),
+  ],
+);

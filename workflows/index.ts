@@ -1,0 +1,1 @@
+export { countTimelineWorkflow } from './count-timeline';

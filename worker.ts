@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundlePath } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities';
 import { createDatabase } from './db/client';
@@ -20,7 +20,11 @@ export interface RunningWorker {
  */
 export async function startWorker(
   config: Config,
-  options: Partial<Pick<WorkerOptions, 'workflowBundle' | 'taskQueue' | 'shutdownGraceTime'>> = {},
+  options: {
+    workflowBundle?: WorkflowBundlePath;
+    taskQueue?: string;
+    shutdownGraceTime?: string;
+  } = {},
 ): Promise<RunningWorker> {
   const client = await connectTemporal(config.temporal.address);
   await ensureSearchAttributes(client, config.temporal.namespace);
@@ -53,7 +57,9 @@ export async function startWorker(
 async function main() {
   const config = loadConfig();
   const running = await startWorker(config);
-  console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+  console.log(
+    `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`,
+  );
   await running.done;
 }
 

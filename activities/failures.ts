@@ -6,7 +6,9 @@ import { DomainError } from '../lib/errors';
  * ApplicationFailures typed with the refusal's code. Anything else is a
  * transient fault and propagates for Temporal to retry.
  */
-export function refusalsAsFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+export function refusalsAsFailures<
+  T extends Record<string, (...args: never[]) => Promise<unknown>>,
+>(activities: T): T {
   return Object.fromEntries(
     Object.entries(activities).map(([name, fn]) => [
       name,
@@ -20,7 +22,6 @@ export function refusalsAsFailures<T extends Record<string, (...args: never[]) =
               message: error.message,
               nonRetryable: true,
               details: [error.details],
-              cause: error,
             });
           }
           throw error;

@@ -10,7 +10,10 @@ export function timelineActivities({ db }: ActivityDeps) {
     async countTimelineItems(customerId: string): Promise<TimelineCounts> {
       await getCustomer(db, customerId);
       const [[c], [k]] = await Promise.all([
-        db.select({ n: count() }).from(conversations).where(eq(conversations.customerId, customerId)),
+        db
+          .select({ n: count() })
+          .from(conversations)
+          .where(eq(conversations.customerId, customerId)),
         db.select({ n: count() }).from(kobjects).where(eq(kobjects.customerId, customerId)),
       ]);
       const counts = { conversations: c?.n ?? 0, kobjects: k?.n ?? 0 };

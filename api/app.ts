@@ -14,7 +14,10 @@ export interface BuildAppOptions {
 }
 
 /** The whole HTTP API as one Fastify instance; the caller decides whether to listen. */
-export async function buildApp({ config, logger = true }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  logger = true,
+}: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ? { level: config.logLevel } : false,
     bodyLimit: 5 * 1024 * 1024,

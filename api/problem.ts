@@ -50,7 +50,10 @@ export function sendProblem(
   detail: string,
   extra: Record<string, unknown> = {},
 ): FastifyReply {
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemDocument(status, code, detail, extra));
+  return reply
+    .code(status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemDocument(status, code, detail, extra));
 }
 
 /** Thrown by route code for an HTTP-level refusal that is not a domain rule. */

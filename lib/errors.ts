@@ -22,6 +22,11 @@ export class DomainError extends Error {
 }
 
 export const notFound = (what: string, id: string) =>
-  new DomainError('not_found', `${what.toUpperCase().replaceAll(' ', '_')}_NOT_FOUND`, `No ${what.toLowerCase()} has the ID ${id}.`, {
-    id,
-  });
+  new DomainError(
+    'not_found',
+    `${what.toUpperCase().replaceAll(' ', '_')}_NOT_FOUND`,
+    `No ${what.toLowerCase()} has the ID ${id}.`,
+    {
+      id,
+    },
+  );

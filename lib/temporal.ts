@@ -38,7 +38,10 @@ const indexedValueTypes: Record<SearchAttributeType, IndexedValueType> = {
  * database ignores `--search-attribute` flags after its first start, and a
  * production cluster needs them registered once by someone.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = Object.values(searchAttributes).filter(
     (key) => !(key.name in (customAttributes ?? {})),

@@ -22,7 +22,11 @@ const apiPort = parseInteger(env, 'PORT', 3000, { max: 65535 });
 const say = (line: string) => console.log(`[dev] ${line}`);
 
 /** A secret generated once and kept in the data folder, unless the environment gives one. */
-function persistentSecret(name: string, fromEnv: string | undefined, generate: () => string): string {
+function persistentSecret(
+  name: string,
+  fromEnv: string | undefined,
+  generate: () => string,
+): string {
   if (fromEnv) return fromEnv;
   const file = path.join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -54,7 +58,7 @@ async function main() {
     randomBytes(24).toString('base64url'),
   );
 
-  let stack: Stack | undefined;
+  const services: Stack[] = [];
   const children: ChildProcess[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -72,7 +76,7 @@ async function main() {
           }),
       ),
     );
-    await stack?.stop();
+    await Promise.all(services.map((stack) => stack.stop()));
     say('stopped');
     process.exit(code);
   };
@@ -92,10 +96,14 @@ async function main() {
     meiliMasterKey,
     log: say,
   });
-  stack = started;
+  services.push(started);
   if (stopping) return;
 
-  const childEnv: Record<string, string | undefined> = { ...env, ...started.env, PORT: String(apiPort) };
+  const childEnv: Record<string, string | undefined> = {
+    ...env,
+    ...started.env,
+    PORT: String(apiPort),
+  };
   say('applying migrations');
   const databaseUrl = started.env.DATABASE_URL!;
   await runMigrations(databaseUrl);
@@ -141,6 +149,7 @@ async function main() {
 
 main().catch((error: unknown) => {
   console.error('[dev] failed:', error instanceof Error ? error.message : error);
-  if (error instanceof AggregateError) for (const e of error.errors) console.error(`  - ${String(e)}`);
+  if (error instanceof AggregateError)
+    for (const e of error.errors) console.error(`  - ${String(e)}`);
   process.exit(1);
 });

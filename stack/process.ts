@@ -81,13 +81,19 @@ export async function isPortOpen(port: number, host = '127.0.0.1'): Promise<bool
 export async function waitUntil(
   what: string,
   probe: () => Promise<boolean>,
-  { timeoutMs = 60_000, process, logFile }: { timeoutMs?: number; process?: ManagedProcess; logFile?: string } = {},
+  {
+    timeoutMs = 60_000,
+    process,
+    logFile,
+  }: { timeoutMs?: number; process?: ManagedProcess; logFile?: string } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const where = logFile ? ` (see ${logFile})` : '';
   while (Date.now() < deadline) {
     if (process && process.child.exitCode !== null) {
-      throw new Error(`${what} exited with code ${process.child.exitCode} before it was ready${where}`);
+      throw new Error(
+        `${what} exited with code ${process.child.exitCode} before it was ready${where}`,
+      );
     }
     if (await probe().catch(() => false)) return;
     await sleep(200);

@@ -55,7 +55,11 @@ export async function startTemporal({
   ];
   const server = spawnService('temporal', temporalCli(), args, { logFile });
   try {
-    await waitUntil('Temporal', () => isPortOpen(port), { process: server, logFile, timeoutMs: 120_000 });
+    await waitUntil('Temporal', () => isPortOpen(port), {
+      process: server,
+      logFile,
+      timeoutMs: 120_000,
+    });
   } catch (error) {
     await server.stop();
     throw error;

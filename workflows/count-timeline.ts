@@ -8,7 +8,9 @@ const { countTimelineItems } = proxyActivities<Activities>({
 });
 
 /** Counts a customer's timeline items: the smallest round trip API → Temporal → worker → Postgres. */
-export async function countTimelineWorkflow({ customerId }: CountTimelineInput): Promise<CountTimelineResult> {
+export async function countTimelineWorkflow({
+  customerId,
+}: CountTimelineInput): Promise<CountTimelineResult> {
   try {
     return { status: 'completed', counts: await countTimelineItems(customerId) };
   } catch (error) {

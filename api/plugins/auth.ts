@@ -18,7 +18,13 @@ declare module 'fastify' {
 }
 
 const unauthenticated = (detail: string) =>
-  new HttpProblem(401, 'UNAUTHENTICATED', detail, {}, { 'www-authenticate': 'Bearer realm="custodian"' });
+  new HttpProblem(
+    401,
+    'UNAUTHENTICATED',
+    detail,
+    {},
+    { 'www-authenticate': 'Bearer realm="custodian"' },
+  );
 
 export function currentUser(request: FastifyRequest): AuthUser {
   if (!request.user) throw unauthenticated('This endpoint needs an API key.');
@@ -29,7 +35,9 @@ export function currentUser(request: FastifyRequest): AuthUser {
 export function requirePermission(permission: Permission): preHandlerAsyncHookHandler {
   return async (request) => {
     if (!hasPermission(currentUser(request), permission)) {
-      throw new HttpProblem(403, 'FORBIDDEN', `This needs the permission ${permission}.`, { permission });
+      throw new HttpProblem(403, 'FORBIDDEN', `This needs the permission ${permission}.`, {
+        permission,
+      });
     }
   };
 }

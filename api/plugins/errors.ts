@@ -28,49 +28,92 @@ const codeOfFastifyError: Record<string, string> = {
 export default fp(
   async function errors(app: FastifyInstance) {
     app.setNotFoundHandler((request, reply) =>
-      sendProblem(reply, 404, 'ROUTE_NOT_FOUND', `No route answers ${request.method} ${request.url}.`),
+      sendProblem(
+        reply,
+        404,
+        'ROUTE_NOT_FOUND',
+        `No route answers ${request.method} ${request.url}.`,
+      ),
     );
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const cause = (error as { cause?: unknown }).cause;
-      const domain = error instanceof DomainError ? error : cause instanceof DomainError ? cause : undefined;
+      const domain =
+        error instanceof DomainError ? error : cause instanceof DomainError ? cause : undefined;
       if (domain) {
-        return sendProblem(reply, statusOfKind[domain.kind], domain.code, domain.message, domain.details);
+        return sendProblem(
+          reply,
+          statusOfKind[domain.kind],
+          domain.code,
+          domain.message,
+          domain.details,
+        );
       }
       if (error instanceof HttpProblem) {
         reply.headers(error.headers);
         return sendProblem(reply, error.status, error.code, error.message, error.extra);
       }
       if (error.validation) {
-        return sendProblem(reply, 400, 'VALIDATION_FAILED', `The request ${error.validationContext ?? 'input'} is not valid.`, {
-          errors: error.validation.map((issue) => ({
-            path: issue.instancePath || '/',
-            message: issue.message ?? 'is not valid',
-            ...(issue.keyword === 'additionalProperties'
-              ? { property: (issue.params as { additionalProperty?: string }).additionalProperty }
-              : {}),
-          })),
-        });
+        return sendProblem(
+          reply,
+          400,
+          'VALIDATION_FAILED',
+          `The request ${error.validationContext ?? 'input'} is not valid.`,
+          {
+            errors: error.validation.map((issue) => ({
+              path: issue.instancePath || '/',
+              message: issue.message ?? 'is not valid',
+              ...(issue.keyword === 'additionalProperties'
+                ? { property: (issue.params as { additionalProperty?: string }).additionalProperty }
+                : {}),
+            })),
+          },
+        );
       }
       const pg = pgErrorOf(error);
       if (pg) {
         // The schemas should stop bad input first; these keep a missed case a 4xx.
         if (pg.code === '23505') {
-          return sendProblem(reply, 409, 'CONFLICT', 'The request conflicts with an existing record.');
+          return sendProblem(
+            reply,
+            409,
+            'CONFLICT',
+            'The request conflicts with an existing record.',
+          );
         }
         if (pg.code === '23503') {
-          return sendProblem(reply, 422, 'REFERENCE_NOT_FOUND', 'The request refers to a record that does not exist.');
+          return sendProblem(
+            reply,
+            422,
+            'REFERENCE_NOT_FOUND',
+            'The request refers to a record that does not exist.',
+          );
         }
         if (pg.code.startsWith('22')) {
-          return sendProblem(reply, 400, 'INVALID_VALUE', 'A value in the request is out of range or malformed.');
+          return sendProblem(
+            reply,
+            400,
+            'INVALID_VALUE',
+            'A value in the request is out of range or malformed.',
+          );
         }
       }
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {
-        return sendProblem(reply, status, codeOfFastifyError[error.code] ?? 'BAD_REQUEST', error.message);
+        return sendProblem(
+          reply,
+          status,
+          codeOfFastifyError[error.code] ?? 'BAD_REQUEST',
+          error.message,
+        );
       }
       request.log.error({ err: error, route: request.routeOptions.url }, 'request failed');
-      return sendProblem(reply, 500, 'INTERNAL_ERROR', 'Something went wrong on our side; it has been logged.');
+      return sendProblem(
+        reply,
+        500,
+        'INTERNAL_ERROR',
+        'Something went wrong on our side; it has been logged.',
+      );
     });
   },
   { name: 'errors' },

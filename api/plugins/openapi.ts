@@ -16,7 +16,9 @@ export default fp(
             'Errors are application/problem+json with a stable `code`.',
         },
         components: {
-          securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A Custodian API key' } },
+          securitySchemes: {
+            apiKey: { type: 'http', scheme: 'bearer', description: 'A Custodian API key' },
+          },
         },
         security: [{ apiKey: [] }],
       },

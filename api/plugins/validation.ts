@@ -12,7 +12,7 @@ function buildAjv(options: Options): Ajv {
     strict: false,
     ...options,
   });
-  addFormats.default(ajv);
+  addFormats(ajv);
   return ajv;
 }
 
@@ -24,6 +24,8 @@ export default fp(
   async function validation(app: FastifyInstance) {
     const strict = buildAjv({ coerceTypes: false });
     const coercing = buildAjv({ coerceTypes: 'array' });
+    // JSON in, JSON out: a text body is refused with 415 rather than parsed.
+    app.removeContentTypeParser('text/plain');
     app.setValidatorCompiler(({ schema, httpPart }) =>
       (httpPart === 'body' ? strict : coercing).compile(schema),
     );

@@ -1,10 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createCompany, getCompany, listCompanies, updateCompany } from '../../db/queries/companies';
+import {
+  createCompany,
+  getCompany,
+  listCompanies,
+  updateCompany,
+} from '../../db/queries/companies';
 import { listCompanyDirectory } from '../../db/queries/customers';
 import { companyTimeline } from '../../db/queries/timeline';
 import { HttpProblem } from '../problem';
-import { Attributes, IdParams, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
+import {
+  Attributes,
+  IdParams,
+  Page,
+  PageQuery,
+  problems,
+  Timestamp,
+  Uuid,
+} from '../schemas/common';
 import { TimelineItem } from '../schemas/timeline';
 import { companyView, timelineItemView } from '../views';
 
@@ -22,7 +35,11 @@ const CompanyName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }
 
 const CustomerCard = Type.Object({
   customer: Type.Object({ id: Uuid, name: Type.String(), lastActivityAt: Timestamp }),
-  conversationCounts: Type.Object({ open: Type.Integer(), snoozed: Type.Integer(), done: Type.Integer() }),
+  conversationCounts: Type.Object({
+    open: Type.Integer(),
+    snoozed: Type.Integer(),
+    done: Type.Integer(),
+  }),
   recentItems: Type.Array(TimelineItem, { description: 'The 5 most recent items.' }),
 });
 
@@ -64,14 +81,24 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const page = await listCompanies(app.db, { limit: request.query.limit ?? 25, cursor: request.query.cursor });
+      const page = await listCompanies(app.db, {
+        limit: request.query.limit ?? 25,
+        cursor: request.query.cursor,
+      });
       return { items: page.items.map(companyView), nextCursor: page.nextCursor };
     },
   );
 
   app.get(
     '/companies/:id',
-    { schema: { tags, summary: 'Get a company', params: IdParams, response: { 200: Company, ...problems(404) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Get a company',
+        params: IdParams,
+        response: { 200: Company, ...problems(404) },
+      },
+    },
     async (request) => companyView(await getCompany(app.db, request.params.id)),
   );
 
@@ -98,7 +125,8 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Companies cannot be deleted',
-        description: 'Always refused with 405 COMPANY_NOT_DELETABLE: customers and reports refer to companies.',
+        description:
+          'Always refused with 405 COMPANY_NOT_DELETABLE: customers and reports refer to companies.',
         params: IdParams,
         response: problems(404, 405),
       },
@@ -134,7 +162,10 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
       });
       return {
         items: page.items.map((card) => ({
-          customer: { ...card.customer, lastActivityAt: card.customer.lastActivityAt.toISOString() },
+          customer: {
+            ...card.customer,
+            lastActivityAt: card.customer.lastActivityAt.toISOString(),
+          },
           conversationCounts: card.conversationCounts,
           recentItems: card.recentItems.map(timelineItemView),
         })),
@@ -174,7 +205,10 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
         cursor: request.query.cursor,
       });
       return {
-        items: page.items.map((entry) => ({ ...entry, lastActivityAt: entry.lastActivityAt.toISOString() })),
+        items: page.items.map((entry) => ({
+          ...entry,
+          lastActivityAt: entry.lastActivityAt.toISOString(),
+        })),
         nextCursor: page.nextCursor,
       };
     },

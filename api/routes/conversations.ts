@@ -1,13 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { addMessage, createConversation, getConversation, updateConversation } from '../../db/queries/conversations';
+import {
+  addMessage,
+  createConversation,
+  getConversation,
+  updateConversation,
+} from '../../db/queries/conversations';
 import { conversationChannels, conversationStatuses, messageDirections } from '../../db/schema';
 import { IdParams, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
 import { conversationView, messageView } from '../views';
 
 const tags = ['conversations'];
 
-const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+const literals = <T extends readonly string[]>(values: T) =>
+  Type.Union(values.map((v) => Type.Literal(v)));
 
 const Channel = literals(conversationChannels);
 const Status = literals(conversationStatuses);
@@ -21,7 +27,12 @@ const MessageInput = Type.Object(
   { additionalProperties: false },
 );
 
-const Message = Type.Object({ id: Uuid, direction: Type.String(), body: Type.String(), sentAt: Timestamp });
+const Message = Type.Object({
+  id: Uuid,
+  direction: Type.String(),
+  body: Type.String(),
+  sentAt: Timestamp,
+});
 
 const Conversation = Type.Object({
   id: Uuid,
@@ -35,7 +46,11 @@ const Conversation = Type.Object({
   messages: Type.Optional(Type.Array(Message)),
 });
 
-const toMessage = (input: { direction: 'inbound' | 'outbound'; body: string; sentAt?: string | undefined }) => ({
+const toMessage = (input: {
+  direction: 'inbound' | 'outbound';
+  body: string;
+  sentAt?: string | undefined;
+}) => ({
   ...input,
   sentAt: input.sentAt ? new Date(input.sentAt) : undefined,
 });
@@ -54,6 +69,11 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
             subject: Type.Optional(Type.String({ maxLength: 500 })),
             status: Type.Optional(Status),
             messages: Type.Optional(Type.Array(MessageInput, { maxItems: 1000 })),
+            createdAt: Type.Optional({
+              ...Timestamp,
+              description:
+                'When an imported conversation started; defaults to now. Reports count it on that day.',
+            }),
           },
           { additionalProperties: false },
         ),
@@ -61,12 +81,16 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { messages, ...rest } = request.body;
+      const { messages, createdAt, ...rest } = request.body;
       const row = await createConversation(app.db, request.params.id, {
         ...rest,
+        createdAt: createdAt ? new Date(createdAt) : undefined,
         messages: messages?.map(toMessage),
       });
-      return reply.code(201).header('location', `/v1/conversations/${row.id}`).send(conversationView(row));
+      return reply
+        .code(201)
+        .header('location', `/v1/conversations/${row.id}`)
+        .send(conversationView(row));
     },
   );
 
@@ -91,13 +115,17 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Change a conversation's status or subject",
         params: IdParams,
         body: Type.Object(
-          { status: Type.Optional(Status), subject: Type.Optional(Type.String({ maxLength: 500 })) },
+          {
+            status: Type.Optional(Status),
+            subject: Type.Optional(Type.String({ maxLength: 500 })),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: Conversation, ...problems(404) },
       },
     },
-    async (request) => conversationView(await updateConversation(app.db, request.params.id, request.body)),
+    async (request) =>
+      conversationView(await updateConversation(app.db, request.params.id, request.body)),
   );
 
   app.post(

@@ -43,7 +43,10 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'List customers, newest first',
-        querystring: Type.Object({ ...PageQuery, companyId: Type.Optional(Uuid) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { ...PageQuery, companyId: Type.Optional(Uuid) },
+          { additionalProperties: false },
+        ),
         response: { 200: Page(Customer), ...problems() },
       },
     },
@@ -60,7 +63,8 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Get a customer',
-        description: 'A customer that was merged away answers 308 with the surviving customer in `Location`.',
+        description:
+          'A customer that was merged away answers 308 with the surviving customer in `Location`.',
         params: IdParams,
         response: {
           200: Customer,

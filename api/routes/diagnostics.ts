@@ -23,7 +23,11 @@ const diagnostics: FastifyPluginAsyncTypebox = async (app) => {
           200: Type.Object({
             workflowId: Type.String(),
             temporalUiUrl: Type.String(),
-            counts: Type.Object({ conversations: Type.Integer(), kobjects: Type.Integer(), total: Type.Integer() }),
+            counts: Type.Object({
+              conversations: Type.Integer(),
+              kobjects: Type.Integer(),
+              total: Type.Integer(),
+            }),
           }),
           ...problems(404),
         },
@@ -33,18 +37,21 @@ const diagnostics: FastifyPluginAsyncTypebox = async (app) => {
       const { customerId } = request.body;
       const { temporal: settings } = app.config;
       const workflowId = workflowIds.timelineCount(randomUUID());
-      const result = await app.temporal.workflow.execute<typeof countTimelineWorkflow>('countTimelineWorkflow', {
-        taskQueue: settings.taskQueue,
-        workflowId,
-        args: [{ customerId }],
-        workflowExecutionTimeout: '1 minute',
-        staticSummary: `Count timeline items of customer ${customerId}`,
-        typedSearchAttributes: [
-          { key: searchAttributes.jobType, value: 'timeline_count' },
-          { key: searchAttributes.customerIds, value: [customerId] },
-          { key: searchAttributes.startedBy, value: currentUser(request).id },
-        ],
-      });
+      const result = await app.temporal.workflow.execute<typeof countTimelineWorkflow>(
+        'countTimelineWorkflow',
+        {
+          taskQueue: settings.taskQueue,
+          workflowId,
+          args: [{ customerId }],
+          workflowExecutionTimeout: '1 minute',
+          staticSummary: `Count timeline items of customer ${customerId}`,
+          typedSearchAttributes: [
+            { key: searchAttributes.jobType, value: 'timeline_count' },
+            { key: searchAttributes.customerIds, value: [customerId] },
+            { key: searchAttributes.startedBy, value: currentUser(request).id },
+          ],
+        },
+      );
       if (result.status === 'rejected') throw notFound('Customer', customerId);
       return {
         workflowId,

@@ -31,7 +31,9 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         ),
       ]);
       const ok = postgres === 'ok' && temporal === 'ok';
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', postgres, temporal });
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'unavailable', postgres, temporal });
     },
   );
 };

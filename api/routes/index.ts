@@ -12,7 +12,16 @@ import users from './users';
 /** Everything under /v1 needs an API key. */
 export default async function v1(app: FastifyInstance) {
   await app.register(auth);
-  for (const routes of [users, customers, companies, conversations, kobjects, timeline, reports, diagnostics]) {
+  for (const routes of [
+    users,
+    customers,
+    companies,
+    conversations,
+    kobjects,
+    timeline,
+    reports,
+    diagnostics,
+  ]) {
     await app.register(routes);
   }
 }

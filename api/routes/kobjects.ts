@@ -11,7 +11,12 @@ const KlassName = Type.String({
   description: 'A lower-case identifier such as `order`.',
 });
 
-const Klass = Type.Object({ id: Uuid, name: Type.String(), title: Type.String(), createdAt: Timestamp });
+const Klass = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  title: Type.String(),
+  createdAt: Timestamp,
+});
 
 const KObject = Type.Object({
   id: Uuid,
@@ -54,7 +59,10 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async () => ({
-      items: (await listKlasses(app.db)).map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })),
+      items: (await listKlasses(app.db)).map((row) => ({
+        ...row,
+        createdAt: row.createdAt.toISOString(),
+      })),
     }),
   );
 
@@ -66,7 +74,11 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create a KObject on a customer',
         params: IdParams,
         body: Type.Object(
-          { klass: KlassName, title: Type.String({ minLength: 1, maxLength: 500 }), data: Type.Optional(Attributes) },
+          {
+            klass: KlassName,
+            title: Type.String({ minLength: 1, maxLength: 500 }),
+            data: Type.Optional(Attributes),
+          },
           { additionalProperties: false },
         ),
         response: { 201: KObject, ...problems(404, 422) },

@@ -6,7 +6,8 @@ import { DomainError } from '../../lib/errors';
 import { problems } from '../schemas/common';
 
 const MAX_DAYS = 366;
-const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+const literals = <T extends readonly string[]>(values: T) =>
+  Type.Union(values.map((v) => Type.Literal(v)));
 
 const reports: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -47,9 +48,14 @@ const reports: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { from, to, channel, status } = request.query;
       const days = (Date.parse(to) - Date.parse(from)) / 86_400_000;
-      if (days < 0) throw new DomainError('invalid', 'INVALID_DATE_RANGE', '`from` must not be after `to`.');
+      if (days < 0)
+        throw new DomainError('invalid', 'INVALID_DATE_RANGE', '`from` must not be after `to`.');
       if (days >= MAX_DAYS) {
-        throw new DomainError('invalid', 'INVALID_DATE_RANGE', `A report covers at most ${MAX_DAYS} days.`);
+        throw new DomainError(
+          'invalid',
+          'INVALID_DATE_RANGE',
+          `A report covers at most ${MAX_DAYS} days.`,
+        );
       }
       const rows = await conversationReport(app.db, { from, to, channel, status });
       return { from, to, total: rows.reduce((sum, row) => sum + row.conversations, 0), rows };

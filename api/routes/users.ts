@@ -1,7 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { issueApiKey } from '../../db/queries/api-keys';
-import { createUser, getUser, listApiKeys, listUsers, revokeApiKey, type UserRow } from '../../db/queries/users';
+import {
+  createUser,
+  getUser,
+  listApiKeys,
+  listUsers,
+  revokeApiKey,
+  type UserRow,
+} from '../../db/queries/users';
 import { permissions } from '../../lib/permissions';
 import { currentUser, requireAdmin } from '../plugins/auth';
 import { IdParams, NoContent, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
@@ -40,7 +47,13 @@ const userView = (row: UserRow) => ({
 const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/me',
-    { schema: { tags, summary: 'The user the API key belongs to', response: { 200: User, ...problems() } } },
+    {
+      schema: {
+        tags,
+        summary: 'The user the API key belongs to',
+        response: { 200: User, ...problems() },
+      },
+    },
     async (request) => userView(await getUser(app.db, currentUser(request).id)),
   );
 
@@ -63,14 +76,19 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: User, ...problems(403, 409) },
       },
     },
-    async (request, reply) => reply.code(201).send(userView(await createUser(app.db, request.body))),
+    async (request, reply) =>
+      reply.code(201).send(userView(await createUser(app.db, request.body))),
   );
 
   app.get(
     '/users',
     {
       preHandler: requireAdmin,
-      schema: { tags, summary: 'List users (admin)', response: { 200: Type.Object({ items: Type.Array(User) }), ...problems(403) } },
+      schema: {
+        tags,
+        summary: 'List users (admin)',
+        response: { 200: Type.Object({ items: Type.Array(User) }), ...problems(403) },
+      },
     },
     async () => ({ items: (await listUsers(app.db)).map(userView) }),
   );
@@ -79,7 +97,12 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '/users/:id',
     {
       preHandler: requireAdmin,
-      schema: { tags, summary: 'Get a user (admin)', params: IdParams, response: { 200: User, ...problems(403, 404) } },
+      schema: {
+        tags,
+        summary: 'Get a user (admin)',
+        params: IdParams,
+        response: { 200: User, ...problems(403, 404) },
+      },
     },
     async (request) => userView(await getUser(app.db, request.params.id)),
   );
@@ -92,7 +115,10 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Issue an API key (admin); the key is shown once',
         params: IdParams,
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 100 }) },
+          { additionalProperties: false },
+        ),
         response: {
           201: Type.Object({
             id: Uuid,

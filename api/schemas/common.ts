@@ -11,13 +11,17 @@ export const IdParams = Type.Object({ id: Uuid });
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
-  cursor: Type.Optional(Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page.' })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page.' }),
+  ),
 };
 
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({
     items: Type.Array(item),
-    nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last.' })),
+    nextCursor: Nullable(
+      Type.String({ description: 'Pass as `cursor` for the next page; null on the last.' }),
+    ),
   });
 
 export const Problem = Type.Object(
@@ -35,9 +39,10 @@ type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 422;
 
 /** The problem responses a route can give, for its schema and the OpenAPI document. */
 export function problems(...statuses: ProblemStatus[]) {
-  return Object.fromEntries(
-    [400, 401, ...statuses].map((status) => [status, Problem]),
-  ) as Record<ProblemStatus, typeof Problem>;
+  return Object.fromEntries([400, 401, ...statuses].map((status) => [status, Problem])) as Record<
+    ProblemStatus,
+    typeof Problem
+  >;
 }
 
 export const NoContent = Type.Null({ description: 'No content' });

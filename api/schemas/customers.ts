@@ -28,7 +28,10 @@ const SocialHandle = Type.Object(
 const customerFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   companyId: Nullable(Uuid),
-  emails: Type.Array(EmailInput, { maxItems: 50, description: 'The first is preferred unless one says so.' }),
+  emails: Type.Array(EmailInput, {
+    maxItems: 50,
+    description: 'The first is preferred unless one says so.',
+  }),
   phones: Type.Array(PhoneInput, { maxItems: 50 }),
   socialHandles: Type.Array(SocialHandle, { maxItems: 50 }),
   websites: Type.Array(Type.String({ format: 'uri', maxLength: 2000 }), { maxItems: 50 }),
@@ -62,7 +65,11 @@ export const UpdateCustomerBody = Type.Object(
     externalId: Type.Optional(customerFields.externalId),
     customAttributes: Type.Optional(customerFields.customAttributes),
   },
-  { additionalProperties: false, minProperties: 1, description: 'Lists and attributes given replace the stored ones.' },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Lists and attributes given replace the stored ones.',
+  },
 );
 export type UpdateCustomerBody = Static<typeof UpdateCustomerBody>;
 

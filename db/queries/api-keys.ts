@@ -15,12 +15,23 @@ export function generateApiKey(): string {
 }
 
 /** Stores a key's hash and shows the key once, to the caller of this function. */
-export async function issueApiKey(db: Queryable, userId: string, name: string, key = generateApiKey()) {
-  if (!looksLikeApiKey(key)) throw new Error('an API key must look like cust_ followed by 43 base64url characters');
+export async function issueApiKey(
+  db: Queryable,
+  userId: string,
+  name: string,
+  key = generateApiKey(),
+) {
+  if (!looksLikeApiKey(key))
+    throw new Error('an API key must look like cust_ followed by 43 base64url characters');
   const [row] = await db
     .insert(apiKeys)
     .values({ userId, name, prefix: key.slice(0, 12), hash: hashApiKey(key) })
-    .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt });
+    .returning({
+      id: apiKeys.id,
+      name: apiKeys.name,
+      prefix: apiKeys.prefix,
+      createdAt: apiKeys.createdAt,
+    });
   return { ...row!, key };
 }
 

@@ -19,7 +19,11 @@ export async function createCompany(
     return row!;
   } catch (error) {
     if (isUniqueViolation(error, 'companies_name_key')) {
-      throw new DomainError('conflict', 'COMPANY_NAME_TAKEN', `A company named "${values.name.trim()}" already exists.`);
+      throw new DomainError(
+        'conflict',
+        'COMPANY_NAME_TAKEN',
+        `A company named "${values.name.trim()}" already exists.`,
+      );
     }
     throw error;
   }
@@ -31,7 +35,10 @@ export async function getCompany(db: Queryable, id: string): Promise<CompanyRow>
   return row;
 }
 
-export async function listCompanies(db: Queryable, { limit, cursor }: { limit: number; cursor?: string | undefined }) {
+export async function listCompanies(
+  db: Queryable,
+  { limit, cursor }: { limit: number; cursor?: string | undefined },
+) {
   const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
   const rows = await db
     .select()
@@ -61,7 +68,11 @@ export async function updateCompany(
     return row;
   } catch (error) {
     if (isUniqueViolation(error, 'companies_name_key')) {
-      throw new DomainError('conflict', 'COMPANY_NAME_TAKEN', `A company named "${patch.name?.trim()}" already exists.`);
+      throw new DomainError(
+        'conflict',
+        'COMPANY_NAME_TAKEN',
+        `A company named "${patch.name?.trim()}" already exists.`,
+      );
     }
     throw error;
   }

@@ -1,7 +1,14 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
-import { conversations, customers, messages, type conversationChannels, type conversationStatuses, type messageDirections } from '../schema';
+import {
+  conversations,
+  customers,
+  messages,
+  type conversationChannels,
+  type conversationStatuses,
+  type messageDirections,
+} from '../schema';
 import { touchCustomer } from './customers';
 import { countConversation, reportingDay } from './reporting';
 
@@ -35,13 +42,17 @@ export async function createConversation(
     subject?: string | undefined;
     status?: (typeof conversationStatuses)[number] | undefined;
     messages?: NewMessage[] | undefined;
+    /** When an imported conversation really started; defaults to now. */
+    createdAt?: Date | undefined;
   },
 ): Promise<ConversationRow & { messages: MessageRow[] }> {
   return db.transaction(async (tx) => {
     await lockCustomerForWrite(tx, customerId);
-    const now = new Date();
+    const now = input.createdAt ?? new Date();
     const sent = (input.messages ?? []).map((m) => ({ ...m, sentAt: m.sentAt ?? now }));
-    const lastActivityAt = new Date(Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())));
+    const lastActivityAt = new Date(
+      Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())),
+    );
     const [conversation] = await tx
       .insert(conversations)
       .values({
@@ -86,7 +97,11 @@ async function lockConversation(db: Queryable, id: string): Promise<Conversation
   return row;
 }
 
-export async function addMessage(db: Queryable, conversationId: string, input: NewMessage): Promise<MessageRow> {
+export async function addMessage(
+  db: Queryable,
+  conversationId: string,
+  input: NewMessage,
+): Promise<MessageRow> {
   return db.transaction(async (tx) => {
     const conversation = await lockConversation(tx, conversationId);
     const sentAt = input.sentAt ?? new Date();
@@ -96,7 +111,9 @@ export async function addMessage(db: Queryable, conversationId: string, input: N
       .returning();
     await tx
       .update(conversations)
-      .set({ lastActivityAt: sql`greatest(${conversations.lastActivityAt}, ${sentAt.toISOString()}::timestamptz)` })
+      .set({
+        lastActivityAt: sql`greatest(${conversations.lastActivityAt}, ${sentAt.toISOString()}::timestamptz)`,
+      })
       .where(eq(conversations.id, conversationId));
     await touchCustomer(tx, conversation.customerId, sentAt);
     return message!;
@@ -106,7 +123,10 @@ export async function addMessage(db: Queryable, conversationId: string, input: N
 export async function updateConversation(
   db: Queryable,
   id: string,
-  patch: { status?: (typeof conversationStatuses)[number] | undefined; subject?: string | undefined },
+  patch: {
+    status?: (typeof conversationStatuses)[number] | undefined;
+    subject?: string | undefined;
+  },
 ): Promise<ConversationRow> {
   return db.transaction(async (tx) => {
     const before = await lockConversation(tx, id);

@@ -6,18 +6,36 @@ import { isUniqueViolation } from '../errors';
 import { companies, customers, mergeRedirects } from '../schema';
 
 export type CustomerRow = typeof customers.$inferSelect;
-export type NewCustomer = Omit<typeof customers.$inferInsert, 'id' | 'createdAt' | 'updatedAt' | 'lastActivityAt'>;
+export type NewCustomer = Omit<
+  typeof customers.$inferInsert,
+  'id' | 'createdAt' | 'updatedAt' | 'lastActivityAt'
+>;
 
 const externalIdTaken = (externalId: string) =>
-  new DomainError('conflict', 'EXTERNAL_ID_TAKEN', `Another customer already has the external ID "${externalId}".`);
+  new DomainError(
+    'conflict',
+    'EXTERNAL_ID_TAKEN',
+    `Another customer already has the external ID "${externalId}".`,
+  );
 
-async function assertCompanyExists(db: Queryable, companyId: string | null | undefined): Promise<void> {
+async function assertCompanyExists(
+  db: Queryable,
+  companyId: string | null | undefined,
+): Promise<void> {
   if (!companyId) return;
-  const [company] = await db.select({ id: companies.id }).from(companies).where(eq(companies.id, companyId));
+  const [company] = await db
+    .select({ id: companies.id })
+    .from(companies)
+    .where(eq(companies.id, companyId));
   if (!company) {
-    throw new DomainError('unprocessable', 'COMPANY_NOT_FOUND', `No company has the ID ${companyId}.`, {
-      companyId,
-    });
+    throw new DomainError(
+      'unprocessable',
+      'COMPANY_NOT_FOUND',
+      `No company has the ID ${companyId}.`,
+      {
+        companyId,
+      },
+    );
   }
 }
 
@@ -49,7 +67,10 @@ export async function getCustomer(db: Queryable, id: string): Promise<CustomerRo
  * Where a merged-away customer ID leads now: the end of its redirect chain
  * (A merged into B, B into C: A leads to C), or undefined if it never merged.
  */
-export async function resolveMergedCustomer(db: Queryable, id: string): Promise<string | undefined> {
+export async function resolveMergedCustomer(
+  db: Queryable,
+  id: string,
+): Promise<string | undefined> {
   const result = await db.execute<{ target: string }>(sql`
     with recursive chain(target, depth) as (
       select ${mergeRedirects.targetCustomerId}, 1 from ${mergeRedirects}
@@ -86,7 +107,11 @@ export async function updateCustomer(
 }
 
 /** Moves a customer's last activity forward, never back. */
-export async function touchCustomer(db: Queryable, customerId: string, at: Date | undefined = undefined) {
+export async function touchCustomer(
+  db: Queryable,
+  customerId: string,
+  at: Date | undefined = undefined,
+) {
   const when = at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
   await db
     .update(customers)
@@ -102,13 +127,19 @@ export interface Page<T> {
 /** Newest customers first, keyset-paginated. */
 export async function listCustomers(
   db: Queryable,
-  { limit, cursor, companyId }: { limit: number; cursor?: string | undefined; companyId?: string | undefined },
+  {
+    limit,
+    cursor,
+    companyId,
+  }: { limit: number; cursor?: string | undefined; companyId?: string | undefined },
 ): Promise<Page<CustomerRow>> {
   const conditions = [];
   if (companyId) conditions.push(eq(customers.companyId, companyId));
   if (cursor) {
     const [createdAt, id] = decodeCursor(cursor, 2);
-    conditions.push(sql`(${customers.createdAt}, ${customers.id}) < (${createdAt}::timestamptz, ${id}::uuid)`);
+    conditions.push(
+      sql`(${customers.createdAt}, ${customers.id}) < (${createdAt}::timestamptz, ${id}::uuid)`,
+    );
   }
   const rows = await db
     .select({ customer: customers, sortKey: sql<string>`${customers.createdAt}::text` })
@@ -132,7 +163,12 @@ export async function listCompanyDirectory(
     onlyWithOpenConversations,
     limit,
     cursor,
-  }: { companyId: string; onlyWithOpenConversations: boolean; limit: number; cursor?: string | undefined },
+  }: {
+    companyId: string;
+    onlyWithOpenConversations: boolean;
+    limit: number;
+    cursor?: string | undefined;
+  },
 ) {
   // Qualified by hand: Drizzle renders columns unqualified in a single-table select.
   const openCount = sql<number>`(

@@ -8,13 +8,20 @@ import { touchCustomer } from './customers';
 
 export type KlassRow = typeof klasses.$inferSelect;
 
-export async function createKlass(db: Queryable, values: { name: string; title: string }): Promise<KlassRow> {
+export async function createKlass(
+  db: Queryable,
+  values: { name: string; title: string },
+): Promise<KlassRow> {
   try {
     const [row] = await db.insert(klasses).values(values).returning();
     return row!;
   } catch (error) {
     if (isUniqueViolation(error, 'klasses_name_unique')) {
-      throw new DomainError('conflict', 'KLASS_NAME_TAKEN', `A klass named "${values.name}" already exists.`);
+      throw new DomainError(
+        'conflict',
+        'KLASS_NAME_TAKEN',
+        `A klass named "${values.name}" already exists.`,
+      );
     }
     throw error;
   }
@@ -42,9 +49,14 @@ export async function createKObject(
     await lockCustomerForWrite(tx, customerId);
     const [klass] = await tx.select().from(klasses).where(eq(klasses.name, input.klass));
     if (!klass) {
-      throw new DomainError('unprocessable', 'KLASS_NOT_FOUND', `No klass is named "${input.klass}".`, {
-        klass: input.klass,
-      });
+      throw new DomainError(
+        'unprocessable',
+        'KLASS_NOT_FOUND',
+        `No klass is named "${input.klass}".`,
+        {
+          klass: input.klass,
+        },
+      );
     }
     const [row] = await tx
       .insert(kobjects)

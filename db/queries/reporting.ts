@@ -1,6 +1,10 @@
 import { and, asc, between, eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../client';
-import { conversationDailyStats, type conversationChannels, type conversationStatuses } from '../schema';
+import {
+  conversationDailyStats,
+  type conversationChannels,
+  type conversationStatuses,
+} from '../schema';
 
 type Channel = (typeof conversationChannels)[number];
 type Status = (typeof conversationStatuses)[number];
@@ -18,14 +22,23 @@ export async function countConversation(
     .insert(conversationDailyStats)
     .values({ ...cell, conversations: delta })
     .onConflictDoUpdate({
-      target: [conversationDailyStats.day, conversationDailyStats.channel, conversationDailyStats.status],
+      target: [
+        conversationDailyStats.day,
+        conversationDailyStats.channel,
+        conversationDailyStats.status,
+      ],
       set: { conversations: sql`${conversationDailyStats.conversations} + ${delta}` },
     });
 }
 
 export async function conversationReport(
   db: Queryable,
-  { from, to, channel, status }: { from: string; to: string; channel?: Channel | undefined; status?: Status | undefined },
+  {
+    from,
+    to,
+    channel,
+    status,
+  }: { from: string; to: string; channel?: Channel | undefined; status?: Status | undefined },
 ) {
   const conditions = [between(conversationDailyStats.day, from, to)];
   if (channel) conditions.push(eq(conversationDailyStats.channel, channel));
@@ -34,5 +47,9 @@ export async function conversationReport(
     .select()
     .from(conversationDailyStats)
     .where(and(...conditions, sql`${conversationDailyStats.conversations} > 0`))
-    .orderBy(asc(conversationDailyStats.day), asc(conversationDailyStats.channel), asc(conversationDailyStats.status));
+    .orderBy(
+      asc(conversationDailyStats.day),
+      asc(conversationDailyStats.channel),
+      asc(conversationDailyStats.status),
+    );
 }

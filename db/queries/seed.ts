@@ -15,7 +15,10 @@ export async function ensureAdmin(db: Queryable, key: string): Promise<{ userId:
     .values({ name: 'Admin', email: ADMIN_EMAIL, isAdmin: true })
     .onConflictDoUpdate({ target: users.email, set: { isAdmin: true } })
     .returning({ id: users.id });
-  const [existing] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.hash, hashApiKey(key)));
+  const [existing] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(eq(apiKeys.hash, hashApiKey(key)));
   if (!existing) await issueApiKey(db, admin!.id, 'admin (seeded by npm run dev)', key);
   return { userId: admin!.id };
 }

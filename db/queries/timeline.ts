@@ -66,7 +66,10 @@ export async function customerTimeline(
   customerId: string,
   { limit, cursor }: { limit: number; cursor?: string | undefined },
 ) {
-  const [customer] = await db.select({ id: customers.id }).from(customers).where(eq(customers.id, customerId));
+  const [customer] = await db
+    .select({ id: customers.id })
+    .from(customers)
+    .where(eq(customers.id, customerId));
   if (!customer) throw notFound('Customer', customerId);
   let after = sql`true`;
   if (cursor) {
@@ -89,7 +92,8 @@ export async function customerTimeline(
   const last = page.at(-1);
   return {
     items: page.map(toItem),
-    nextCursor: rows.length > limit && last ? encodeCursor([last.pinned, last.sort_key, last.id]) : null,
+    nextCursor:
+      rows.length > limit && last ? encodeCursor([last.pinned, last.sort_key, last.id]) : null,
   };
 }
 
@@ -99,7 +103,10 @@ export async function customerTimeline(
  */
 export async function recentItems(db: Queryable, customerIds: string[], perCustomer: number) {
   if (customerIds.length === 0) return new Map<string, TimelineItem[]>();
-  const ids = sql.join(customerIds.map((id) => sql`${id}::uuid`), sql`, `);
+  const ids = sql.join(
+    customerIds.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  );
   const result = await db.execute<TimelineRow>(sql`
     select * from (
       select t.*, 0 as pinned, '' as sort_key,
@@ -129,7 +136,9 @@ export async function companyTimeline(
   const conditions = [eq(customers.companyId, companyId)];
   if (cursor) {
     const [sortKey, id] = decodeCursor(cursor, 2);
-    conditions.push(sql`(${customers.lastActivityAt}, ${customers.id}) < (${sortKey}::timestamptz, ${id}::uuid)`);
+    conditions.push(
+      sql`(${customers.lastActivityAt}, ${customers.id}) < (${sortKey}::timestamptz, ${id}::uuid)`,
+    );
   }
   const countOf = (status: string) =>
     // Qualified by hand: Drizzle renders columns unqualified in a single-table select.
@@ -175,8 +184,13 @@ export async function setPinned(
   userId: string,
 ): Promise<void> {
   const table = type === 'conversation' ? conversations : kobjects;
-  const values = pinned ? { pinnedAt: sql`coalesce(pinned_at, now())`, pinnedBy: userId } : { pinnedAt: null, pinnedBy: null };
-  const rows = await db.update(table).set(values).where(eq(table.id, id)).returning({ id: table.id });
+  const values = pinned
+    ? { pinnedAt: sql`coalesce(pinned_at, now())`, pinnedBy: userId }
+    : { pinnedAt: null, pinnedBy: null };
+  const rows = await db
+    .update(table)
+    .set(values)
+    .where(eq(table.id, id))
+    .returning({ id: table.id });
   if (rows.length === 0) throw notFound(type === 'conversation' ? 'Conversation' : 'KObject', id);
 }
-

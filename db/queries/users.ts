@@ -8,17 +8,30 @@ export type UserRow = typeof users.$inferSelect;
 
 export async function createUser(
   db: Queryable,
-  values: { name: string; email: string; isAdmin?: boolean | undefined; permissions?: string[] | undefined },
+  values: {
+    name: string;
+    email: string;
+    isAdmin?: boolean | undefined;
+    permissions?: string[] | undefined;
+  },
 ): Promise<UserRow> {
   try {
     const [row] = await db
       .insert(users)
-      .values({ ...values, email: values.email.trim().toLowerCase(), permissions: [...new Set(values.permissions ?? [])] })
+      .values({
+        ...values,
+        email: values.email.trim().toLowerCase(),
+        permissions: [...new Set(values.permissions ?? [])],
+      })
       .returning();
     return row!;
   } catch (error) {
     if (isUniqueViolation(error, 'users_email_unique')) {
-      throw new DomainError('conflict', 'USER_EMAIL_TAKEN', 'A user with that email already exists.');
+      throw new DomainError(
+        'conflict',
+        'USER_EMAIL_TAKEN',
+        'A user with that email already exists.',
+      );
     }
     throw error;
   }
@@ -30,7 +43,8 @@ export async function getUser(db: Queryable, id: string): Promise<UserRow> {
   return row;
 }
 
-export const listUsers = (db: Queryable) => db.select().from(users).orderBy(asc(users.createdAt), asc(users.id));
+export const listUsers = (db: Queryable) =>
+  db.select().from(users).orderBy(asc(users.createdAt), asc(users.id));
 
 export const listApiKeys = (db: Queryable, userId: string) =>
   db

@@ -18,5 +18,8 @@ export const auditLog = pgTable(
     /** IDs and counts only. */
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   },
-  (t) => [index('audit_log_object_idx').on(t.objectType, t.objectId), index('audit_log_job_idx').on(t.jobId)],
+  (t) => [
+    index('audit_log_object_idx').on(t.objectType, t.objectId),
+    index('audit_log_job_idx').on(t.jobId),
+  ],
 );

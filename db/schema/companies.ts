@@ -7,7 +7,10 @@ export const companies = pgTable(
   {
     id: id(),
     name: text('name').notNull(),
-    customAttributes: jsonb('custom_attributes').$type<Record<string, unknown>>().notNull().default({}),
+    customAttributes: jsonb('custom_attributes')
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -29,7 +29,11 @@ export const conversations = pgTable(
     pinnedBy: uuid('pinned_by').references(() => users.id, { onDelete: 'set null' }),
   },
   (t) => [
-    index('conversations_customer_activity_idx').on(t.customerId, desc(t.lastActivityAt), desc(t.id)),
+    index('conversations_customer_activity_idx').on(
+      t.customerId,
+      desc(t.lastActivityAt),
+      desc(t.id),
+    ),
     index('conversations_customer_status_idx').on(t.customerId, t.status),
   ],
 );

@@ -29,7 +29,10 @@ export const customers = pgTable(
     socialHandles: jsonb('social_handles').$type<SocialHandle[]>().notNull().default([]),
     websites: jsonb('websites').$type<string[]>().notNull().default([]),
     externalId: text('external_id').unique(),
-    customAttributes: jsonb('custom_attributes').$type<Record<string, unknown>>().notNull().default({}),
+    customAttributes: jsonb('custom_attributes')
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     lastActivityAt: timestamptz('last_activity_at').notNull().defaultNow(),

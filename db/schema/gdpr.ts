@@ -3,7 +3,12 @@ import { createdAt, id, timestamptz } from './columns';
 import { jobs } from './jobs';
 import { users } from './users';
 
-export const gdprRequestStatus = pgEnum('gdpr_request_status', ['open', 'in_progress', 'completed', 'cancelled']);
+export const gdprRequestStatus = pgEnum('gdpr_request_status', [
+  'open',
+  'in_progress',
+  'completed',
+  'cancelled',
+]);
 
 /** An erasure request and the proof that it was carried out. */
 export const gdprRequests = pgTable(
@@ -23,5 +28,8 @@ export const gdprRequests = pgTable(
     completedAt: timestamptz('completed_at'),
     createdAt: createdAt(),
   },
-  (t) => [index('gdpr_requests_customer_idx').on(t.customerId), index('gdpr_requests_status_due_idx').on(t.status, t.dueAt)],
+  (t) => [
+    index('gdpr_requests_customer_idx').on(t.customerId),
+    index('gdpr_requests_status_due_idx').on(t.status, t.dueAt),
+  ],
 );

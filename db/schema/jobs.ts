@@ -1,10 +1,26 @@
 import { desc } from 'drizzle-orm';
-import { index, integer, jsonb, pgEnum, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, id, timestamptz, updatedAt } from './columns';
 import { customers } from './customers';
 import { users } from './users';
 
-export const jobTypes = ['merge', 'split', 'kobject_move', 'delete', 'bulk_delete', 'gdpr_erasure'] as const;
+export const jobTypes = [
+  'merge',
+  'split',
+  'kobject_move',
+  'delete',
+  'bulk_delete',
+  'gdpr_erasure',
+] as const;
 export const jobStatuses = [
   'pending',
   'awaiting_confirmation',

@@ -28,5 +28,8 @@ export const notifications = pgTable(
     readAt: timestamptz('read_at'),
     createdAt: createdAt(),
   },
-  (t) => [index('notifications_user_idx').on(t.userId, t.createdAt), index('notifications_job_idx').on(t.jobId)],
+  (t) => [
+    index('notifications_user_idx').on(t.userId, t.createdAt),
+    index('notifications_job_idx').on(t.jobId),
+  ],
 );

@@ -9,7 +9,9 @@ TEMPORAL_GO_VERSION=v1.5.1   # fallback: the newest release `go install` accepts
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "bootstrap: installing npm dependencies" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: the registry mirror here lacks some optional
+  # platform builds (e.g. @swc/core for macOS), which npm ci counts as a lock mismatch.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 have_temporal() {

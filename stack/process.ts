@@ -14,13 +14,15 @@ export interface ManagedProcess {
 export interface SpawnServiceOptions extends SpawnOptions {
   /** Where stdout and stderr go; the file survives the process for post-mortems. */
   logFile: string;
+  /** The signal that asks this program to shut down cleanly. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export function spawnService(
   name: string,
   command: string,
   args: string[],
-  { logFile, ...options }: SpawnServiceOptions,
+  { logFile, stopSignal = 'SIGTERM', ...options }: SpawnServiceOptions,
 ): ManagedProcess {
   mkdirSync(path.dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -34,7 +36,7 @@ export function spawnService(
     child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
+      child.kill(stopSignal);
       const stopped = await Promise.race([exited.then(() => true), sleep(10_000, false)]);
       if (!stopped) {
         child.kill('SIGKILL');

@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ManagedProcess {
   name: string;
   child: ChildProcess;
+  /** Set when the program could not be started at all (missing, not executable). */
+  failure(): Error | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,13 +31,24 @@ export function spawnService(
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', () => log.end());
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    // A program that cannot be started emits 'error' and never 'exit'.
+    child.once('error', (error) => {
+      spawnError = new Error(`could not start ${name} (${command}): ${error.message}`, {
+        cause: error,
+      });
+      resolve();
+    });
+  });
+  void exited.then(() => log.end());
   return {
     name,
     child,
+    failure: () => spawnError,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (spawnError || child.exitCode !== null || child.signalCode !== null) return;
       child.kill(stopSignal);
       const stopped = await Promise.race([exited.then(() => true), sleep(10_000, false)]);
       if (!stopped) {
@@ -92,6 +105,8 @@ export async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   const where = logFile ? ` (see ${logFile})` : '';
   while (Date.now() < deadline) {
+    const failure = process?.failure();
+    if (failure) throw failure;
     if (process && process.child.exitCode !== null) {
       throw new Error(
         `${what} exited with code ${process.child.exitCode} before it was ready${where}`,

@@ -7,20 +7,17 @@ import {
   updateConversation,
 } from '../../db/queries/conversations';
 import { conversationChannels, conversationStatuses, messageDirections } from '../../db/schema';
-import { IdParams, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import { IdParams, OneOf, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
 import { conversationView, messageView } from '../views';
 
 const tags = ['conversations'];
 
-const literals = <T extends readonly string[]>(values: T) =>
-  Type.Union(values.map((v) => Type.Literal(v)));
-
-const Channel = literals(conversationChannels);
-const Status = literals(conversationStatuses);
+const Channel = OneOf(conversationChannels);
+const Status = OneOf(conversationStatuses);
 
 const MessageInput = Type.Object(
   {
-    direction: literals(messageDirections),
+    direction: OneOf(messageDirections),
     body: Type.String({ minLength: 1, maxLength: 100_000 }),
     sentAt: Type.Optional(Timestamp),
   },

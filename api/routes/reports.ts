@@ -3,11 +3,9 @@ import { Type } from 'typebox';
 import { conversationReport } from '../../db/queries/reporting';
 import { conversationChannels, conversationStatuses } from '../../db/schema';
 import { DomainError } from '../../lib/errors';
-import { problems } from '../schemas/common';
+import { OneOf, problems } from '../schemas/common';
 
 const MAX_DAYS = 366;
-const literals = <T extends readonly string[]>(values: T) =>
-  Type.Union(values.map((v) => Type.Literal(v)));
 
 const reports: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -22,8 +20,8 @@ const reports: FastifyPluginAsyncTypebox = async (app) => {
           {
             from: Type.String({ format: 'date' }),
             to: Type.String({ format: 'date' }),
-            channel: Type.Optional(literals(conversationChannels)),
-            status: Type.Optional(literals(conversationStatuses)),
+            channel: Type.Optional(OneOf(conversationChannels)),
+            status: Type.Optional(OneOf(conversationStatuses)),
           },
           { additionalProperties: false },
         ),

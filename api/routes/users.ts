@@ -11,11 +11,11 @@ import {
 } from '../../db/queries/users';
 import { permissions } from '../../lib/permissions';
 import { currentUser, requireAdmin } from '../plugins/auth';
-import { IdParams, NoContent, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import { IdParams, NoContent, OneOf, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
 
 const tags = ['users'];
 
-const Permission = Type.Union(permissions.map((p) => Type.Literal(p)));
+const Permission = OneOf(permissions);
 
 const User = Type.Object({
   id: Uuid,

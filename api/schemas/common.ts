@@ -1,6 +1,10 @@
 import { Type, type TSchema } from 'typebox';
 
 export const Uuid = Type.String({ format: 'uuid' });
+
+/** A string schema that accepts exactly the given values (an enum in OpenAPI). */
+export const OneOf = <T extends readonly string[]>(values: T) =>
+  Type.Union(values.map((v) => Type.Literal(v)));
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 export const Attributes = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {

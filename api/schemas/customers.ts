@@ -39,32 +39,24 @@ const customerFields = {
   customAttributes: Attributes,
 };
 
+const optionalFields = {
+  companyId: Type.Optional(customerFields.companyId),
+  emails: Type.Optional(customerFields.emails),
+  phones: Type.Optional(customerFields.phones),
+  socialHandles: Type.Optional(customerFields.socialHandles),
+  websites: Type.Optional(customerFields.websites),
+  externalId: Type.Optional(customerFields.externalId),
+  customAttributes: Type.Optional(customerFields.customAttributes),
+};
+
 export const CreateCustomerBody = Type.Object(
-  {
-    name: customerFields.name,
-    companyId: Type.Optional(customerFields.companyId),
-    emails: Type.Optional(customerFields.emails),
-    phones: Type.Optional(customerFields.phones),
-    socialHandles: Type.Optional(customerFields.socialHandles),
-    websites: Type.Optional(customerFields.websites),
-    externalId: Type.Optional(customerFields.externalId),
-    customAttributes: Type.Optional(customerFields.customAttributes),
-  },
+  { name: customerFields.name, ...optionalFields },
   { additionalProperties: false },
 );
 export type CreateCustomerBody = Static<typeof CreateCustomerBody>;
 
 export const UpdateCustomerBody = Type.Object(
-  {
-    name: Type.Optional(customerFields.name),
-    companyId: Type.Optional(customerFields.companyId),
-    emails: Type.Optional(customerFields.emails),
-    phones: Type.Optional(customerFields.phones),
-    socialHandles: Type.Optional(customerFields.socialHandles),
-    websites: Type.Optional(customerFields.websites),
-    externalId: Type.Optional(customerFields.externalId),
-    customAttributes: Type.Optional(customerFields.customAttributes),
-  },
+  { name: Type.Optional(customerFields.name), ...optionalFields },
   {
     additionalProperties: false,
     minProperties: 1,

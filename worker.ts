@@ -4,6 +4,8 @@ import { createActivities } from './activities';
 import { createDatabase } from './db/client';
 import { loadConfig, type Config } from './lib/config';
 import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
+import { createSearchClient } from './search/client';
+import { startSearchSync, type SearchSync } from './search/sync';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -11,6 +13,7 @@ export interface RunningWorker {
   worker: Worker;
   /** Resolves when the worker has stopped; rejects if it crashed. */
   done: Promise<void>;
+  searchSync: SearchSync;
   shutdown(): Promise<void>;
 }
 
@@ -31,22 +34,33 @@ export async function startWorker(
   await client.close();
 
   const database = createDatabase(config.databaseUrl);
+  const search = createSearchClient(config.meili);
+  const searchSync = startSearchSync({
+    db: database.db,
+    databaseUrl: config.databaseUrl,
+    meili: search,
+    prefix: config.meili.indexPrefix,
+    log: (message, error) =>
+      console.warn(`[search-sync] ${message}`, error instanceof Error ? error.message : ''),
+  });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-    activities: createActivities({ db: database.db, config }),
+    activities: createActivities({ db: database.db, search, config }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
   });
   const done = worker.run().finally(async () => {
+    await searchSync.stop();
     await connection.close();
     await database.close();
   });
   return {
     worker,
     done,
+    searchSync,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;

@@ -1,10 +1,13 @@
+import type { Meilisearch } from 'meilisearch';
 import type { Database } from '../db/client';
 import type { Config } from '../lib/config';
 import { refusalsAsFailures } from './failures';
+import { searchActivities } from './search';
 import { timelineActivities } from './timeline';
 
 export interface ActivityDeps {
   db: Database;
+  search: Meilisearch;
   config: Config;
 }
 
@@ -12,6 +15,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return refusalsAsFailures({
     ...timelineActivities(deps),
+    ...searchActivities(deps),
   });
 }
 

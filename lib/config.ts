@@ -18,6 +18,8 @@ export interface Config {
   meili: {
     url: string;
     apiKey: string | undefined;
+    /** Prepended to every index name, so several deployments can share one Meilisearch. */
+    indexPrefix: string;
   };
   smtp: {
     url: string;
@@ -85,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
     meili: {
       url: parseUrl('MEILI_URL', required(env, 'MEILI_URL')),
       apiKey: env.MEILI_MASTER_KEY || undefined,
+      indexPrefix: optional(env, 'MEILI_INDEX_PREFIX', ''),
     },
     smtp: {
       url: parseUrl('SMTP_URL', required(env, 'SMTP_URL')),

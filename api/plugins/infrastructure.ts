@@ -4,12 +4,15 @@ import fp from 'fastify-plugin';
 import type { Config } from '../../lib/config';
 import { connectTemporal } from '../../lib/temporal';
 import { createDatabase, type Database } from '../../db/client';
+import { createSearchClient } from '../../search/client';
+import type { Meilisearch } from 'meilisearch';
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     db: Database;
     temporal: Client;
+    meili: Meilisearch;
   }
 }
 
@@ -24,6 +27,8 @@ export default fp(
     const database = createDatabase(config.databaseUrl);
     app.decorate('db', database.db);
     app.addHook('onClose', () => database.close());
+
+    app.decorate('meili', createSearchClient(config.meili));
 
     const connection: Connection = await connectTemporal(config.temporal.address);
     app.decorate('temporal', new Client({ connection, namespace: config.temporal.namespace }));

@@ -6,6 +6,7 @@ import customers from './customers';
 import diagnostics from './diagnostics';
 import kobjects from './kobjects';
 import reports from './reports';
+import search from './search';
 import timeline from './timeline';
 import users from './users';
 
@@ -20,6 +21,7 @@ export default async function v1(app: FastifyInstance) {
     kobjects,
     timeline,
     reports,
+    search,
     diagnostics,
   ]) {
     await app.register(routes);

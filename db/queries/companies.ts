@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { enqueueCompanyCustomers } from './search-outbox';
 import { companies } from '../schema';
 
 export type CompanyRow = typeof companies.$inferSelect;
@@ -59,13 +60,20 @@ export async function updateCompany(
   patch: { name?: string | undefined; customAttributes?: Record<string, unknown> | undefined },
 ): Promise<CompanyRow> {
   try {
-    const [row] = await db
-      .update(companies)
-      .set({ ...patch, ...(patch.name ? { name: patch.name.trim() } : {}), updatedAt: sql`now()` })
-      .where(eq(companies.id, id))
-      .returning();
-    if (!row) throw notFound('Company', id);
-    return row;
+    return await db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(companies)
+        .set({
+          ...patch,
+          ...(patch.name ? { name: patch.name.trim() } : {}),
+          updatedAt: sql`now()`,
+        })
+        .where(eq(companies.id, id))
+        .returning();
+      if (!row) throw notFound('Company', id);
+      if (patch.name !== undefined) await enqueueCompanyCustomers(tx, id);
+      return row;
+    });
   } catch (error) {
     if (isUniqueViolation(error, 'companies_name_key')) {
       throw new DomainError(

@@ -11,6 +11,7 @@ import {
 } from '../schema';
 import { touchCustomer } from './customers';
 import { countConversation, reportingDay } from './reporting';
+import { enqueueSearchSync } from './search-outbox';
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
@@ -75,6 +76,7 @@ export async function createConversation(
       { day: reportingDay(now), channel: conversation!.channel, status: conversation!.status },
       1,
     );
+    await enqueueSearchSync(tx, 'conversation', [conversation!.id]);
     await touchCustomer(tx, customerId, lastActivityAt);
     return { ...conversation!, messages: inserted };
   });
@@ -115,6 +117,7 @@ export async function addMessage(
         lastActivityAt: sql`greatest(${conversations.lastActivityAt}, ${sentAt.toISOString()}::timestamptz)`,
       })
       .where(eq(conversations.id, conversationId));
+    await enqueueSearchSync(tx, 'conversation', [conversationId]);
     await touchCustomer(tx, conversation.customerId, sentAt);
     return message!;
   });
@@ -141,6 +144,7 @@ export async function updateConversation(
       await countConversation(tx, { day, channel: before.channel, status: before.status }, -1);
       await countConversation(tx, { day, channel: before.channel, status: patch.status }, 1);
     }
+    await enqueueSearchSync(tx, 'conversation', [id]);
     await touchCustomer(tx, before.customerId);
     return after!;
   });

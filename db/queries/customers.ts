@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { enqueueCustomerItems, enqueueSearchSync } from './search-outbox';
 import { companies, customers, mergeRedirects } from '../schema';
 
 export type CustomerRow = typeof customers.$inferSelect;
@@ -42,8 +43,11 @@ async function assertCompanyExists(
 export async function createCustomer(db: Queryable, values: NewCustomer): Promise<CustomerRow> {
   await assertCompanyExists(db, values.companyId);
   try {
-    const [row] = await db.insert(customers).values(values).returning();
-    return row!;
+    return await db.transaction(async (tx) => {
+      const [row] = await tx.insert(customers).values(values).returning();
+      await enqueueSearchSync(tx, 'customer', [row!.id]);
+      return row!;
+    });
   } catch (error) {
     if (values.externalId && isUniqueViolation(error, 'customers_external_id_unique')) {
       throw externalIdTaken(values.externalId);
@@ -91,13 +95,18 @@ export async function updateCustomer(
 ): Promise<CustomerRow> {
   await assertCompanyExists(db, patch.companyId);
   try {
-    const [row] = await db
-      .update(customers)
-      .set({ ...patch, updatedAt: sql`now()` })
-      .where(eq(customers.id, id))
-      .returning();
-    if (!row) throw notFound('Customer', id);
-    return row;
+    return await db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(customers)
+        .set({ ...patch, updatedAt: sql`now()` })
+        .where(eq(customers.id, id))
+        .returning();
+      if (!row) throw notFound('Customer', id);
+      await enqueueSearchSync(tx, 'customer', [id]);
+      if (patch.name !== undefined || patch.companyId !== undefined)
+        await enqueueCustomerItems(tx, id);
+      return row;
+    });
   } catch (error) {
     if (patch.externalId && isUniqueViolation(error, 'customers_external_id_unique')) {
       throw externalIdTaken(patch.externalId);

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../errors';
 import { klasses, kobjects } from '../schema';
 import { lockCustomerForWrite } from './conversations';
 import { touchCustomer } from './customers';
+import { enqueueSearchSync } from './search-outbox';
 
 export type KlassRow = typeof klasses.$inferSelect;
 
@@ -62,6 +63,7 @@ export async function createKObject(
       .insert(kobjects)
       .values({ customerId, klassId: klass.id, title: input.title, data: input.data ?? {} })
       .returning();
+    await enqueueSearchSync(tx, 'kobject', [row!.id]);
     await touchCustomer(tx, customerId, row!.lastActivityAt);
     return { ...row!, klass: klass.name };
   });

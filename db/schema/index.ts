@@ -9,3 +9,4 @@ export * from './notifications';
 export * from './reporting';
 export * from './searches';
 export * from './users';
+export * from './search-outbox';

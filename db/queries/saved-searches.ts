@@ -1,0 +1,73 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { notFound } from '../../lib/errors';
+import type { Queryable } from '../client';
+import { savedSearches } from '../schema';
+
+export type SavedSearchRow = typeof savedSearches.$inferSelect;
+type Values = Pick<
+  typeof savedSearches.$inferInsert,
+  'name' | 'index' | 'query' | 'filters' | 'sort'
+>;
+
+/** Saved searches belong to their owner; admins may reach everyone's. */
+const visibleTo = (user: { id: string; isAdmin: boolean }) =>
+  user.isAdmin ? undefined : eq(savedSearches.ownerId, user.id);
+
+export async function createSavedSearch(
+  db: Queryable,
+  ownerId: string,
+  values: Values,
+): Promise<SavedSearchRow> {
+  const [row] = await db
+    .insert(savedSearches)
+    .values({ ...values, ownerId })
+    .returning();
+  return row!;
+}
+
+export const listSavedSearches = (db: Queryable, ownerId: string) =>
+  db
+    .select()
+    .from(savedSearches)
+    .where(eq(savedSearches.ownerId, ownerId))
+    .orderBy(asc(savedSearches.name));
+
+export async function getSavedSearch(
+  db: Queryable,
+  id: string,
+  user: { id: string; isAdmin: boolean },
+): Promise<SavedSearchRow> {
+  const [row] = await db
+    .select()
+    .from(savedSearches)
+    .where(and(eq(savedSearches.id, id), visibleTo(user)));
+  if (!row) throw notFound('Saved search', id);
+  return row;
+}
+
+export async function updateSavedSearch(
+  db: Queryable,
+  id: string,
+  user: { id: string; isAdmin: boolean },
+  patch: Partial<Values>,
+): Promise<SavedSearchRow> {
+  const [row] = await db
+    .update(savedSearches)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(and(eq(savedSearches.id, id), visibleTo(user)))
+    .returning();
+  if (!row) throw notFound('Saved search', id);
+  return row;
+}
+
+export async function deleteSavedSearch(
+  db: Queryable,
+  id: string,
+  user: { id: string; isAdmin: boolean },
+) {
+  const rows = await db
+    .delete(savedSearches)
+    .where(and(eq(savedSearches.id, id), visibleTo(user)))
+    .returning({ id: savedSearches.id });
+  if (rows.length === 0) throw notFound('Saved search', id);
+}

@@ -1,0 +1,39 @@
+import { sql } from 'drizzle-orm';
+import type { Queryable } from '../client';
+import { searchOutbox } from '../schema';
+
+export const SEARCH_OUTBOX_CHANNEL = 'custodian_search_outbox';
+
+type Entity = (typeof searchOutbox.$inferInsert)['entity'];
+
+/**
+ * Records, in the caller's transaction, that these entities must be brought up
+ * to date in the search index, and wakes the worker's sync loop on commit.
+ */
+export async function enqueueSearchSync(
+  db: Queryable,
+  entity: Entity,
+  ids: string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db.insert(searchOutbox).values(ids.map((entityId) => ({ entity, entityId })));
+  await db.execute(sql`select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
+}
+
+/** A customer's conversations and KObjects carry its name and company in their documents. */
+export async function enqueueCustomerItems(db: Queryable, customerId: string): Promise<void> {
+  await db.execute(sql`
+    insert into search_outbox (entity, entity_id)
+    select 'conversation', id from conversations where customer_id = ${customerId}
+    union all
+    select 'kobject', id from kobjects where customer_id = ${customerId}`);
+  await db.execute(sql`select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
+}
+
+/** Customer documents carry their company's name. */
+export async function enqueueCompanyCustomers(db: Queryable, companyId: string): Promise<void> {
+  await db.execute(sql`
+    insert into search_outbox (entity, entity_id)
+    select 'customer', id from customers where company_id = ${companyId}`);
+  await db.execute(sql`select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
+}

@@ -1,0 +1,33 @@
+import { Meilisearch, type EnqueuedTaskPromise, type Task } from 'meilisearch';
+
+export function createSearchClient({
+  url,
+  apiKey,
+}: {
+  url: string;
+  apiKey: string | undefined;
+}): Meilisearch {
+  return new Meilisearch({ host: url, ...(apiKey ? { apiKey } : {}) });
+}
+
+export class SearchTaskError extends Error {
+  override name = 'SearchTaskError';
+}
+
+/**
+ * Waits until Meilisearch has applied a task. A failed task does not make the
+ * client's wait throw, so the outcome is checked here: "index updated" means it.
+ */
+export async function waitForSearchTask(
+  meili: Meilisearch,
+  enqueued: EnqueuedTaskPromise,
+  timeout = 60_000,
+): Promise<Task> {
+  const task = await meili.tasks.waitForTask(await enqueued, { timeout, interval: 25 });
+  if (task.status !== 'succeeded') {
+    throw new SearchTaskError(
+      `Meilisearch task ${task.uid} (${task.type}) ${task.status}: ${task.error?.message ?? 'no reason given'}`,
+    );
+  }
+  return task;
+}

@@ -1,0 +1,172 @@
+/**
+ * Search documents, built from Postgres. Every change to the index goes
+ * through `projectEntities`: it reads the current rows and upserts those that
+ * exist and removes those that do not, so applying it twice does no harm.
+ */
+import { sql } from 'drizzle-orm';
+import type { Meilisearch } from 'meilisearch';
+import type { Queryable } from '../db/client';
+import type { EmailAddress, PhoneNumber, SocialHandle } from '../db/schema';
+import { phoneKey } from '../domain/contacts';
+import { waitForSearchTask } from './client';
+import { indexOfEntity, indexUid, type SearchEntity } from './indexes';
+
+export interface CustomerDocument {
+  id: string;
+  name: string;
+  emails: string[];
+  phones: string[];
+  /** Phone numbers as bare digits, so "+44 20 7946 0958" and "442079460958" find the same customer. */
+  phoneKeys: string[];
+  socialHandles: string[];
+  externalId: string | null;
+  companyId: string | null;
+  companyName: string | null;
+  lastActivityAt: number;
+  createdAt: number;
+}
+
+export interface ConversationDocument {
+  id: string;
+  subject: string;
+  channel: string;
+  status: string;
+  customerId: string;
+  customerName: string;
+  companyId: string | null;
+  lastActivityAt: number;
+  createdAt: number;
+}
+
+export interface KObjectDocument {
+  id: string;
+  title: string;
+  klass: string;
+  customerId: string;
+  customerName: string;
+  companyId: string | null;
+  lastActivityAt: number;
+  createdAt: number;
+}
+
+export type SearchDocument = CustomerDocument | ConversationDocument | KObjectDocument;
+
+const preferredFirst = <T extends { preferred: boolean }>(items: T[]) =>
+  [...items].sort((a, b) => Number(b.preferred) - Number(a.preferred));
+
+/** `where` selects rows of the entity's table, aliased c (customers), v (conversations) or k (kobjects). */
+const queries = {
+  customer: (where: ReturnType<typeof sql>) => sql`
+    select c.id, c.name, c.emails, c.phones, c.social_handles, c.external_id, c.company_id,
+           co.name as company_name, c.last_activity_at, c.created_at
+    from customers c left join companies co on co.id = c.company_id
+    where ${where} order by c.id`,
+  conversation: (where: ReturnType<typeof sql>) => sql`
+    select v.id, v.subject, v.channel, v.status, v.customer_id, cu.name as customer_name, cu.company_id,
+           v.last_activity_at, v.created_at
+    from conversations v join customers cu on cu.id = v.customer_id
+    where ${where} order by v.id`,
+  kobject: (where: ReturnType<typeof sql>) => sql`
+    select k.id, k.title, kl.name as klass, k.customer_id, cu.name as customer_name, cu.company_id,
+           k.last_activity_at, k.created_at
+    from kobjects k join klasses kl on kl.id = k.klass_id join customers cu on cu.id = k.customer_id
+    where ${where} order by k.id`,
+};
+
+const alias: Record<SearchEntity, string> = { customer: 'c', conversation: 'v', kobject: 'k' };
+
+type Row = Record<string, unknown>;
+const millis = (value: unknown) => new Date(value as string).getTime();
+
+function toDocument(entity: SearchEntity, row: Row): SearchDocument {
+  switch (entity) {
+    case 'customer': {
+      const phones = preferredFirst(row.phones as PhoneNumber[]);
+      return {
+        id: row.id as string,
+        name: row.name as string,
+        emails: preferredFirst(row.emails as EmailAddress[]).map((e) => e.address),
+        phones: phones.map((p) => p.number),
+        phoneKeys: phones.map((p) => phoneKey(p.number).replace('+', '')),
+        socialHandles: (row.social_handles as SocialHandle[]).map((s) => s.handle),
+        externalId: row.external_id as string | null,
+        companyId: row.company_id as string | null,
+        companyName: row.company_name as string | null,
+        lastActivityAt: millis(row.last_activity_at),
+        createdAt: millis(row.created_at),
+      };
+    }
+    case 'conversation':
+      return {
+        id: row.id as string,
+        subject: row.subject as string,
+        channel: row.channel as string,
+        status: row.status as string,
+        customerId: row.customer_id as string,
+        customerName: row.customer_name as string,
+        companyId: row.company_id as string | null,
+        lastActivityAt: millis(row.last_activity_at),
+        createdAt: millis(row.created_at),
+      };
+    case 'kobject':
+      return {
+        id: row.id as string,
+        title: row.title as string,
+        klass: row.klass as string,
+        customerId: row.customer_id as string,
+        customerName: row.customer_name as string,
+        companyId: row.company_id as string | null,
+        lastActivityAt: millis(row.last_activity_at),
+        createdAt: millis(row.created_at),
+      };
+  }
+}
+
+export async function loadDocuments(
+  db: Queryable,
+  entity: SearchEntity,
+  ids: string[],
+): Promise<SearchDocument[]> {
+  if (ids.length === 0) return [];
+  const list = sql.join(
+    ids.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  );
+  const result = await db.execute<Row>(
+    queries[entity](sql`${sql.raw(alias[entity])}.id in (${list})`),
+  );
+  return result.rows.map((row) => toDocument(entity, row));
+}
+
+/** A page of documents in ID order after `afterId`, for rebuilding an index. */
+export async function loadDocumentPage(
+  db: Queryable,
+  entity: SearchEntity,
+  afterId: string | null,
+  limit: number,
+): Promise<SearchDocument[]> {
+  const where = afterId ? sql`${sql.raw(alias[entity])}.id > ${afterId}::uuid` : sql`true`;
+  const result = await db.execute<Row>(sql`${queries[entity](where)} limit ${limit}`);
+  return result.rows.map((row) => toDocument(entity, row));
+}
+
+/** Brings the index in line with Postgres for these IDs and waits until Meilisearch has applied it. */
+export async function projectEntities(
+  db: Queryable,
+  meili: Meilisearch,
+  prefix: string,
+  entity: SearchEntity,
+  ids: string[],
+): Promise<{ upserted: number; removed: number }> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return { upserted: 0, removed: 0 };
+  const documents = await loadDocuments(db, entity, unique);
+  const present = new Set(documents.map((d) => d.id));
+  const missing = unique.filter((id) => !present.has(id));
+  const index = meili.index(indexUid(prefix, indexOfEntity[entity]));
+  if (documents.length > 0) {
+    await waitForSearchTask(meili, index.addDocuments(documents, { primaryKey: 'id' }));
+  }
+  if (missing.length > 0) await waitForSearchTask(meili, index.deleteDocuments(missing));
+  return { upserted: documents.length, removed: missing.length };
+}

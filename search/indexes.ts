@@ -1,0 +1,109 @@
+/**
+ * The three search indexes: what each document holds, which attributes are
+ * searched, filtered and sorted. Postgres is the source of truth; every index
+ * here can be rebuilt from it at any time.
+ */
+import type { Meilisearch, Settings } from 'meilisearch';
+import { conversationChannels, conversationStatuses } from '../db/schema';
+import { waitForSearchTask } from './client';
+
+export const searchEntities = ['customer', 'conversation', 'kobject'] as const;
+export type SearchEntity = (typeof searchEntities)[number];
+
+export const searchIndexNames = ['customers', 'conversations', 'kobjects'] as const;
+export type SearchIndexName = (typeof searchIndexNames)[number];
+
+export const indexOfEntity: Record<SearchEntity, SearchIndexName> = {
+  customer: 'customers',
+  conversation: 'conversations',
+  kobject: 'kobjects',
+};
+
+/** A filter a search accepts: its query parameter, document attribute and allowed values. */
+export interface FilterDefinition {
+  attribute: string;
+  kind: 'uuid' | 'klass' | readonly string[];
+}
+
+interface IndexDefinition {
+  settings: Settings;
+  filters: Record<string, FilterDefinition>;
+  sorts: readonly string[];
+}
+
+const customerFilter: FilterDefinition = { attribute: 'customerId', kind: 'uuid' };
+const companyFilter: FilterDefinition = { attribute: 'companyId', kind: 'uuid' };
+
+export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
+  customers: {
+    settings: {
+      searchableAttributes: [
+        'name',
+        'emails',
+        'phoneKeys',
+        'phones',
+        'socialHandles',
+        'externalId',
+        'companyName',
+      ],
+      filterableAttributes: ['companyId'],
+      sortableAttributes: ['lastActivityAt', 'createdAt', 'name'],
+      // An email, phone or external ID either matches or it does not.
+      typoTolerance: { disableOnAttributes: ['emails', 'phoneKeys', 'phones', 'externalId'] },
+    },
+    filters: { company: companyFilter },
+    sorts: ['lastActivityAt', 'createdAt', 'name'],
+  },
+  conversations: {
+    settings: {
+      searchableAttributes: ['subject', 'customerName'],
+      filterableAttributes: ['companyId', 'customerId', 'status', 'channel'],
+      sortableAttributes: ['lastActivityAt', 'createdAt'],
+    },
+    filters: {
+      company: companyFilter,
+      customer: customerFilter,
+      status: { attribute: 'status', kind: conversationStatuses },
+      channel: { attribute: 'channel', kind: conversationChannels },
+    },
+    sorts: ['lastActivityAt', 'createdAt'],
+  },
+  kobjects: {
+    settings: {
+      searchableAttributes: ['title', 'klass', 'customerName'],
+      filterableAttributes: ['companyId', 'customerId', 'klass'],
+      sortableAttributes: ['lastActivityAt', 'createdAt'],
+    },
+    filters: {
+      company: companyFilter,
+      customer: customerFilter,
+      klass: { attribute: 'klass', kind: 'klass' },
+    },
+    sorts: ['lastActivityAt', 'createdAt'],
+  },
+};
+
+export const indexUid = (prefix: string, name: SearchIndexName) => `${prefix}${name}`;
+
+/**
+ * Creates missing indexes and applies their settings. Idempotent: Meilisearch
+ * skips settings that did not change. Runs when the worker starts syncing and
+ * again after Meilisearch was unreachable (it may have come back empty).
+ */
+export async function ensureIndexes(meili: Meilisearch, prefix: string, names = searchIndexNames) {
+  for (const name of names) {
+    await ensureIndex(meili, indexUid(prefix, name), name);
+  }
+}
+
+export async function ensureIndex(meili: Meilisearch, uid: string, name: SearchIndexName) {
+  const exists = await meili.getRawIndex(uid).then(
+    () => true,
+    (error: { cause?: { code?: string } }) => {
+      if (error.cause?.code === 'index_not_found') return false;
+      throw error;
+    },
+  );
+  if (!exists) await waitForSearchTask(meili, meili.createIndex(uid, { primaryKey: 'id' }));
+  await waitForSearchTask(meili, meili.index(uid).updateSettings(indexDefinitions[name].settings));
+}

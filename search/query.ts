@@ -1,0 +1,186 @@
+/**
+ * Running a search: the rules for filters, sorting and queries live here once,
+ * for the search endpoints, saved searches and jobs that act on "every object
+ * matching this search".
+ */
+import type { Meilisearch } from 'meilisearch';
+import { phoneKey } from '../domain/contacts';
+import { DomainError } from '../lib/errors';
+import type { ConversationDocument, CustomerDocument, KObjectDocument } from './documents';
+import { indexDefinitions, indexUid, type SearchIndexName } from './indexes';
+
+export interface SearchRequest {
+  q: string;
+  filters: Record<string, string>;
+  sort?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KLASS = /^[a-z][a-z0-9_]*$/;
+const PHONE_LIKE = /^\+?[\d\s().-]{6,}$/;
+
+/** Meilisearch filter expressions for validated filters; refuses unknown filters and values. */
+export function filterExpressions(
+  index: SearchIndexName,
+  filters: Record<string, string>,
+): string[] {
+  const definitions = indexDefinitions[index].filters;
+  return Object.entries(filters).map(([name, value]) => {
+    const definition = definitions[name];
+    if (!definition) {
+      throw new DomainError(
+        'invalid',
+        'UNKNOWN_FILTER',
+        `The ${index} search has no filter "${name}".`,
+        {
+          filter: name,
+          allowed: Object.keys(definitions),
+        },
+      );
+    }
+    const { kind } = definition;
+    const valid =
+      kind === 'uuid'
+        ? UUID.test(value)
+        : kind === 'klass'
+          ? KLASS.test(value)
+          : kind.includes(value);
+    if (!valid) {
+      throw new DomainError(
+        'invalid',
+        'INVALID_FILTER_VALUE',
+        `"${value}" is not a valid value for the filter ${name}.`,
+        {
+          filter: name,
+        },
+      );
+    }
+    // Values are validated above, so quoting cannot be escaped.
+    return `${definition.attribute} = "${value}"`;
+  });
+}
+
+export function sortExpressions(
+  index: SearchIndexName,
+  sort: string | undefined,
+): string[] | undefined {
+  if (!sort) return undefined;
+  const [attribute, direction = 'desc'] = sort.split(':');
+  if (
+    !attribute ||
+    !indexDefinitions[index].sorts.includes(attribute) ||
+    !['asc', 'desc'].includes(direction)
+  ) {
+    throw new DomainError(
+      'invalid',
+      'INVALID_SORT',
+      `Sort ${index} by one of ${indexDefinitions[index].sorts.join(', ')}, then :asc or :desc.`,
+    );
+  }
+  return [`${attribute}:${direction}`];
+}
+
+/** Phone numbers are indexed as bare digits; an email or phone must match as a whole. */
+function interpretQuery(q: string): { q: string; exact: boolean } {
+  const trimmed = q.trim();
+  if (PHONE_LIKE.test(trimmed)) return { q: phoneKey(trimmed).replace('+', ''), exact: true };
+  return { q: trimmed, exact: trimmed.includes('@') };
+}
+
+const iso = (millis: number) => new Date(millis).toISOString();
+
+const views = {
+  customers: (d: CustomerDocument) => ({
+    id: d.id,
+    name: d.name,
+    email: d.emails[0] ?? null,
+    phone: d.phones[0] ?? null,
+    externalId: d.externalId,
+    companyId: d.companyId,
+    companyName: d.companyName,
+    lastActivityAt: iso(d.lastActivityAt),
+  }),
+  conversations: (d: ConversationDocument) => ({
+    id: d.id,
+    subject: d.subject,
+    channel: d.channel,
+    status: d.status,
+    customerId: d.customerId,
+    customerName: d.customerName,
+    companyId: d.companyId,
+    lastActivityAt: iso(d.lastActivityAt),
+  }),
+  kobjects: (d: KObjectDocument) => ({
+    id: d.id,
+    title: d.title,
+    klass: d.klass,
+    customerId: d.customerId,
+    customerName: d.customerName,
+    companyId: d.companyId,
+    lastActivityAt: iso(d.lastActivityAt),
+  }),
+};
+
+export type SearchHit<I extends SearchIndexName> = ReturnType<(typeof views)[I]>;
+
+export class SearchUnavailableError extends Error {
+  override name = 'SearchUnavailableError';
+}
+
+export async function runSearch<I extends SearchIndexName>(
+  meili: Meilisearch,
+  prefix: string,
+  index: I,
+  request: SearchRequest,
+): Promise<{ hits: SearchHit<I>[]; total: number; limit: number; offset: number }> {
+  const filter = filterExpressions(index, request.filters);
+  const sort = sortExpressions(index, request.sort);
+  const { q, exact } = interpretQuery(request.q);
+  let response;
+  try {
+    response = await meili.index(indexUid(prefix, index)).search(q, {
+      filter,
+      ...(sort ? { sort } : {}),
+      limit: request.limit,
+      offset: request.offset,
+      ...(exact ? { matchingStrategy: 'all' as const } : {}),
+    });
+  } catch (cause) {
+    throw new SearchUnavailableError('Search is unavailable right now; try again shortly.', {
+      cause,
+    });
+  }
+  const view = views[index] as unknown as (document: never) => SearchHit<I>;
+  return {
+    hits: response.hits.map((hit) => view(hit as never)),
+    total: response.estimatedTotalHits ?? response.hits.length,
+    limit: request.limit,
+    offset: request.offset,
+  };
+}
+
+/** Every ID matching a search, page by page (for jobs that act on a saved search). */
+export async function* matchingIds(
+  meili: Meilisearch,
+  prefix: string,
+  index: SearchIndexName,
+  request: Omit<SearchRequest, 'limit' | 'offset'>,
+  pageSize = 500,
+): AsyncGenerator<string[]> {
+  const filter = filterExpressions(index, request.filters);
+  const { q, exact } = interpretQuery(request.q);
+  for (let offset = 0; ; offset += pageSize) {
+    const response = await meili.index(indexUid(prefix, index)).search(q, {
+      filter,
+      limit: pageSize,
+      offset,
+      attributesToRetrieve: ['id'],
+      ...(exact ? { matchingStrategy: 'all' as const } : {}),
+    });
+    const ids = response.hits.map((hit) => String(hit.id));
+    if (ids.length > 0) yield ids;
+    if (ids.length < pageSize) return;
+  }
+}

@@ -31,3 +31,21 @@ export async function waitForSearchTask(
   }
   return task;
 }
+
+/** Waits for several tasks and fails if any of them did not succeed. */
+export async function waitForSearchTasks(
+  meili: Meilisearch,
+  enqueued: EnqueuedTaskPromise[],
+  timeout = 300_000,
+): Promise<void> {
+  const tasks = await meili.tasks.waitForTasks(await Promise.all(enqueued), {
+    timeout,
+    interval: 50,
+  });
+  const failed = tasks.find((task) => task.status !== 'succeeded');
+  if (failed) {
+    throw new SearchTaskError(
+      `Meilisearch task ${failed.uid} (${failed.type}) ${failed.status}: ${failed.error?.message ?? 'no reason given'}`,
+    );
+  }
+}

@@ -75,15 +75,28 @@ export function startSearchSync({
   idleMs = 1000,
 }: SearchSyncOptions): SearchSync {
   let running = true;
+  // A notification that arrives while the loop is draining must not be lost.
+  let notified = false;
   let wake: (() => void) | undefined;
   const nap = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
+      if (notified || !running) {
+        notified = false;
+        return resolve();
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
         clearTimeout(timer);
+        wake = undefined;
+        notified = false;
         resolve();
-      };
+      }
+      wake = done;
     });
+  const notify = () => {
+    notified = true;
+    wake?.();
+  };
 
   let listener: pg.Client | undefined;
   const connectListener = async (): Promise<pg.Client> => {
@@ -91,7 +104,7 @@ export function startSearchSync({
     client.on('error', () => {
       if (listener === client) listener = undefined;
     });
-    client.on('notification', () => wake?.());
+    client.on('notification', notify);
     await client.connect();
     await client.query(`listen ${SEARCH_OUTBOX_CHANNEL}`);
     return client;
@@ -148,7 +161,7 @@ export function startSearchSync({
   return {
     async stop() {
       running = false;
-      wake?.();
+      notify();
       await done;
       const client = listener;
       listener = undefined;

@@ -113,3 +113,31 @@ export function problemOf(
 }
 
 export const uniqueName = (prefix: string) => `${prefix} ${randomUUID().slice(0, 8)}`;
+
+/** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms`, { cause: lastError });
+}
+
+/** A word no other test uses, made of letters only (search tokenises on everything else). */
+export function uniqueWord(prefix = 'zq'): string {
+  const letters = 'bcdfghjklmnpqrstvwxz';
+  let word = prefix;
+  for (let i = 0; i < 8; i++) word += letters[Math.floor(Math.random() * letters.length)];
+  return word;
+}

@@ -1,0 +1,125 @@
+import { sql } from 'drizzle-orm';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMigrations } from '../../db/migrate';
+import { freePort } from '../../stack';
+import { startMeilisearch, type StartedMeilisearch } from '../../stack/meilisearch';
+import { eventually, startTestApp, testConfig, uniqueWord, type TestApp } from '../helpers';
+
+/**
+ * This file stops Meilisearch, so it runs on a Meilisearch and a database of
+ * its own: the rest of the suite keeps the shared ones.
+ */
+let t: TestApp;
+let meili: StartedMeilisearch;
+let meiliPort: number;
+let dataDir: string;
+const masterKey = randomBytes(24).toString('base64url');
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'custodian-outage-'));
+  meiliPort = await freePort();
+  meili = await startMeilisearch({
+    dataDir,
+    port: meiliPort,
+    masterKey,
+    logFile: path.join(dataDir, 'meili.log'),
+  });
+
+  const shared = testConfig();
+  const database = `outage_${uniqueWord('')}`;
+  const admin = new pg.Client({ connectionString: shared.databaseUrl });
+  await admin.connect();
+  await admin.query(`create database ${database}`);
+  await admin.end();
+  const databaseUrl = shared.databaseUrl.replace(/\/custodian$/, `/${database}`);
+  await runMigrations(databaseUrl);
+
+  t = await startTestApp({
+    worker: true,
+    config: testConfig({
+      DATABASE_URL: databaseUrl,
+      MEILI_URL: meili.url,
+      MEILI_MASTER_KEY: masterKey,
+    }),
+  });
+});
+
+afterAll(async () => {
+  await t.close();
+  await meili.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function searchNames(word: string): Promise<string[]> {
+  const response = await t.call('GET', `/v1/search/customers?q=${word}&limit=100`);
+  if (response.statusCode !== 200) return [];
+  return response
+    .json<{ hits: { name: string }[] }>()
+    .hits.map((h) => h.name)
+    .sort();
+}
+
+describe('search while Meilisearch is down', () => {
+  it('keeps accepting writes and catches up within 10 s of Meilisearch coming back, losing and duplicating nothing', async () => {
+    const word = uniqueWord('outage');
+    const first = await t.call('POST', '/v1/customers', { body: { name: `Before ${word}` } });
+    expect(first.statusCode).toBe(201);
+    await eventually(async () => ((await searchNames(word)).length === 1 ? true : undefined));
+
+    await meili.stop();
+    const down = await t.call('GET', `/v1/search/customers?q=${word}`);
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ code: 'SEARCH_UNAVAILABLE' });
+
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await t.call('POST', '/v1/customers', {
+        body: { name: `During ${i} ${word}` },
+      });
+      expect(response.statusCode).toBe(201);
+      ids.push(response.json<{ id: string }>().id);
+    }
+    for (const id of ids.slice(0, 2)) {
+      const response = await t.call('PATCH', `/v1/customers/${id}`, {
+        body: { name: `Renamed ${id.slice(0, 4)} ${word}` },
+      });
+      expect(response.statusCode).toBe(200);
+    }
+    const pending = await t.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from search_outbox where processed_at is null`,
+    );
+    expect(pending.rows[0]!.n).toBeGreaterThanOrEqual(7);
+
+    meili = await startMeilisearch({
+      dataDir,
+      port: meiliPort,
+      masterKey,
+      logFile: path.join(dataDir, 'meili.log'),
+    });
+    const restartedAt = Date.now();
+    const expected = [
+      `Before ${word}`,
+      `During 2 ${word}`,
+      `During 3 ${word}`,
+      `During 4 ${word}`,
+      ...ids.slice(0, 2).map((id) => `Renamed ${id.slice(0, 4)} ${word}`),
+    ].sort();
+    await eventually(async () => {
+      const names = await searchNames(word);
+      return JSON.stringify(names) === JSON.stringify(expected) ? names : undefined;
+    }, 10_000);
+    console.log(`index caught up ${Date.now() - restartedAt} ms after Meilisearch came back`);
+
+    const stats = await t.app.meili.index('customers').getStats();
+    expect(stats.numberOfDocuments).toBe(6);
+    const left = await t.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from search_outbox where processed_at is null`,
+    );
+    expect(left.rows[0]!.n).toBe(0);
+  });
+});

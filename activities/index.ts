@@ -2,6 +2,7 @@ import type { Meilisearch } from 'meilisearch';
 import type { Database } from '../db/client';
 import type { Config } from '../lib/config';
 import { refusalsAsFailures } from './failures';
+import { jobActivities } from './jobs';
 import { searchActivities } from './search';
 import { timelineActivities } from './timeline';
 
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return refusalsAsFailures({
     ...timelineActivities(deps),
     ...searchActivities(deps),
+    ...jobActivities(deps),
   });
 }
 

@@ -27,6 +27,8 @@ export interface Config {
   };
   /** Largest number of conversations + KObjects two customers may hold together to be merged. */
   mergeItemLimit: number;
+  /** How long a previewed merge, split or move waits for its confirmation. */
+  confirmTtlMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -64,6 +66,21 @@ export function parseInteger(
   return value;
 }
 
+/** "900", "900s", "15m", "1h" → milliseconds. */
+export function parseDuration(env: Env, name: string, fallbackMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackMs;
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!match)
+    throw new ConfigError(`${name} must be a duration such as 900s, 15m or 1h, got "${raw}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[
+    (match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'
+  ];
+  const value = Number(match[1]) * unit;
+  if (value < 1000) throw new ConfigError(`${name} must be at least one second`);
+  return value;
+}
+
 function parseUrl(name: string, raw: string): string {
   try {
     return new URL(raw).toString().replace(/\/$/, '');
@@ -94,5 +111,6 @@ export function loadConfig(env: Env = process.env): Config {
       from: optional(env, 'MAIL_FROM', 'Custodian <custodian@localhost>'),
     },
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
+    confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
   };
 }

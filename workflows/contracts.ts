@@ -7,6 +7,7 @@
  * Temporal keeps history beyond an erasure, Postgres does not.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const searchAttributes = {
   jobType: defineSearchAttributeKey('CustodianJobType', SearchAttributeType.KEYWORD),
@@ -34,3 +35,35 @@ export interface TimelineCounts {
 export type CountTimelineResult =
   | { status: 'completed'; counts: TimelineCounts }
   | { status: 'rejected'; code: 'CUSTOMER_NOT_FOUND' };
+
+// ---------------------------------------------------------------------------
+// Jobs that are previewed, then confirmed, cancelled or left to expire.
+
+export const jobWorkflowIds = {
+  merge: (jobId: string) => `merge-${jobId}`,
+  split: (jobId: string) => `split-${jobId}`,
+  kobject_move: (jobId: string) => `kobject-move-${jobId}`,
+} as const;
+
+export type ConfirmableJobType = keyof typeof jobWorkflowIds;
+
+export interface ConfirmableJobInput {
+  jobId: string;
+  type: ConfirmableJobType;
+  /** How long the preview waits for a confirmation before the job expires. */
+  confirmTtlMs: number;
+}
+
+export interface ConfirmJobArgs {
+  confirmedBy: string;
+}
+
+/** What a finished job reports: IDs, counts and a status, never personal data. */
+export type JobOutcome =
+  | { status: 'completed'; counts: Record<string, number> }
+  | { status: 'rejected' | 'failed'; code: string }
+  | { status: 'expired' | 'cancelled' };
+
+export const confirmJobUpdate = defineUpdate<JobOutcome, [ConfirmJobArgs]>('confirmJob');
+export const cancelJobSignal = defineSignal('cancelJob');
+export const jobStatusQuery = defineQuery<string>('jobStatus');

@@ -1,1 +1,2 @@
 export { countTimelineWorkflow } from './count-timeline';
+export { mergeCustomersWorkflow } from './merge-customers';

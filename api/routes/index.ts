@@ -4,7 +4,9 @@ import companies from './companies';
 import conversations from './conversations';
 import customers from './customers';
 import diagnostics from './diagnostics';
+import jobs from './jobs';
 import kobjects from './kobjects';
+import merges from './merges';
 import reports from './reports';
 import search from './search';
 import timeline from './timeline';
@@ -22,6 +24,8 @@ export default async function v1(app: FastifyInstance) {
     timeline,
     reports,
     search,
+    jobs,
+    merges,
     diagnostics,
   ]) {
     await app.register(routes);

@@ -1,0 +1,37 @@
+import { Context } from '@temporalio/activity';
+import { finishedStatuses, transitionJob, type JobStatus } from '../db/queries/jobs';
+import { executeMerge, prepareMerge } from '../db/queries/merges';
+import type { ActivityDeps } from './index';
+
+/** Keeps telling Temporal a long transaction is alive, so a crashed worker's attempt is retried quickly. */
+async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(), 1000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function jobActivities({ db }: ActivityDeps) {
+  return {
+    /** Records a finished job's status (and error code); a job already finished stays as it is. */
+    async settleJob(jobId: string, status: JobStatus, error?: { code: string; message: string }) {
+      const unfinished = (['pending', 'awaiting_confirmation', 'running'] as JobStatus[]).filter(
+        (s) => !finishedStatuses.includes(s),
+      );
+      await transitionJob(db, jobId, unfinished, status, error ? { error } : {});
+    },
+
+    /** Checks a pending merge and records its preview, or rejects it (MERGE_LIMIT_EXCEEDED, CUSTOMER_NOT_FOUND…). */
+    async prepareMerge(jobId: string, expiresAt: string) {
+      return prepareMerge(db, jobId, new Date(expiresAt));
+    },
+
+    /** Executes a confirmed merge in one transaction; refuses PREVIEW_STALE when anything changed. */
+    async executeMerge(jobId: string, confirmedBy: string) {
+      return withHeartbeat(() => executeMerge(db, jobId, confirmedBy));
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { getJob, listJobs } from '../../db/queries/jobs';
+import { jobStatuses, jobTypes } from '../../db/schema';
+import { notFound } from '../../lib/errors';
+import { jobView } from '../jobs';
+import { currentUser } from '../plugins/auth';
+import { OneOf, Page, PageQuery, problems, Uuid } from '../schemas/common';
+import { Job } from '../schemas/jobs';
+
+const tags = ['jobs'];
+
+/** Anyone sees the jobs they started; admins see every job. */
+const jobs: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/jobs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a job: status, progress, preview, result or error, and its workflow',
+        params: Type.Object({ id: Uuid }),
+        response: { 200: Job, ...problems(404) },
+      },
+    },
+    async (request) => {
+      const user = currentUser(request);
+      const job = await getJob(app.db, request.params.id);
+      if (!user.isAdmin && job.startedBy !== user.id) throw notFound('Job', job.id);
+      return jobView(app, job);
+    },
+  );
+
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        tags,
+        summary: 'List jobs, newest first',
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            type: Type.Optional(OneOf(jobTypes)),
+            status: Type.Optional(OneOf(jobStatuses)),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(Job), ...problems() },
+      },
+    },
+    async (request) => {
+      const user = currentUser(request);
+      const { limit = 25, cursor, type, status } = request.query;
+      const page = await listJobs(app.db, {
+        limit,
+        cursor,
+        type,
+        status,
+        startedBy: user.isAdmin ? undefined : user.id,
+      });
+      return { items: page.items.map((job) => jobView(app, job)), nextCursor: page.nextCursor };
+    },
+  );
+};
+
+export default jobs;

@@ -1,0 +1,166 @@
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { decodeCursor, encodeCursor } from '../../lib/cursor';
+import { notFound } from '../../lib/errors';
+import type { Queryable } from '../client';
+import { isUniqueViolation } from '../errors';
+import { auditLog, jobs, type JobError, type jobStatuses, type jobTypes } from '../schema';
+
+export type JobRow = typeof jobs.$inferSelect;
+export type JobType = (typeof jobTypes)[number];
+export type JobStatus = (typeof jobStatuses)[number];
+
+export const finishedStatuses: JobStatus[] = [
+  'completed',
+  'failed',
+  'rejected',
+  'expired',
+  'cancelled',
+];
+
+/**
+ * Creates a job, or returns the one an earlier request with the same
+ * Idempotency-Key created (`created: false`).
+ */
+export async function createJob(
+  db: Queryable,
+  values: {
+    id: string;
+    type: JobType;
+    startedBy: string;
+    params: Record<string, unknown>;
+    workflowId: string;
+    idempotencyKey?: string | undefined;
+  },
+): Promise<{ job: JobRow; created: boolean }> {
+  if (values.idempotencyKey) {
+    const existing = await findJobByIdempotencyKey(
+      db,
+      values.startedBy,
+      values.type,
+      values.idempotencyKey,
+    );
+    if (existing) return { job: existing, created: false };
+  }
+  try {
+    const [job] = await db.insert(jobs).values(values).returning();
+    return { job: job!, created: true };
+  } catch (error) {
+    if (values.idempotencyKey && isUniqueViolation(error, 'jobs_idempotency_key')) {
+      const existing = await findJobByIdempotencyKey(
+        db,
+        values.startedBy,
+        values.type,
+        values.idempotencyKey,
+      );
+      if (existing) return { job: existing, created: false };
+    }
+    throw error;
+  }
+}
+
+async function findJobByIdempotencyKey(
+  db: Queryable,
+  startedBy: string,
+  type: JobType,
+  key: string,
+) {
+  const [job] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.startedBy, startedBy), eq(jobs.type, type), eq(jobs.idempotencyKey, key)));
+  return job;
+}
+
+export async function findJob(db: Queryable, id: string): Promise<JobRow | undefined> {
+  const [job] = await db.select().from(jobs).where(eq(jobs.id, id));
+  return job;
+}
+
+export async function getJob(db: Queryable, id: string): Promise<JobRow> {
+  const job = await findJob(db, id);
+  if (!job) throw notFound('Job', id);
+  return job;
+}
+
+export async function listJobs(
+  db: Queryable,
+  {
+    limit,
+    cursor,
+    type,
+    status,
+    startedBy,
+  }: {
+    limit: number;
+    cursor?: string | undefined;
+    type?: JobType | undefined;
+    status?: JobStatus | undefined;
+    startedBy?: string | undefined;
+  },
+) {
+  const conditions: SQL[] = [];
+  if (type) conditions.push(eq(jobs.type, type));
+  if (status) conditions.push(eq(jobs.status, status));
+  if (startedBy) conditions.push(eq(jobs.startedBy, startedBy));
+  if (cursor) {
+    const [createdAt, id] = decodeCursor(cursor, 2);
+    conditions.push(
+      sql`(${jobs.createdAt}, ${jobs.id}) < (${createdAt}::timestamptz, ${id}::uuid)`,
+    );
+  }
+  const rows = await db
+    .select({ job: jobs, sortKey: sql<string>`${jobs.createdAt}::text` })
+    .from(jobs)
+    .where(and(...conditions))
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => row.job),
+    nextCursor: rows.length > limit && last ? encodeCursor([last.sortKey, last.job.id]) : null,
+  };
+}
+
+/**
+ * Moves a job to `status` if it is in one of `from`; returns whether it moved.
+ * Guarded this way, a retried activity cannot move a job twice.
+ */
+export async function transitionJob(
+  db: Queryable,
+  jobId: string,
+  from: JobStatus[],
+  status: JobStatus,
+  extra: Partial<
+    Pick<JobRow, 'preview' | 'result' | 'error' | 'expiresAt' | 'progressTotal' | 'progressDone'>
+  > & {
+    error?: JobError | null;
+  } = {},
+): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({
+      ...extra,
+      status,
+      updatedAt: sql`now()`,
+      ...(finishedStatuses.includes(status) ? { completedAt: sql`now()` } : {}),
+    })
+    .where(and(eq(jobs.id, jobId), inArray(jobs.status, from)))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+/** Appends to the audit log: who did what to which object ID, under which job. IDs and counts only. */
+export async function audit(
+  db: Queryable,
+  entries: {
+    actorUserId: string | null;
+    action: string;
+    objectType: string;
+    objectId: string;
+    jobId?: string | null;
+    details?: Record<string, unknown>;
+  }[],
+): Promise<void> {
+  if (entries.length > 0) await db.insert(auditLog).values(entries);
+}

@@ -464,7 +464,9 @@ const rate = (documents: number, secs: number) => count(Math.round(documents / s
 
 async function machineFacts(db: Database, meili: Meilisearch): Promise<string> {
   const cpus = os.cpus();
-  const [pg] = (await db.execute<{ version: string }>(sql`show server_version`)).rows;
+  const [pg] = (
+    await db.execute<{ version: string }>(sql`select current_setting('server_version') as version`)
+  ).rows;
   const { pkgVersion } = await meili.getVersion();
   return [
     `CPUs: ${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown'}`,
@@ -544,8 +546,10 @@ async function main(): Promise<void> {
     (stopping ??= (async () => {
       // A stack that failed to start has already stopped whatever it had started.
       const stack = await starting?.catch(() => undefined);
+      const from = performance.now();
       await stack?.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      say(`stopped services and removed the data in ${seconds(from).toFixed(1)} s`);
     })());
   const bail = (reason: string, code: number) => {
     console.error(`\n${reason}: stopping services and removing ${dataDir}`);
@@ -598,10 +602,15 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
-  if (error instanceof AggregateError) {
-    for (const e of error.errors) console.error(`  - ${String(e)}`);
-  }
-  process.exit(1);
-});
+// Exit explicitly: the launcher's stop() leaves a 10 s kill-timeout timer armed
+// even after a service has exited, which would otherwise hold the process open.
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
+    if (error instanceof AggregateError) {
+      for (const e of error.errors) console.error(`  - ${String(e)}`);
+    }
+    process.exit(1);
+  },
+);

@@ -185,10 +185,11 @@ describe('merging customers', () => {
     const [a, b, c] = await Promise.all(
       ['A', 'B', 'C'].map((n) => post('/v1/customers', { name: n })),
     );
-    for (const [from, to] of [
+    const steps: [{ id: string }, { id: string }][] = [
       [a!, b!],
       [b!, c!],
-    ]) {
+    ];
+    for (const [from, to] of steps) {
       const { job } = (await preview(from.id, to.id)).json<{ job: Job }>();
       expect((await t.call('POST', `/v1/merges/${job.id}/confirm`)).statusCode).toBe(200);
     }

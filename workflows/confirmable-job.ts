@@ -61,9 +61,14 @@ export async function runConfirmableJob(
     upsertSearchAttributes([{ key: searchAttributes.jobStatus, value: status }]);
   };
 
+  // The preview is committed to Postgres a moment before this workflow learns of it,
+  // so a decision may arrive while it is still 'preparing'; it is kept and applied then.
+  const open = () =>
+    (phase === 'preparing' || phase === 'awaiting_confirmation') && decision === undefined;
+
   setHandler(jobStatusQuery, () => phase);
   setHandler(cancelJobSignal, () => {
-    if (phase === 'awaiting_confirmation' && decision === undefined) decision = 'cancel';
+    if (open()) decision = 'cancel';
   });
   setHandler(
     confirmJobUpdate,
@@ -74,7 +79,7 @@ export async function runConfirmableJob(
     },
     {
       validator: (_args: ConfirmJobArgs) => {
-        if (phase !== 'awaiting_confirmation' || decision !== undefined) {
+        if (!open()) {
           throw ApplicationFailure.create({
             type: 'JOB_NOT_AWAITING_CONFIRMATION',
             message: `The job is ${decision === undefined ? phase : 'already decided'}.`,

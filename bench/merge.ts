@@ -1,0 +1,156 @@
+/**
+ * Merge benchmark: two customers with 500 timeline items each (250
+ * conversations with two messages, 250 KObjects), merged through the API and
+ * the real workflow, against the bare SQL that moves the same rows.
+ * Prints the median of several runs side by side. Run: `npm run bench:merge`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'drizzle-orm';
+import { buildApp } from '../api/app';
+import { createDatabase, type Database } from '../db/client';
+import { issueApiKey } from '../db/queries/api-keys';
+import { createUser } from '../db/queries/users';
+import { runMigrations } from '../db/migrate';
+import { loadConfig } from '../lib/config';
+import { startStack } from '../stack';
+import { startWorker } from '../worker';
+
+const RUNS = 7;
+const CONVERSATIONS = 250;
+const KOBJECTS = 250;
+
+async function seedCustomer(db: Database, klassId: string): Promise<string> {
+  const id = randomUUID();
+  await db.execute(
+    sql`insert into customers (id, name) values (${id}, ${`Bench ${id.slice(0, 8)}`})`,
+  );
+  await db.execute(sql`
+    insert into conversations (customer_id, channel, subject)
+    select ${id}::uuid, 'email', 'Bench conversation ' || n from generate_series(1, ${CONVERSATIONS}) n`);
+  await db.execute(sql`
+    insert into messages (conversation_id, direction, body)
+    select c.id, d.direction::message_direction, 'Hello'
+    from conversations c cross join (values ('inbound'), ('outbound')) d(direction)
+    where c.customer_id = ${id}`);
+  await db.execute(sql`
+    insert into kobjects (customer_id, klass_id, title)
+    select ${id}::uuid, ${klassId}::uuid, 'Bench order ' || n from generate_series(1, ${KOBJECTS}) n`);
+  return id;
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main() {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custodian-bench-merge-'));
+  const stack = await startStack({
+    dataDir,
+    ports: { postgres: 0, temporal: 0, temporalUi: 0, meilisearch: 0, smtp: 0, mailWeb: 0 },
+    headless: true,
+    meiliMasterKey: randomBytes(24).toString('base64url'),
+    env: {},
+  });
+  try {
+    await runMigrations(stack.env.DATABASE_URL!);
+    const config = loadConfig({ ...stack.env, LOG_LEVEL: 'silent' });
+    const worker = await startWorker(config);
+    const app = await buildApp({ config, logger: false });
+    const database = createDatabase(config.databaseUrl, { max: 4 });
+    const db = database.db;
+    try {
+      const admin = await createUser(db, {
+        name: 'Bench',
+        email: 'bench@example.com',
+        isAdmin: true,
+      });
+      const { key } = await issueApiKey(db, admin.id, 'bench');
+      const headers = { authorization: `Bearer ${key}` };
+      const klass = await db.execute<{ id: string }>(
+        sql`insert into klasses (name, title) values ('order', 'Order') returning id`,
+      );
+      const klassId = klass.rows[0]!.id;
+
+      const workflowMs: number[] = [];
+      const sqlMs: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        const [source, target] = [await seedCustomer(db, klassId), await seedCustomer(db, klassId)];
+        const previewed = await app.inject({
+          method: 'POST',
+          url: '/v1/merges',
+          headers,
+          payload: { sourceCustomerId: source, targetCustomerId: target },
+        });
+        const jobId = previewed.json<{ job: { id: string } }>().job.id;
+        const started = performance.now();
+        const confirmed = await app.inject({
+          method: 'POST',
+          url: `/v1/merges/${jobId}/confirm`,
+          headers,
+        });
+        if (confirmed.statusCode === 202) {
+          for (;;) {
+            const job = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
+            if (job.json<{ status: string }>().status === 'completed') break;
+            await sleep(10);
+          }
+        } else if (confirmed.statusCode !== 200) {
+          throw new Error(`confirm answered ${confirmed.statusCode}: ${confirmed.body}`);
+        }
+        workflowMs.push(performance.now() - started);
+
+        const [bareSource, bareTarget] = [
+          await seedCustomer(db, klassId),
+          await seedCustomer(db, klassId),
+        ];
+        const bareStart = performance.now();
+        await db.transaction(async (tx) => {
+          await tx.execute(
+            sql`select id from customers where id in (${bareSource}, ${bareTarget}) order by id for update`,
+          );
+          await tx.execute(
+            sql`update conversations set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
+          );
+          await tx.execute(
+            sql`update kobjects set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
+          );
+          await tx.execute(sql`delete from customers where id = ${bareSource}`);
+        });
+        sqlMs.push(performance.now() - bareStart);
+      }
+
+      const format = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
+      console.log(
+        `\nmerge of 2 × ${CONVERSATIONS + KOBJECTS} items (${CONVERSATIONS} conversations × 2 messages + ${KOBJECTS} KObjects each), ${RUNS} runs`,
+      );
+      console.log(
+        `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
+      );
+      console.log('                                   median ms   runs (ms)');
+      console.log(
+        `confirm → completed (workflow)     ${median(workflowMs).toFixed(0).padStart(9)}   ${format(workflowMs)}`,
+      );
+      console.log(
+        `bare SQL moving the same rows      ${median(sqlMs).toFixed(0).padStart(9)}   ${format(sqlMs)}`,
+      );
+      console.log(
+        `\ntarget: confirm → completed ≤ 1000 ms: ${median(workflowMs) <= 1000 ? 'met' : 'NOT met'}`,
+      );
+    } finally {
+      await app.close();
+      await worker.shutdown();
+      await database.close();
+    }
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

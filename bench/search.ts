@@ -536,6 +536,9 @@ function report(
 
 // --- main -------------------------------------------------------------------
 
+/** Set once a signal or the deadline has taken over: it stops everything and exits itself. */
+let bailing = false;
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custodian-bench-'));
   let starting: Promise<Stack> | undefined;
@@ -552,11 +555,17 @@ async function main(): Promise<void> {
       say(`stopped services and removed the data in ${seconds(from).toFixed(1)} s`);
     })());
   const bail = (reason: string, code: number) => {
+    if (bailing) return;
+    bailing = true;
     console.error(`\n${reason}: stopping services and removing ${dataDir}`);
     void stopServices().finally(() => process.exit(code));
   };
   process.once('SIGINT', () => bail('interrupted', 130));
   process.once('SIGTERM', () => bail('terminated', 143));
+  // A pooled connection that loses Postgres while checked out (as when a signal
+  // stops it mid-rebuild) throws outside any promise; dying there would leave
+  // the services running and the data behind.
+  process.on('uncaughtException', (error) => bail(`unexpected error: ${error.message}`, 1));
   const deadline = setTimeout(
     () => bail(`still running after ${DEADLINE_MS / 60_000} min`, 1),
     DEADLINE_MS,
@@ -607,6 +616,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
+    if (bailing) return;
     console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
     if (error instanceof AggregateError) {
       for (const e of error.errors) console.error(`  - ${String(e)}`);

@@ -7,7 +7,13 @@ export function createSearchClient({
   url: string;
   apiKey: string | undefined;
 }): Meilisearch {
-  return new Meilisearch({ host: url, ...(apiKey ? { apiKey } : {}) });
+  return new Meilisearch({
+    host: url,
+    ...(apiKey ? { apiKey } : {}),
+    // Compressed responses of ~20 hits arrive in two packets and the second waits
+    // ~40 ms for a delayed ACK on a reused connection; uncompressed they do not.
+    requestInit: { headers: { 'Accept-Encoding': 'identity' } },
+  });
 }
 
 export class SearchTaskError extends Error {

@@ -50,7 +50,10 @@ export function spawnService(
     async stop() {
       if (spawnError || child.exitCode !== null || child.signalCode !== null) return;
       child.kill(stopSignal);
-      const stopped = await Promise.race([exited.then(() => true), sleep(10_000, false)]);
+      const stopped = await Promise.race([
+        exited.then(() => true),
+        sleep(10_000, false, { ref: false }),
+      ]);
       if (!stopped) {
         child.kill('SIGKILL');
         await exited;

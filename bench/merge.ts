@@ -4,10 +4,8 @@
  * the real workflow, against the bare SQL that moves the same rows.
  * Prints the median of several runs side by side. Run: `npm run bench:merge`.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { buildApp } from '../api/app';
@@ -16,7 +14,7 @@ import { issueApiKey } from '../db/queries/api-keys';
 import { createUser } from '../db/queries/users';
 import { runMigrations } from '../db/migrate';
 import { loadConfig } from '../lib/config';
-import { startStack } from '../stack';
+import { startThrowawayStack } from '../stack';
 import { startWorker } from '../worker';
 
 const RUNS = 7;
@@ -46,14 +44,7 @@ const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custodian-bench-merge-'));
-  const stack = await startStack({
-    dataDir,
-    ports: { postgres: 0, temporal: 0, temporalUi: 0, meilisearch: 0, smtp: 0, mailWeb: 0 },
-    headless: true,
-    meiliMasterKey: randomBytes(24).toString('base64url'),
-    env: {},
-  });
+  const stack = await startThrowawayStack('bench-merge');
   try {
     await runMigrations(stack.env.DATABASE_URL!);
     const config = loadConfig({ ...stack.env, LOG_LEVEL: 'silent' });
@@ -145,8 +136,7 @@ async function main() {
       await database.close();
     }
   } finally {
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stack.destroy();
   }
 }
 

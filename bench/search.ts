@@ -12,7 +12,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Meilisearch } from 'meilisearch';
-import { randomBytes } from 'node:crypto';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +28,7 @@ import { createSearchClient } from '../search/client';
 import { searchIndexNames, type SearchIndexName } from '../search/indexes';
 import { runSearch, type SearchHit, type SearchRequest } from '../search/query';
 import { rebuildSearchIndexes } from '../search/rebuild';
-import { startStack, type Stack } from '../stack';
+import { startStack, throwawayStackOptions, type Stack } from '../stack';
 
 const COMPANIES = 200;
 const CUSTOMERS = 20_000;
@@ -573,15 +573,7 @@ async function main(): Promise<void> {
 
   try {
     say(`starting services (data in ${dataDir})`);
-    starting = startStack({
-      dataDir,
-      ports: { postgres: 0, temporal: 0, temporalUi: 0, meilisearch: 0, smtp: 0, mailWeb: 0 },
-      headless: true,
-      meiliMasterKey: randomBytes(24).toString('base64url'),
-      // Never the services the environment points at: the bench writes and deletes freely.
-      env: {},
-      log: (line) => say(line),
-    });
+    starting = startStack(throwawayStackOptions(dataDir, (line) => say(line)));
     const stack = await starting;
     const databaseUrl = stack.env.DATABASE_URL!;
     await runMigrations(databaseUrl);

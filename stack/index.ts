@@ -3,7 +3,9 @@
  * PostgreSQL, Temporal, Meilisearch and SMTP servers on this machine, and
  * uses an existing one instead wherever its address variable is set.
  */
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startMail } from './mail';
 import { startMeilisearch } from './meilisearch';
@@ -160,4 +162,41 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     );
   }
   return result;
+}
+
+/**
+ * Options for services that live only as long as one run (tests, benchmarks):
+ * free ports, no UI, a random key, and never the services the environment
+ * points at, since the caller writes and deletes freely.
+ */
+export function throwawayStackOptions(dataDir: string, log?: (line: string) => void): StackOptions {
+  return {
+    dataDir,
+    ports: { postgres: 0, temporal: 0, temporalUi: 0, meilisearch: 0, smtp: 0, mailWeb: 0 },
+    headless: true,
+    meiliMasterKey: randomBytes(24).toString('base64url'),
+    env: {},
+    ...(log ? { log } : {}),
+  };
+}
+
+/** Starts throw-away services in a fresh temp folder; `destroy` stops them and deletes the folder. */
+export async function startThrowawayStack(
+  name: string,
+): Promise<Stack & { dataDir: string; destroy(): Promise<void> }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `custodian-${name}-`));
+  try {
+    const stack = await startStack(throwawayStackOptions(dataDir));
+    return {
+      ...stack,
+      dataDir,
+      async destroy() {
+        await stack.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
 }

@@ -1,11 +1,9 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { runMigrations } from '../db/migrate';
-import { startStack } from '../stack';
+import { startThrowawayStack } from '../stack';
 import { workflowsPath } from '../worker';
 
 declare module 'vitest' {
@@ -22,16 +20,9 @@ declare module 'vitest' {
  * whole run; the returned function stops them and deletes the data.
  */
 export default async function setup(project: TestProject) {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custodian-test-'));
   const started = Date.now();
-  const stack = await startStack({
-    dataDir,
-    ports: { postgres: 0, temporal: 0, temporalUi: 0, meilisearch: 0, smtp: 0, mailWeb: 0 },
-    headless: true,
-    meiliMasterKey: randomBytes(24).toString('base64url'),
-    // Tests never touch the services a developer's environment points at.
-    env: {},
-  });
+  const stack = await startThrowawayStack('test');
+  const { dataDir } = stack;
   try {
     await runMigrations(stack.env.DATABASE_URL!);
     const { code } = await bundleWorkflowCode({
@@ -50,13 +41,10 @@ export default async function setup(project: TestProject) {
     project.provide('serviceEnv', stack.env);
     project.provide('workflowBundlePath', workflowBundlePath);
   } catch (error) {
-    await stack.stop();
+    await stack.destroy();
     throw error;
   }
   console.log(`test services ready in ${Date.now() - started} ms (data in ${dataDir})`);
 
-  return async () => {
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  };
+  return () => stack.destroy();
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { eq, inArray, sql } from 'drizzle-orm';
 import {
   assertDifferentCustomers,
@@ -7,10 +6,18 @@ import {
   mergeProfiles,
   phonesToAdd,
 } from '../../domain/merge';
-import { DomainError } from '../../lib/errors';
-import type { Queryable, Transaction } from '../client';
-import { conversations, customers, jobs, kobjects, mergeRedirects } from '../schema';
-import { audit, transitionJob, type JobRow } from './jobs';
+import { notFound } from '../../lib/errors';
+import type { Queryable } from '../client';
+import { conversations, customers, kobjects, mergeRedirects } from '../schema';
+import { audit } from './jobs';
+import {
+  executeConfirmed,
+  fingerprintOf,
+  lockCustomers,
+  recordPreview,
+  staleError,
+  type PrepareOutcome,
+} from './job-steps';
 import { enqueueSearchSync } from './search-outbox';
 import type { CustomerRow } from './customers';
 
@@ -41,110 +48,71 @@ async function timelineState(db: Queryable, customerRows: CustomerRow[]): Promis
     union all
     select customer_id, 'kobject', id from kobjects where customer_id in (${list})
     order by 1, 2, 3`);
-  const hash = createHash('sha256');
   const sizes = new Map(ids.map((id) => [id, { conversations: 0, kobjects: 0 }]));
-  for (const customer of [...customerRows].sort((a, b) => a.id.localeCompare(b.id))) {
-    hash.update(`${customer.id}@${customer.updatedAt.toISOString()}\n`);
-  }
   for (const item of items.rows) {
-    hash.update(`${item.customer_id}/${item.kind}/${item.id}\n`);
     const size = sizes.get(item.customer_id)!;
     if (item.kind === 'conversation') size.conversations += 1;
     else size.kobjects += 1;
   }
-  return { fingerprint: hash.digest('hex'), sizes };
+  const fingerprint = fingerprintOf([
+    ...[...customerRows]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((c) => `${c.id}@${c.updatedAt.toISOString()}`),
+    ...items.rows.map((item) => `${item.customer_id}/${item.kind}/${item.id}`),
+  ]);
+  return { fingerprint, sizes };
 }
-
-const lockCustomers = (tx: Transaction, ids: string[]) =>
-  // A fixed lock order (by ID) means two jobs on the same customers queue up instead of deadlocking.
-  tx.select().from(customers).where(inArray(customers.id, ids)).orderBy(customers.id).for('update');
 
 function limitCheck(params: MergeParams, state: TimelineState) {
   const size = (id: string) => ({ customerId: id, ...state.sizes.get(id)! });
   checkMergeLimit(size(params.sourceCustomerId), size(params.targetCustomerId), params.itemLimit);
 }
 
-export type PrepareOutcome =
-  { status: 'awaiting_confirmation' } | { status: 'rejected'; code: string };
-
-function outcomeOf(job: JobRow): PrepareOutcome {
-  return job.status === 'rejected'
-    ? { status: 'rejected', code: job.error?.code ?? 'REJECTED' }
-    : { status: 'awaiting_confirmation' };
-}
-
-/**
- * Checks a pending merge and records its preview, or rejects it with a code.
- * A job that is no longer pending is answered from its row (safe to retry).
- */
-export async function prepareMerge(
+/** Checks a pending merge and records its preview, or rejects it with a code. */
+export function prepareMerge(
   db: Queryable,
   jobId: string,
   expiresAt: Date,
 ): Promise<PrepareOutcome> {
-  return db.transaction(async (tx) => {
-    const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
-    if (!job) throw new Error(`job ${jobId} does not exist`);
-    if (job.status !== 'pending') return outcomeOf(job);
-    const params = job.params as unknown as MergeParams;
-    const reject = async (error: DomainError) => {
-      await transitionJob(tx, jobId, ['pending'], 'rejected', {
-        error: { code: error.code, message: error.message },
-      });
-      return { status: 'rejected' as const, code: error.code };
-    };
-    try {
-      assertDifferentCustomers(params.sourceCustomerId, params.targetCustomerId);
-      const rows = await tx
-        .select()
-        .from(customers)
-        .where(inArray(customers.id, [params.sourceCustomerId, params.targetCustomerId]))
-        .for('share');
-      for (const id of [params.sourceCustomerId, params.targetCustomerId]) {
-        if (!rows.some((r) => r.id === id)) {
-          throw new DomainError(
-            'not_found',
-            'CUSTOMER_NOT_FOUND',
-            `No customer has the ID ${id}.`,
-            { id },
-          );
-        }
-      }
-      const state = await timelineState(tx, rows);
-      limitCheck(params, state);
-      const source = rows.find((r) => r.id === params.sourceCustomerId)!;
-      const target = rows.find((r) => r.id === params.targetCustomerId)!;
-      const movingConversations = await tx
-        .select({
-          id: conversations.id,
-          subject: conversations.subject,
-          status: conversations.status,
-          channel: conversations.channel,
-        })
-        .from(conversations)
-        .where(eq(conversations.customerId, source.id))
-        .orderBy(sql`${conversations.lastActivityAt} desc`);
-      const movingKObjects = await tx.execute<{ id: string; klass: string; title: string }>(sql`
-        select k.id, kl.name as klass, k.title from kobjects k join klasses kl on kl.id = k.klass_id
-        where k.customer_id = ${source.id} order by k.last_activity_at desc`);
-      const preview = {
-        conversations: movingConversations,
-        kobjects: movingKObjects.rows,
-        emailsAdded: emailsToAdd(target.emails, source.emails).map((e) => e.address),
-        phonesAdded: phonesToAdd(target.phones, source.phones).map((p) => p.number),
-        counts: {
-          conversations: movingConversations.length,
-          kobjects: movingKObjects.rows.length,
-          total: movingConversations.length + movingKObjects.rows.length,
-        },
-        fingerprint: state.fingerprint,
-      };
-      await transitionJob(tx, jobId, ['pending'], 'awaiting_confirmation', { preview, expiresAt });
-      return { status: 'awaiting_confirmation' as const };
-    } catch (error) {
-      if (error instanceof DomainError) return reject(error);
-      throw error;
+  return recordPreview<MergeParams>(db, jobId, expiresAt, async (tx, params) => {
+    assertDifferentCustomers(params.sourceCustomerId, params.targetCustomerId);
+    const rows = await tx
+      .select()
+      .from(customers)
+      .where(inArray(customers.id, [params.sourceCustomerId, params.targetCustomerId]))
+      .for('share');
+    for (const id of [params.sourceCustomerId, params.targetCustomerId]) {
+      if (!rows.some((r) => r.id === id)) throw notFound('Customer', id);
     }
+    const state = await timelineState(tx, rows);
+    limitCheck(params, state);
+    const source = rows.find((r) => r.id === params.sourceCustomerId)!;
+    const target = rows.find((r) => r.id === params.targetCustomerId)!;
+    const moving = await tx
+      .select({
+        id: conversations.id,
+        subject: conversations.subject,
+        status: conversations.status,
+        channel: conversations.channel,
+      })
+      .from(conversations)
+      .where(eq(conversations.customerId, source.id))
+      .orderBy(sql`${conversations.lastActivityAt} desc`);
+    const movingKObjects = await tx.execute<{ id: string; klass: string; title: string }>(sql`
+      select k.id, kl.name as klass, k.title from kobjects k join klasses kl on kl.id = k.klass_id
+      where k.customer_id = ${source.id} order by k.last_activity_at desc`);
+    return {
+      conversations: moving,
+      kobjects: movingKObjects.rows,
+      emailsAdded: emailsToAdd(target.emails, source.emails).map((e) => e.address),
+      phonesAdded: phonesToAdd(target.phones, source.phones).map((p) => p.number),
+      counts: {
+        conversations: moving.length,
+        kobjects: movingKObjects.rows.length,
+        total: moving.length + movingKObjects.rows.length,
+      },
+      fingerprint: state.fingerprint,
+    };
   });
 }
 
@@ -156,46 +124,22 @@ export interface MergeResult {
   counts: { conversations: number; kobjects: number; emailsAdded: number; phonesAdded: number };
 }
 
-const stale = (why: string) =>
-  new DomainError(
-    'conflict',
-    'PREVIEW_STALE',
-    `${why} since the preview; start a new merge to see a fresh preview.`,
-  );
-
-/**
- * Executes a confirmed merge in one transaction that re-checks everything the
- * preview showed. Retried after a crash, it finds its own committed result and
- * returns it instead of merging again.
- */
-export async function executeMerge(
+/** Executes a confirmed merge in one transaction that re-checks everything the preview showed. */
+export function executeMerge(
   db: Queryable,
   jobId: string,
   confirmedBy: string,
 ): Promise<MergeResult> {
-  return db.transaction(async (tx) => {
-    const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
-    if (!job) throw new Error(`job ${jobId} does not exist`);
-    if (job.result) return job.result as unknown as MergeResult;
-    if (job.status !== 'awaiting_confirmation') {
-      throw new DomainError(
-        'conflict',
-        'JOB_NOT_AWAITING_CONFIRMATION',
-        `The job is ${job.status}.`,
-        { status: job.status },
-      );
-    }
-    const params = job.params as unknown as MergeParams;
+  return executeConfirmed<MergeParams, MergeResult>(db, jobId, async (tx, params, preview) => {
     const { sourceCustomerId: sourceId, targetCustomerId: targetId } = params;
     const rows = await lockCustomers(tx, [sourceId, targetId]);
     const source = rows.find((r) => r.id === sourceId);
     const target = rows.find((r) => r.id === targetId);
     if (!source || !target)
-      throw stale(`Customer ${source ? targetId : sourceId} was merged or deleted`);
+      throw staleError(`Customer ${source ? targetId : sourceId} was merged or deleted`);
     const state = await timelineState(tx, rows);
-    if (state.fingerprint !== (job.preview as { fingerprint?: string } | null)?.fingerprint) {
-      throw stale('A timeline or profile changed');
-    }
+    if (state.fingerprint !== preview.fingerprint)
+      throw staleError('A timeline or profile changed');
     limitCheck(params, state);
 
     const movedConversations = await tx
@@ -262,9 +206,6 @@ export async function executeMerge(
     await enqueueSearchSync(tx, 'customer', [sourceId, targetId]);
     await enqueueSearchSync(tx, 'conversation', result.conversationIds);
     await enqueueSearchSync(tx, 'kobject', result.kobjectIds);
-    await transitionJob(tx, jobId, ['awaiting_confirmation'], 'running', {
-      result: result as unknown as Record<string, unknown>,
-    });
     return result;
   });
 }

@@ -1,6 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { finishedStatuses, transitionJob, type JobStatus } from '../db/queries/jobs';
+import { transitionJob, unfinishedStatuses, type JobStatus } from '../db/queries/jobs';
 import { executeMerge, prepareMerge } from '../db/queries/merges';
+import {
+  executeKObjectMove,
+  executeSplit,
+  prepareKObjectMove,
+  prepareSplit,
+} from '../db/queries/transfers';
 import type { ActivityDeps } from './index';
 
 /** Keeps telling Temporal a long transaction is alive, so a crashed worker's attempt is retried quickly. */
@@ -18,10 +24,7 @@ export function jobActivities({ db }: ActivityDeps) {
   return {
     /** Records a finished job's status (and error code); a job already finished stays as it is. */
     async settleJob(jobId: string, status: JobStatus, error?: { code: string; message: string }) {
-      const unfinished = (['pending', 'awaiting_confirmation', 'running'] as JobStatus[]).filter(
-        (s) => !finishedStatuses.includes(s),
-      );
-      await transitionJob(db, jobId, unfinished, status, error ? { error } : {});
+      await transitionJob(db, jobId, unfinishedStatuses, status, error ? { error } : {});
     },
 
     /** Checks a pending merge and records its preview, or rejects it (MERGE_LIMIT_EXCEEDED, CUSTOMER_NOT_FOUND…). */
@@ -32,6 +35,26 @@ export function jobActivities({ db }: ActivityDeps) {
     /** Executes a confirmed merge in one transaction; refuses PREVIEW_STALE when anything changed. */
     async executeMerge(jobId: string, confirmedBy: string) {
       return withHeartbeat(() => executeMerge(db, jobId, confirmedBy));
+    },
+
+    /** Checks a pending split (only conversations of the source) and records its preview. */
+    async prepareSplit(jobId: string, expiresAt: string) {
+      return prepareSplit(db, jobId, new Date(expiresAt));
+    },
+
+    /** Moves the confirmed conversations in one transaction; PREVIEW_STALE when any moved meanwhile. */
+    async executeSplit(jobId: string, confirmedBy: string) {
+      return withHeartbeat(() => executeSplit(db, jobId, confirmedBy));
+    },
+
+    /** Checks a pending KObject move (NOT_A_KOBJECT, ALREADY_ON_TARGET) and records its preview. */
+    async prepareKObjectMove(jobId: string, expiresAt: string) {
+      return prepareKObjectMove(db, jobId, new Date(expiresAt));
+    },
+
+    /** Moves the confirmed KObjects in one transaction; PREVIEW_STALE when any moved meanwhile. */
+    async executeKObjectMove(jobId: string, confirmedBy: string) {
+      return withHeartbeat(() => executeKObjectMove(db, jobId, confirmedBy));
     },
   };
 }

@@ -70,7 +70,11 @@ async function waitForJob(
   }
 }
 
-const statusOfRefusal: Record<string, number> = { CUSTOMER_NOT_FOUND: 404 };
+const statusOfRefusal: Record<string, number> = {
+  CUSTOMER_NOT_FOUND: 404,
+  PREVIEW_STALE: 409,
+  JOB_NOT_AWAITING_CONFIRMATION: 409,
+};
 
 /** A job that ended in a refusal, as the problem the caller receives. */
 export function refusalProblem(job: JobRow): HttpProblem {

@@ -11,7 +11,7 @@ export function assertDifferentCustomers(sourceId: string, targetId: string): vo
     throw new DomainError(
       'unprocessable',
       'SAME_CUSTOMER',
-      'A customer cannot be merged into itself.',
+      'The source and the target are the same customer.',
       {
         customerId: sourceId,
       },

@@ -1,2 +1,4 @@
 export { countTimelineWorkflow } from './count-timeline';
 export { mergeCustomersWorkflow } from './merge-customers';
+export { moveKObjectsWorkflow } from './move-kobjects';
+export { splitTimelineWorkflow } from './split-timeline';

@@ -10,6 +10,7 @@ import merges from './merges';
 import reports from './reports';
 import search from './search';
 import timeline from './timeline';
+import transfers from './transfers';
 import users from './users';
 
 /** Everything under /v1 needs an API key. */
@@ -26,6 +27,7 @@ export default async function v1(app: FastifyInstance) {
     search,
     jobs,
     merges,
+    transfers,
     diagnostics,
   ]) {
     await app.register(routes);

@@ -3,17 +3,11 @@ import { Type } from 'typebox';
 import { findCustomer } from '../../db/queries/customers';
 import { assertDifferentCustomers } from '../../domain/merge';
 import { notFound } from '../../lib/errors';
-import {
-  cancelJob,
-  confirmJob,
-  findJobOfType,
-  jobView,
-  refusalProblem,
-  startConfirmableJob,
-} from '../jobs';
+import { jobView, refusalProblem, startConfirmableJob } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
-import { IdempotencyHeaders, JobEnvelope, JobIdParams } from '../schemas/jobs';
+import { IdempotencyHeaders, JobEnvelope } from '../schemas/jobs';
+import { confirmableJobRoutes } from './confirmable';
 
 const tags = ['merges'];
 
@@ -58,43 +52,7 @@ const merges: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.post(
-    '/merges/:jobId/confirm',
-    {
-      preHandler: canMerge,
-      schema: {
-        tags,
-        summary: 'Confirm a previewed merge',
-        description:
-          '200 with the completed job, or 202 with the running job when it takes longer than a few seconds. ' +
-          '409 PREVIEW_STALE when either timeline changed since the preview; nothing is changed then.',
-        params: JobIdParams,
-        response: { 200: JobEnvelope, 202: JobEnvelope, ...problems(403, 404, 409) },
-      },
-    },
-    async (request, reply) => {
-      const job = await findJobOfType(app, request.params.jobId, 'merge');
-      const confirmed = await confirmJob(app, job, currentUser(request).id);
-      return reply.code(confirmed.finished ? 200 : 202).send({ job: jobView(app, confirmed.job) });
-    },
-  );
-
-  app.post(
-    '/merges/:jobId/cancel',
-    {
-      preHandler: canMerge,
-      schema: {
-        tags,
-        summary: 'Cancel a merge awaiting confirmation',
-        params: JobIdParams,
-        response: { 200: JobEnvelope, ...problems(403, 404, 409) },
-      },
-    },
-    async (request) => {
-      const job = await findJobOfType(app, request.params.jobId, 'merge');
-      return { job: jobView(app, await cancelJob(app, job)) };
-    },
-  );
+  await app.register(confirmableJobRoutes({ path: 'merges', type: 'merge', noun: 'merge' }));
 };
 
 export default merges;

@@ -16,6 +16,7 @@ export const finishedStatuses: JobStatus[] = [
   'expired',
   'cancelled',
 ];
+export const unfinishedStatuses: JobStatus[] = ['pending', 'awaiting_confirmation', 'running'];
 
 /**
  * Creates a job, or returns the one an earlier request with the same

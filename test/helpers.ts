@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { buildApp } from '../api/app';
 import { createDatabase, type Database } from '../db/client';
 import { issueApiKey } from '../db/queries/api-keys';
@@ -53,6 +53,8 @@ export interface TestApp {
     url: string,
     options?: CallOptions,
   ): Promise<LightMyRequestResponse>;
+  /** POSTs as the admin, asserts 201 and returns the body. */
+  create<T = { id: string }>(url: string, body: unknown): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,13 @@ export async function startTestApp({
       })
     : undefined;
   const admin = await userWithKey(database.db, { isAdmin: true });
+  const call: TestApp['call'] = (method, url, { key = admin.key, body, headers = {} } = {}) =>
+    app.inject({
+      method,
+      url,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
   return {
     app,
     config,
@@ -83,13 +92,11 @@ export async function startTestApp({
     adminKey: admin.key,
     adminId: admin.id,
     worker: running,
-    call(method, url, { key = admin.key, body, headers = {} } = {}) {
-      return app.inject({
-        method,
-        url,
-        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
-        ...(body === undefined ? {} : { payload: body as object }),
-      });
+    call,
+    async create<T>(url: string, body: unknown): Promise<T> {
+      const response = await call('POST', url, { body });
+      expect(response.statusCode, response.body).toBe(201);
+      return response.json<T>();
     },
     async close() {
       await running?.shutdown();
@@ -140,4 +147,12 @@ export function uniqueWord(prefix = 'zq'): string {
   let word = prefix;
   for (let i = 0; i < 8; i++) word += letters[Math.floor(Math.random() * letters.length)];
   return word;
+}
+
+/** A workflow's history as text, with every payload decoded, to look for what must not be there. */
+export async function decodedHistory(temporal: Client, workflowId: string): Promise<string> {
+  const history = JSON.stringify(await temporal.workflow.getHandle(workflowId).fetchHistory());
+  return history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) =>
+    Buffer.from(b64, 'base64').toString('utf8'),
+  );
 }

@@ -10,6 +10,7 @@ import {
   uniqueName,
   uniqueWord,
   type TestApp,
+  decodedHistory,
 } from '../helpers';
 
 let t: TestApp;
@@ -30,11 +31,7 @@ interface Job {
   error: { code: string } | null;
 }
 
-async function post<T = { id: string }>(url: string, body: unknown): Promise<T> {
-  const response = await t.call('POST', url, { body });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json<T>();
-}
+const post = <T = { id: string }>(url: string, body: unknown) => t.create<T>(url, body);
 
 const conversation = (customerId: string, subject: string, at?: string) =>
   post(`/v1/customers/${customerId}/conversations`, {
@@ -271,10 +268,7 @@ describe('moving KObjects', () => {
     expect(hits.json<{ hits: unknown[] }>().hits).toHaveLength(2);
 
     const handle = t.temporal.workflow.getHandle(job.workflowId);
-    const history = JSON.stringify(await handle.fetchHistory());
-    const decoded = history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) =>
-      Buffer.from(b64, 'base64').toString('utf8'),
-    );
+    const decoded = await decodedHistory(t.temporal, job.workflowId);
     expect(decoded.toLowerCase()).not.toContain(word);
     const description = await eventually(async () => {
       const d = await handle.describe();

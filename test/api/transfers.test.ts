@@ -126,6 +126,24 @@ describe('splitting a timeline', () => {
     expect(hits.json<{ hits: { id: string }[] }>().hits.map((h) => h.id)).toEqual([moving.id]);
     const audit = await t.db.select().from(auditLog).where(eq(auditLog.jobId, job.id));
     expect(audit.map((a) => [a.action, a.objectId])).toEqual([['conversation.moved', moving.id]]);
+
+    const decoded = await decodedHistory(t.temporal, job.workflowId);
+    for (const secret of [word, '7946 1111']) expect(decoded.toLowerCase()).not.toContain(secret);
+    const description = await eventually(async () => {
+      const d = await t.temporal.workflow.getHandle(job.workflowId).describe();
+      return d.typedSearchAttributes.get(searchAttributes.jobStatus) === 'completed'
+        ? d
+        : undefined;
+    });
+    expect(description.typedSearchAttributes.get(searchAttributes.jobType)).toBe('split');
+    expect(description.typedSearchAttributes.get(searchAttributes.customerIds)).toEqual([
+      source.id,
+      target.id,
+    ]);
+    expect(description.typedSearchAttributes.get(searchAttributes.startedBy)).toBe(t.adminId);
+    expect(await description.staticSummary()).toBe(
+      `Move 1 conversation(s) from customer ${source.id} to ${target.id}`,
+    );
   });
 
   it('refuses anything that is not a conversation of the source, naming every offending ID', async () => {
@@ -310,6 +328,21 @@ describe('moving KObjects', () => {
       ids: [theirs.id],
     });
     expect(await ownerOf(kobjects, thing.id)).toBe(owner.id);
+  });
+
+  it('gives back the same job for the same Idempotency-Key', async () => {
+    const owner = await post('/v1/customers', { name: 'Idem owner' });
+    const target = await post('/v1/customers', { name: 'Idem receiver' });
+    const thing = await post(`/v1/customers/${owner.id}/kobjects`, { klass, title: 'Idem' });
+    const headers = { 'idempotency-key': randomUUID() };
+    const body = { kobjectIds: [thing.id], targetCustomerId: target.id };
+    const first = await t.call('POST', '/v1/kobject-moves', { body, headers });
+    const second = await t.call('POST', '/v1/kobject-moves', { body, headers });
+    expect(first.statusCode).toBe(201);
+    expect(second.json<{ job: Job }>().job.id).toBe(first.json<{ job: Job }>().job.id);
+    const jobs = await t.call('GET', '/v1/jobs?type=kobject_move&limit=100');
+    const ids = jobs.json<{ items: { id: string; params: { kobjectIds: string[] } }[] }>().items;
+    expect(ids.filter((j) => j.params.kobjectIds.includes(thing.id))).toHaveLength(1);
   });
 
   it('lets only one of two competing moves of the same KObject win', async () => {

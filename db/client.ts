@@ -14,7 +14,10 @@ export interface DatabaseHandle {
 
 export function createDatabase(url: string, { max = 10 }: { max?: number } = {}): DatabaseHandle {
   const pool = new pg.Pool({ connectionString: url, max });
-  // An idle client that loses its connection (server restart) must not crash the process.
+  // A client that loses its connection (server restart) must not crash the
+  // process: the pool reports idle ones here, and a client in use reports on
+  // itself; the query in flight rejects either way and its caller decides.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
 }

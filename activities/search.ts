@@ -1,5 +1,4 @@
-import type { SearchEntity } from '../search/indexes';
-import { indexOfEntity, indexUid } from '../search/indexes';
+import { indexOfEntity, indexUid, type SearchEntity } from '../search/indexes';
 import { waitForSearchTask } from '../search/client';
 import { projectEntities } from '../search/documents';
 import type { ActivityDeps } from './index';

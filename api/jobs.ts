@@ -46,7 +46,7 @@ export function jobView(app: FastifyInstance, job: JobRow) {
     params: job.params,
     preview: job.preview ? preview : null,
     progress: { total: job.progressTotal, done: job.progressDone, failed: job.progressFailed },
-    result: result ? { ...(result.counts ? { counts: result.counts } : result) } : null,
+    result: result ? { counts: result.counts ?? {} } : null,
     error: job.error ?? null,
     workflowId: job.workflowId,
     temporalUiUrl: temporalUiLink(settings.uiUrl, settings.namespace, job.workflowId),

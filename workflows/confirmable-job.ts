@@ -3,7 +3,6 @@
  * split and KObject moves. Each job type supplies its own steps.
  */
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -19,6 +18,7 @@ import {
   type ConfirmJobArgs,
   type JobOutcome,
 } from './contracts';
+import { refusalOf } from './refusals';
 
 export interface ConfirmableJobSteps {
   /** Checks the request and stores its preview; a refusal carries its code. */
@@ -35,18 +35,6 @@ export interface ConfirmableJobSteps {
 }
 
 type Phase = 'preparing' | 'awaiting_confirmation' | 'executing' | 'finished';
-
-/** The refusal code of a business failure, or undefined for anything else. */
-function refusalCode(error: unknown): { code: string; message: string } | undefined {
-  if (
-    error instanceof ActivityFailure &&
-    error.cause instanceof ApplicationFailure &&
-    error.cause.nonRetryable
-  ) {
-    return { code: error.cause.type ?? 'FAILED', message: error.cause.message };
-  }
-  return undefined;
-}
 
 export async function runConfirmableJob(
   input: ConfirmableJobInput,
@@ -118,7 +106,7 @@ export async function runConfirmableJob(
     await steps.settle('completed');
     return finish({ status: 'completed', counts });
   } catch (error) {
-    const refusal = refusalCode(error);
+    const refusal = refusalOf(error);
     if (!refusal) throw error;
     await steps.settle('failed', refusal);
     return finish({ status: 'failed', code: refusal.code });

@@ -1,6 +1,7 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CountTimelineInput, CountTimelineResult } from './contracts';
+import { refusalOf } from './refusals';
 
 const { countTimelineItems } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -14,11 +15,7 @@ export async function countTimelineWorkflow({
   try {
     return { status: 'completed', counts: await countTimelineItems(customerId) };
   } catch (error) {
-    if (
-      error instanceof ActivityFailure &&
-      error.cause instanceof ApplicationFailure &&
-      error.cause.type === 'CUSTOMER_NOT_FOUND'
-    ) {
+    if (refusalOf(error)?.code === 'CUSTOMER_NOT_FOUND') {
       return { status: 'rejected', code: 'CUSTOMER_NOT_FOUND' };
     }
     throw error;

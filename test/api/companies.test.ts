@@ -14,11 +14,7 @@ interface Card {
   recentItems: { id: string; type: string }[];
 }
 
-async function post<T>(url: string, body: unknown): Promise<T> {
-  const response = await t.call('POST', url, { body });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json<T>();
-}
+const post = <T = { id: string }>(url: string, body: unknown) => t.create<T>(url, body);
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, minutes)).toISOString();
 

@@ -8,11 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function post<T>(url: string, body: unknown): Promise<T> {
-  const response = await t.call('POST', url, { body });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json<T>();
-}
+const post = <T = { id: string }>(url: string, body: unknown) => t.create<T>(url, body);
 
 const newCustomer = () =>
   post<{ id: string; lastActivityAt: string }>('/v1/customers', { name: 'Alan Turing' });

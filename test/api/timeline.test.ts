@@ -17,11 +17,7 @@ interface Item {
   pinned: boolean;
 }
 
-async function post<T>(url: string, body: unknown): Promise<T> {
-  const response = await t.call('POST', url, { body });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json<T>();
-}
+const post = <T = { id: string }>(url: string, body: unknown) => t.create<T>(url, body);
 
 async function timeline(customerId: string, limit = 100): Promise<Item[]> {
   const items: Item[] = [];

@@ -22,11 +22,7 @@ interface Hit {
   [key: string]: unknown;
 }
 
-async function post<T = { id: string }>(url: string, body: unknown): Promise<T> {
-  const response = await t.call('POST', url, { body });
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json<T>();
-}
+const post = <T = { id: string }>(url: string, body: unknown) => t.create<T>(url, body);
 
 async function search(path: string): Promise<Hit[]> {
   const response = await t.call('GET', path);

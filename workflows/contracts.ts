@@ -7,7 +7,7 @@
  * Temporal keeps history beyond an erasure, Postgres does not.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const searchAttributes = {
   jobType: defineSearchAttributeKey('CustodianJobType', SearchAttributeType.KEYWORD),
@@ -37,15 +37,21 @@ export type CountTimelineResult =
   | { status: 'rejected'; code: 'CUSTOMER_NOT_FOUND' };
 
 // ---------------------------------------------------------------------------
-// Jobs that are previewed, then confirmed, cancelled or left to expire.
+// Jobs: every job type's workflow type name and workflow ID.
 
-export const jobWorkflowIds = {
-  merge: (jobId: string) => `merge-${jobId}`,
-  split: (jobId: string) => `split-${jobId}`,
-  kobject_move: (jobId: string) => `kobject-move-${jobId}`,
+export const jobWorkflows = {
+  merge: { workflowType: 'mergeCustomersWorkflow', idPrefix: 'merge' },
+  split: { workflowType: 'splitTimelineWorkflow', idPrefix: 'split' },
+  kobject_move: { workflowType: 'moveKObjectsWorkflow', idPrefix: 'kobject-move' },
 } as const;
 
-export type ConfirmableJobType = keyof typeof jobWorkflowIds;
+export type WorkflowJobType = keyof typeof jobWorkflows;
+/** Jobs that are previewed, then confirmed, cancelled or left to expire. */
+export type ConfirmableJobType = 'merge' | 'split' | 'kobject_move';
+
+/** `merge-<jobId>`, `split-<jobId>`, …: readable in Temporal UI and derived from the job alone. */
+export const jobWorkflowId = (type: WorkflowJobType, jobId: string) =>
+  `${jobWorkflows[type].idPrefix}-${jobId}`;
 
 export interface ConfirmableJobInput {
   jobId: string;
@@ -58,12 +64,18 @@ export interface ConfirmJobArgs {
   confirmedBy: string;
 }
 
+/** A refusal as it crosses a workflow: its code and the kind that gives its HTTP status. */
+export interface JobRefusal {
+  code: string;
+  message: string;
+  kind?: string | undefined;
+}
+
 /** What a finished job reports: IDs, counts and a status, never personal data. */
 export type JobOutcome =
-  | { status: 'completed'; counts: Record<string, number> }
+  | { status: 'completed'; counts: Record<string, number>; indexPending?: boolean }
   | { status: 'rejected' | 'failed'; code: string }
   | { status: 'expired' | 'cancelled' };
 
 export const confirmJobUpdate = defineUpdate<JobOutcome, [ConfirmJobArgs]>('confirmJob');
 export const cancelJobSignal = defineSignal('cancelJob');
-export const jobStatusQuery = defineQuery<string>('jobStatus');

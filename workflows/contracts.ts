@@ -79,3 +79,27 @@ export type JobOutcome =
 
 export const confirmJobUpdate = defineUpdate<JobOutcome, [ConfirmJobArgs]>('confirmJob');
 export const cancelJobSignal = defineSignal('cancelJob');
+
+// ---------------------------------------------------------------------------
+// Notices: what a workflow asks the notification machinery to tell people.
+// IDs, kinds, counts, statuses and dates only; the activity reads the rest
+// (job type and counts, the request's reference and due date) from Postgres.
+
+export type Notice =
+  /** A job ended (completed, failed, cancelled…); its starter is told as their settings say. */
+  | { kind: 'job_finished'; jobId: string; status: string }
+  /** A GDPR request's deadline is `daysBefore` days away; every gdpr.manage user is told. */
+  | { kind: 'gdpr_reminder'; gdprRequestId: string; daysBefore: number }
+  /** A GDPR request passed its deadline while still open. */
+  | { kind: 'gdpr_overdue'; gdprRequestId: string }
+  /** The erasure job of a GDPR request failed; the request stays open. */
+  | { kind: 'gdpr_erasure_failed'; gdprRequestId: string; jobId: string };
+
+export type NoticeKind = Notice['kind'];
+
+/** What one notice did: how many in-app rows and emails it delivered now (0 when a retry found them done). */
+export interface NoticeResult {
+  recipients: number;
+  inApp: number;
+  emails: number;
+}

@@ -64,7 +64,7 @@ export function jobView(app: FastifyInstance, job: JobRow) {
   };
 }
 
-async function waitForJob(
+export async function waitForJob(
   app: FastifyInstance,
   jobId: string,
   done: (status: JobStatus) => boolean,
@@ -77,7 +77,7 @@ async function waitForJob(
   }
 }
 
-const isFinished = (status: JobStatus) => finishedStatuses.includes(status);
+export const isFinished = (status: JobStatus) => finishedStatuses.includes(status);
 
 const notAwaiting = (job: JobRow) =>
   new DomainError(

@@ -161,7 +161,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
         params,
         customerIds: entity === 'customers' && selected ? selected : [],
         summary: selected
-          ? `Delete ${selected!.length} ${entity}`
+          ? `Delete ${selected.length} ${entity}`
           : `Delete every ${entity.replace(/s$/, '')} matching saved search ${savedSearchId}`,
         idempotencyKey: request.headers['idempotency-key'],
       });

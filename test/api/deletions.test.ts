@@ -102,7 +102,7 @@ describe('deleting one object', () => {
     await eventually(async () => ((await searchHits('customers', word)) > 0 ? true : undefined));
     expect(await searchHits('conversations', word)).toBeGreaterThan(0);
     const reportUrl = `/v1/reports/conversations?from=${day.toISOString().slice(0, 10)}&to=${day.toISOString().slice(0, 10)}`;
-    const reportBefore = (await t.call('GET', reportUrl)).json();
+    const reportBefore: unknown = (await t.call('GET', reportUrl)).json();
 
     const unconfirmed = await t.call('DELETE', `/v1/customers/${customer.id}`);
     expect(unconfirmed.statusCode).toBe(422);

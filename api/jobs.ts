@@ -31,9 +31,6 @@ const workflowTypes: Record<ConfirmableJobType, string> = {
   kobject_move: 'moveKObjectsWorkflow',
 };
 
-/** How long a request waits for a workflow step before answering 202 with the running job. */
-const WAIT_MS = 5_000;
-
 export function jobView(app: FastifyInstance, job: JobRow) {
   const { fingerprint: _fingerprint, ...preview } = job.preview ?? {};
   const result = job.result;
@@ -62,7 +59,8 @@ async function waitForJob(
   jobId: string,
   done: (status: JobStatus) => boolean,
 ): Promise<JobRow> {
-  const deadline = Date.now() + WAIT_MS;
+  // How long a request waits for a workflow step before answering 202 with the running job.
+  const deadline = Date.now() + app.config.jobReplyWaitMs;
   for (;;) {
     const job = await getJob(app.db, jobId);
     if (done(job.status) || Date.now() > deadline) return job;
@@ -177,7 +175,7 @@ export async function confirmJob(
       args: [{ confirmedBy: userId }],
       waitForStage: WorkflowUpdateStage.ACCEPTED,
     });
-    outcome = await Promise.race([update.result(), sleep(WAIT_MS, undefined)]);
+    outcome = await Promise.race([update.result(), sleep(app.config.jobReplyWaitMs, undefined)]);
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       throw notAwaiting(await getJob(app.db, job.id));

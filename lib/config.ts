@@ -29,6 +29,8 @@ export interface Config {
   mergeItemLimit: number;
   /** How long a previewed merge, split or move waits for its confirmation. */
   confirmTtlMs: number;
+  /** How long a request that starts, confirms or cancels a job waits for the workflow before answering 202. */
+  jobReplyWaitMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -112,5 +114,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
+    jobReplyWaitMs: parseDuration(env, 'JOB_REPLY_WAIT', 5_000),
   };
 }

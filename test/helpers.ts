@@ -9,12 +9,18 @@ import { createUser } from '../db/queries/users';
 import { loadConfig, type Config } from '../lib/config';
 import { startWorker, type RunningWorker } from '../worker';
 
-/** Configuration for the test services, with a task queue of this test's own. */
+/**
+ * Configuration for the test services, with a task queue of this test's own.
+ * Job requests wait up to 15 s (not 5 s) before answering 202, so a test that
+ * expects a finished job gets one on a busy machine too; each test's timeout
+ * (30 s) still bounds it.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     ...inject('serviceEnv'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     LOG_LEVEL: 'silent',
+    JOB_REPLY_WAIT: '15s',
     ...overrides,
   });
 }

@@ -14,6 +14,7 @@ describe('configuration', () => {
     const config = loadConfig(base);
     expect(config.port).toBe(3000);
     expect(config.mergeItemLimit).toBe(1000);
+    expect(config.jobReplyWaitMs).toBe(5_000);
     expect(config.temporal).toMatchObject({ namespace: 'default', taskQueue: 'custodian' });
   });
 

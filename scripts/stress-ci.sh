@@ -50,6 +50,12 @@ for _ in 1 2; do
 done
 echo "stress-ci: CPU-bound processes running: ${hogs[*]} ($(nproc) cores)" >&2
 
+# "Test Files 17 passed (17); Tests 96 passed (96); Duration 135.74s": the suite's own part of the run.
+summarise() {
+  sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -aE '^\s*(Test Files|Tests|Duration) ' |
+    sed -E 's/^ *//; s/ +/ /g; s/ \(transform.*//' | paste -sd ';' - | sed 's/;/; /g' || true
+}
+
 declare -a results=()
 for ((run = 1; run <= runs; run++)); do
   log="$work/run-$run.log"
@@ -61,11 +67,11 @@ for ((run = 1; run <= runs; run++)); do
     failed=1
   fi
   seconds=$(($(date +%s) - started))
-  summary=$(grep -aE '^\s*(Test Files|Tests) ' "$log" | sed 's/\x1b\[[0-9;]*m//g; s/^ *//' | paste -sd ';' || true)
+  summary=$(summarise "$log")
   results+=("run $run/$runs: $outcome in ${seconds} s${summary:+ ($summary)}")
   echo "stress-ci: ${results[-1]}" >&2
   if [ "$outcome" = FAILED ]; then
-    grep -aE 'FAIL|Error|✗|×' "$log" | sed 's/\x1b\[[0-9;]*m//g' | head -20 >&2 || true
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE 'FAIL|Error|×' | head -20 >&2 || true
   fi
 done
 

@@ -43,6 +43,8 @@ export interface Config {
   bulkBatchSize: number;
   /** How long a finished job waits for the search index before it reports the index update as pending. */
   searchSettleMs: number;
+  /** How long a request that starts, confirms or cancels a job waits for the workflow before answering 202. */
+  jobReplyWaitMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -151,6 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
     bulkSelectionLimit: parseInteger(env, 'BULK_SELECTION_LIMIT', 30, { min: 1, max: 1000 }),
     bulkBatchSize: parseInteger(env, 'BULK_BATCH_SIZE', 100, { min: 1, max: 5000 }),
     searchSettleMs: parseDuration(env, 'SEARCH_SETTLE_TIMEOUT', 10_000),
+    jobReplyWaitMs: parseDuration(env, 'JOB_REPLY_WAIT', 5_000),
   };
 }
 

@@ -4,6 +4,7 @@ import companies from './companies';
 import conversations from './conversations';
 import customers from './customers';
 import diagnostics from './diagnostics';
+import events from './events';
 import jobs from './jobs';
 import kobjects from './kobjects';
 import merges from './merges';
@@ -22,6 +23,7 @@ export default async function v1(app: FastifyInstance) {
     companies,
     conversations,
     kobjects,
+    events,
     timeline,
     reports,
     search,

@@ -9,6 +9,7 @@ import {
 import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { conversations, customers, kobjects, mergeRedirects } from '../schema';
+import { eventsPreview, moveEvents } from './events';
 import { audit } from './jobs';
 import {
   executeConfirmed,
@@ -36,6 +37,9 @@ interface TimelineState {
  * What a preview promised, as a hash: both customers' profiles and the exact
  * sets of their conversations and KObjects. Any change in between (an item
  * added, moved or deleted, a profile edited, a customer merged away) changes it.
+ * Engagement events are left out on purpose: they arrive all the time, so
+ * including them would make a busy customer's merge impossible to confirm;
+ * execution moves every event the source has by then, whatever the preview counted.
  */
 async function timelineState(db: Queryable, customerRows: CustomerRow[]): Promise<TimelineState> {
   const ids = customerRows.map((c) => c.id);
@@ -111,6 +115,7 @@ export function prepareMerge(
         kobjects: movingKObjects.rows.length,
         total: moving.length + movingKObjects.rows.length,
       },
+      events: await eventsPreview(tx, source.id),
       fingerprint: state.fingerprint,
     };
   });
@@ -121,7 +126,13 @@ export interface MergeResult {
   targetCustomerId: string;
   conversationIds: string[];
   kobjectIds: string[];
-  counts: { conversations: number; kobjects: number; emailsAdded: number; phonesAdded: number };
+  counts: {
+    conversations: number;
+    kobjects: number;
+    events: number;
+    emailsAdded: number;
+    phonesAdded: number;
+  };
 }
 
 /** Executes a confirmed merge in one transaction that re-checks everything the preview showed. */
@@ -152,6 +163,8 @@ export function executeMerge(
       .set({ customerId: targetId })
       .where(eq(kobjects.customerId, sourceId))
       .returning({ id: kobjects.id });
+    // Before the source row goes: its delete would cascade to the events.
+    const movedEvents = await moveEvents(tx, sourceId, targetId);
     const merged = mergeProfiles(target, source);
 
     // Old links to the source, and to everything merged into it before, now lead to the target.
@@ -180,6 +193,7 @@ export function executeMerge(
       counts: {
         conversations: movedConversations.length,
         kobjects: movedKObjects.length,
+        events: movedEvents,
         emailsAdded: merged.emails.length - target.emails.length,
         phonesAdded: merged.phones.length - target.phones.length,
       },

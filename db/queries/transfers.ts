@@ -12,6 +12,7 @@ import {
 import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { conversations, customers, klasses, kobjects } from '../schema';
+import { latestEventAt } from './events';
 import { audit } from './jobs';
 import {
   executeConfirmed,
@@ -105,7 +106,7 @@ export function prepareSplit(
 }
 
 /**
- * A customer's last activity is that of its most recent item (or its creation
+ * A customer's last activity is that of its most recent item or event (or its creation
  * when none is left): after a move it is worked out again for both customers.
  */
 async function recomputeLastActivity(db: Queryable, customerIds: string[]): Promise<void> {
@@ -114,7 +115,8 @@ async function recomputeLastActivity(db: Queryable, customerIds: string[]): Prom
       update customers set last_activity_at = greatest(
         created_at,
         (select max(last_activity_at) from conversations where customer_id = ${id}),
-        (select max(last_activity_at) from kobjects where customer_id = ${id}))
+        (select max(last_activity_at) from kobjects where customer_id = ${id}),
+        ${latestEventAt(id)})
       where id = ${id}`);
   }
 }

@@ -4,6 +4,7 @@ import { createActivities } from './activities';
 import { createDatabase } from './db/client';
 import { loadConfig, type Config } from './lib/config';
 import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
+import { createMailer } from './notifications/mailer';
 import { createSearchClient } from './search/client';
 import { startSearchSync, type SearchSync } from './search/sync';
 
@@ -35,6 +36,7 @@ export async function startWorker(
 
   const database = createDatabase(config.databaseUrl);
   const search = createSearchClient(config.meili);
+  const mailer = createMailer(config.smtp);
   const searchSync = startSearchSync({
     db: database.db,
     databaseUrl: config.databaseUrl,
@@ -48,12 +50,13 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-    activities: createActivities({ db: database.db, search, config }),
+    activities: createActivities({ db: database.db, search, mailer, config }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
   });
   const done = worker.run().finally(async () => {
     await searchSync.stop();
+    mailer.close();
     await connection.close();
     await database.close();
   });

@@ -6,6 +6,7 @@ import type { CompanyRow } from '../db/queries/companies';
 import type { ConversationRow, MessageRow } from '../db/queries/conversations';
 import type { CustomerRow } from '../db/queries/customers';
 import type { EventRow } from '../db/queries/events';
+import type { NotificationRow } from '../db/queries/notifications';
 import type { TimelineItem } from '../db/queries/timeline';
 
 const iso = (date: Date) => date.toISOString();
@@ -100,6 +101,20 @@ export function eventView(row: EventRow) {
     occurredAt: iso(row.occurredAt),
     properties: row.properties,
     externalId: row.externalId,
+    createdAt: iso(row.createdAt),
+  };
+}
+
+export function notificationView(row: NotificationRow) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title,
+    body: row.body,
+    jobId: row.jobId,
+    gdprRequestId: row.gdprRequestId,
+    read: row.readAt !== null,
+    readAt: isoOrNull(row.readAt),
     createdAt: iso(row.createdAt),
   };
 }

@@ -8,6 +8,7 @@ import events from './events';
 import jobs from './jobs';
 import kobjects from './kobjects';
 import merges from './merges';
+import notifications from './notifications';
 import reports from './reports';
 import search from './search';
 import timeline from './timeline';
@@ -19,6 +20,7 @@ export default async function v1(app: FastifyInstance) {
   await app.register(auth);
   for (const routes of [
     users,
+    notifications,
     customers,
     companies,
     conversations,

@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { notFound } from '../../lib/errors';
 import type { Queryable, Transaction } from '../client';
 import { customers, engagementEvents } from '../schema';
+import { enqueueSearchSync } from './search-outbox';
 
 export type EventRow = typeof engagementEvents.$inferSelect;
 
@@ -49,8 +50,10 @@ export function recordEvents(
       .update(customers)
       .set({ lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${latest}::timestamptz)` })
       .where(eq(customers.id, customerId))
-      .returning({ id: customers.id });
+      .returning({ moved: sql<boolean>`${customers.lastActivityAt} = ${latest}::timestamptz` });
     if (touched.length === 0) throw notFound('Customer', customerId);
+    // Search sorts customers by last activity: re-index the customer when this batch moved it.
+    if (touched[0]!.moved) await enqueueSearchSync(tx, 'customer', [customerId]);
     // One statement for the whole batch, its rows in a single JSON parameter.
     const inserted = await tx.execute(sql`
       insert into engagement_events (customer_id, type, occurred_at, properties, external_id)

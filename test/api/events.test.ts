@@ -1,7 +1,14 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customers, engagementEvents } from '../../db/schema';
-import { decodedHistory, problemOf, startTestApp, uniqueWord, type TestApp } from '../helpers';
+import {
+  decodedHistory,
+  eventually,
+  problemOf,
+  startTestApp,
+  uniqueWord,
+  type TestApp,
+} from '../helpers';
 
 let t: TestApp;
 let klass: string;
@@ -233,6 +240,24 @@ describe('recording events', () => {
     expect(await lastActivityOf(customer.id)).toBe(soon);
     await send(customer.id, [valid(3)]);
     expect(await lastActivityOf(customer.id)).toBe(soon);
+  });
+
+  it('re-sorts customer search by last activity once an event moves it', async () => {
+    const word = uniqueWord('evsort');
+    const older = await newCustomer(`Older ${word}`);
+    const newer = await newCustomer(`Newer ${word}`);
+    const order = () =>
+      t
+        .call('GET', `/v1/search/customers?q=${word}&sort=lastActivityAt:desc`)
+        .then((r) => r.json<{ hits: { id: string }[] }>().hits.map((h) => h.id));
+    await eventually(async () => ((await order()).length === 2 ? true : undefined));
+    expect(await order()).toEqual([newer.id, older.id]);
+    await send(older.id, [{ type: 'call', occurredAt: inFuture(60_000) }]);
+    await eventually(
+      async () => ((await order())[0] === older.id ? true : undefined),
+      10_000,
+      'the customer with the new event first',
+    );
   });
 
   it('takes 20 batches posted at once on one customer without a deadlock or a lost event', async () => {

@@ -4,16 +4,18 @@
  * one batch at a time), next to a server-side SQL `COPY` of the same rows from
  * a CSV file into the same table; then the first-page latency of the event
  * list (and of the timeline with events) for that customer against one with
- * 10 events. Run: `npm run bench:events` (BENCH_EVENTS=100000 for a quicker run).
+ * 10 events, and the time the merge step that moves the events takes for
+ * the busy customer. Run: `npm run bench:events` (BENCH_EVENTS=100000 for a quicker run).
  */
 import { chmodSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { sql, TransactionRollbackError } from 'drizzle-orm';
 import { buildApp } from '../api/app';
 import { createDatabase } from '../db/client';
 import { issueApiKey } from '../db/queries/api-keys';
+import { moveEvents } from '../db/queries/events';
 import { createUser } from '../db/queries/users';
 import { runMigrations } from '../db/migrate';
 import { loadConfig } from '../lib/config';
@@ -163,6 +165,21 @@ async function main() {
       for (const [label, figures] of rows) console.log(`${label.padEnd(30)} ${figures}`);
       console.log(
         `\nthe list query in Postgres (explain analyze): ${TOTAL.toLocaleString('en')} events ${await executionMs(big)}; 10 events ${await executionMs(small)}`,
+      );
+
+      // What a merge of the busy customer would add to its transaction (rolled back here).
+      const moveStart = performance.now();
+      let moved = 0;
+      await db
+        .transaction(async (tx) => {
+          moved = await moveEvents(tx, big, small);
+          tx.rollback();
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof TransactionRollbackError)) throw error;
+        });
+      console.log(
+        `merge step moving ${moved.toLocaleString('en')} events to another customer: ${((performance.now() - moveStart) / 1000).toFixed(1)} s`,
       );
     } finally {
       await app.close();

@@ -15,6 +15,9 @@ export const MAX_EXTERNAL_ID_LENGTH = 200;
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const EARLIEST = Date.UTC(1970, 0, 1);
 
+// Postgres text and jsonb cannot hold the NUL character.
+const NUL_REFUSED = 'must not contain the NUL character (\\u0000)';
+
 export interface EventIssue {
   /** JSON pointer into the request body, e.g. `/events/17/occurredAt`. */
   path: string;
@@ -34,12 +37,22 @@ function depthOf(value: unknown, limit: number): number {
   return depth;
 }
 
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([key, v]) => key.includes('\u0000') || containsNul(v));
+}
+
 /**
  * What JSON Schema cannot say about a batch: time bounds relative to `now`,
  * and the size and depth of properties. Returns every issue, each naming its event.
  */
 export function eventIssues(
-  events: readonly { occurredAt: string; properties?: Record<string, unknown> | undefined }[],
+  events: readonly {
+    occurredAt: string;
+    properties?: Record<string, unknown> | undefined;
+    externalId?: string | undefined;
+  }[],
   now: Date,
 ): EventIssue[] {
   const latest = now.getTime() + MAX_CLOCK_SKEW_MS;
@@ -52,17 +65,25 @@ export function eventIssues(
         message: 'must be between 1970-01-01T00:00:00Z and 5 minutes from now',
       });
     }
+    if (event.externalId?.includes('\u0000')) {
+      issues.push({ path: `/events/${index}/externalId`, message: NUL_REFUSED });
+    }
     if (event.properties === undefined) return;
     if (depthOf(event.properties, MAX_PROPERTIES_DEPTH) > MAX_PROPERTIES_DEPTH) {
       issues.push({
         path: `/events/${index}/properties`,
         message: `must not nest deeper than ${MAX_PROPERTIES_DEPTH} levels`,
       });
-    } else if (Buffer.byteLength(JSON.stringify(event.properties)) > MAX_PROPERTIES_BYTES) {
+      return;
+    }
+    const json = JSON.stringify(event.properties);
+    if (Buffer.byteLength(json) > MAX_PROPERTIES_BYTES) {
       issues.push({
         path: `/events/${index}/properties`,
         message: `must be at most ${MAX_PROPERTIES_BYTES} bytes as JSON`,
       });
+    } else if (containsNul(event.properties)) {
+      issues.push({ path: `/events/${index}/properties`, message: NUL_REFUSED });
     }
   });
   return issues;

@@ -34,6 +34,7 @@ export function recordEvents(
   customerId: string,
   events: readonly NewEvent[],
 ): Promise<RecordedBatch> {
+  if (events.length === 0) return Promise.resolve({ received: 0, created: 0, duplicates: 0 });
   const latest = events.reduce((a, b) =>
     Date.parse(b.occurredAt) > Date.parse(a.occurredAt) ? b : a,
   ).occurredAt;

@@ -175,6 +175,16 @@ describe('recording events', () => {
       (g) => [{ ...g[0], properties: ['a'] }],
       '/events/0/properties',
     ],
+    [
+      'a NUL character in properties',
+      (g) => [g[0], { ...g[1], properties: { a: { b: 'x\u0000y' } } }],
+      '/events/1/properties',
+    ],
+    [
+      'a NUL character in an external ID',
+      (g) => [{ ...g[0], externalId: 'a\u0000' }],
+      '/events/0/externalId',
+    ],
     ['an unknown field', (g) => [g[0], { ...g[1], colour: 'red' }], '/events/1'],
     [
       'a number where a string belongs',

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customers, engagementEvents } from '../../db/schema';
+import { engagementEvents } from '../../db/schema';
 import {
   decodedHistory,
   eventually,
@@ -529,10 +529,17 @@ describe('events in jobs', () => {
     expect(await lastActivityOf(source.id)).toBe(latest);
   });
 
-  it('go with their customer when it is deleted', async () => {
+  it('go with their customer when it is deleted, and the erasure counts them', async () => {
     const customer = await newCustomer();
-    await send(customer.id, [{ type: 'page_view', occurredAt: at(1) }]);
-    await t.db.delete(customers).where(eq(customers.id, customer.id));
+    await send(customer.id, [
+      { type: 'page_view', occurredAt: at(1) },
+      { type: 'call', occurredAt: at(2), externalId: 'c-1' },
+    ]);
+    const response = await t.call('DELETE', `/v1/customers/${customer.id}`, {
+      body: { confirm: 'DELETE' },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json<{ job: Job }>().job.result!.counts).toMatchObject({ events: 2 });
     expect(await stored(customer.id)).toBe(0);
   });
 });

@@ -1,21 +1,13 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engagementEvents } from '../../db/schema';
-import {
-  decodedHistory,
-  eventually,
-  problemOf,
-  startTestApp,
-  uniqueWord,
-  type TestApp,
-} from '../helpers';
+import { decodedHistory, eventually, problemOf, uniqueWord, type TestApp } from '../helpers';
+import { startJobTestApp } from '../jobs';
 
 let t: TestApp;
 let klass: string;
 beforeAll(async () => {
-  t = await startTestApp({ worker: true });
-  klass = `k${uniqueWord('')}`;
-  await t.call('POST', '/v1/klasses', { body: { name: klass, title: 'Order' } });
+  ({ t, klass } = await startJobTestApp());
 });
 afterAll(() => t.close());
 

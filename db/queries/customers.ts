@@ -115,7 +115,32 @@ export async function updateCustomer(
   }
 }
 
-/** Moves a customer's last activity forward, never back. */
+/**
+ * Locks a customer's row for a write to its timeline, and fails if it is gone.
+ * It is the lock `touchCustomer` needs (FOR NO KEY UPDATE), taken first: writes
+ * to one customer then queue here instead of deadlocking, as they would if
+ * each held a weaker lock and then asked for this one. Merges, splits and
+ * deletes (FOR UPDATE) wait for it, and it for them. Always lock the customer
+ * before its conversations or KObjects, as jobs do.
+ */
+export async function lockCustomerForWrite(db: Queryable, customerId: string): Promise<void> {
+  if (!(await tryLockCustomerForWrite(db, customerId))) throw notFound('Customer', customerId);
+}
+
+/** `lockCustomerForWrite` that answers false when the customer is gone. */
+export async function tryLockCustomerForWrite(db: Queryable, customerId: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: customers.id })
+    .from(customers)
+    .where(eq(customers.id, customerId))
+    .for('no key update');
+  return rows.length > 0;
+}
+
+/**
+ * Moves a customer's last activity forward, never back, and re-indexes it
+ * (its search document sorts by last activity). Call after `lockCustomerForWrite`.
+ */
 export async function touchCustomer(
   db: Queryable,
   customerId: string,
@@ -126,6 +151,7 @@ export async function touchCustomer(
     .update(customers)
     .set({ lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${when})` })
     .where(eq(customers.id, customerId));
+  await enqueueSearchSync(db, 'customer', [customerId]);
 }
 
 export interface Page<T> {

@@ -3,8 +3,7 @@ import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
 import { klasses, kobjects } from '../schema';
-import { lockCustomerForWrite } from './conversations';
-import { touchCustomer } from './customers';
+import { lockCustomerForWrite, touchCustomer } from './customers';
 import { enqueueSearchSync } from './search-outbox';
 
 export type KlassRow = typeof klasses.$inferSelect;

@@ -11,15 +11,20 @@ import v1 from './routes';
 export interface BuildAppOptions {
   config: Config;
   logger?: boolean;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** The whole HTTP API as one Fastify instance; the caller decides whether to listen. */
 export async function buildApp({
   config,
   logger = true,
+  logStream,
 }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: logger ? { level: config.logLevel } : false,
+    logger: logger
+      ? { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) }
+      : false,
     bodyLimit: 5 * 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

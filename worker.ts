@@ -5,6 +5,7 @@ import { createDatabase, type Database } from './db/client';
 import { foldConversationStatChanges } from './db/queries/reporting';
 import { loadConfig, type Config } from './lib/config';
 import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
+import { createMailer } from './notifications/mailer';
 import { createSearchClient } from './search/client';
 import { startSearchSync, type SearchSync } from './search/sync';
 
@@ -55,6 +56,7 @@ export async function startWorker(
 
   const database = createDatabase(config.databaseUrl);
   const search = createSearchClient(config.meili);
+  const mailer = createMailer(config.smtp);
   const searchSync = startSearchSync({
     db: database.db,
     databaseUrl: config.databaseUrl,
@@ -68,7 +70,7 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-    activities: createActivities({ db: database.db, search, config }),
+    activities: createActivities({ db: database.db, search, mailer, config }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
   });
@@ -76,6 +78,7 @@ export async function startWorker(
   const done = worker.run().finally(async () => {
     await searchSync.stop();
     await statFolding.stop();
+    mailer.close();
     await connection.close();
     await database.close();
   });

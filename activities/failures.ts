@@ -1,10 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError } from '../lib/errors';
+import { INTERNAL_FAULT } from '../workflows/refusals';
+
+/** Faults of the code itself: retrying the same input cannot fix them. */
+const programmingErrors = [TypeError, ReferenceError, RangeError, SyntaxError];
 
 /**
  * Business refusals must not be retried: they become non-retryable
- * ApplicationFailures typed with the refusal's code. Anything else is a
- * transient fault and propagates for Temporal to retry.
+ * ApplicationFailures typed with the refusal's code, keeping its kind in the
+ * details. A programming error is not retried either. Anything else is a
+ * transient fault (an outage, a lost connection) for Temporal to retry within
+ * the activity's retry policy.
  */
 export function refusalsAsFailures<
   T extends Record<string, (...args: never[]) => Promise<unknown>>,
@@ -21,7 +27,14 @@ export function refusalsAsFailures<
               type: error.code,
               message: error.message,
               nonRetryable: true,
-              details: [error.details],
+              details: [{ kind: error.kind, ...error.details }],
+            });
+          }
+          if (programmingErrors.some((kind) => error instanceof kind)) {
+            throw ApplicationFailure.create({
+              type: INTERNAL_FAULT,
+              message: `${name} failed: ${(error as Error).name}`,
+              nonRetryable: true,
             });
           }
           throw error;

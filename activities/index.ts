@@ -1,14 +1,17 @@
 import type { Meilisearch } from 'meilisearch';
 import type { Database } from '../db/client';
 import type { Config } from '../lib/config';
+import type { Mailer } from '../notifications/mailer';
 import { refusalsAsFailures } from './failures';
 import { jobActivities } from './jobs';
+import { notificationActivities } from './notifications';
 import { searchActivities } from './search';
 import { timelineActivities } from './timeline';
 
 export interface ActivityDeps {
   db: Database;
   search: Meilisearch;
+  mailer: Mailer;
   config: Config;
 }
 
@@ -18,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...timelineActivities(deps),
     ...searchActivities(deps),
     ...jobActivities(deps),
+    ...notificationActivities(deps),
   });
 }
 

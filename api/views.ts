@@ -5,6 +5,7 @@
 import type { CompanyRow } from '../db/queries/companies';
 import type { ConversationRow, MessageRow } from '../db/queries/conversations';
 import type { CustomerRow } from '../db/queries/customers';
+import type { NotificationRow } from '../db/queries/notifications';
 import type { TimelineItem } from '../db/queries/timeline';
 
 const iso = (date: Date) => date.toISOString();
@@ -88,5 +89,19 @@ export function timelineItemView(item: TimelineItem) {
     lastActivityAt: iso(item.lastActivityAt),
     pinned: item.pinnedAt !== null,
     pinnedAt: isoOrNull(item.pinnedAt),
+  };
+}
+
+export function notificationView(row: NotificationRow) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title,
+    body: row.body,
+    jobId: row.jobId,
+    gdprRequestId: row.gdprRequestId,
+    read: row.readAt !== null,
+    readAt: isoOrNull(row.readAt),
+    createdAt: iso(row.createdAt),
   };
 }

@@ -25,10 +25,20 @@ export interface Config {
     url: string;
     from: string;
   };
+  /** Where people reach the API; links in notices point here. */
+  publicUrl: string;
+  gdpr: {
+    /** Days from receiving an erasure request to its deadline. */
+    deadlineDays: number;
+    /** Days before the deadline at which compliance users are reminded, largest first. */
+    reminderDays: number[];
+  };
   /** Largest number of conversations + KObjects two customers may hold together to be merged. */
   mergeItemLimit: number;
   /** How long a previewed merge, split or move waits for its confirmation. */
   confirmTtlMs: number;
+  /** How long a finished job waits for the search index before it reports the index update as pending. */
+  searchSettleMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -81,6 +91,26 @@ export function parseDuration(env: Env, name: string, fallbackMs: number): numbe
   return value;
 }
 
+/** "7,1" → [7, 1]: distinct whole numbers, largest first. */
+export function parseDayList(
+  env: Env,
+  name: string,
+  fallback: number[],
+  { min = 1, max = 365 } = {},
+): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const parts = raw.split(',').map((part) => part.trim());
+  if (!parts.every((part) => /^\d+$/.test(part))) {
+    throw new ConfigError(`${name} must be whole numbers separated by commas, got "${raw}"`);
+  }
+  const days = [...new Set(parts.map(Number))].sort((a, b) => b - a);
+  if (days.some((day) => day < min || day > max)) {
+    throw new ConfigError(`${name} must hold days between ${min} and ${max}, got "${raw}"`);
+  }
+  return days;
+}
+
 function parseUrl(name: string, raw: string): string {
   try {
     return new URL(raw).toString().replace(/\/$/, '');
@@ -110,7 +140,19 @@ export function loadConfig(env: Env = process.env): Config {
       url: parseUrl('SMTP_URL', required(env, 'SMTP_URL')),
       from: optional(env, 'MAIL_FROM', 'Custodian <custodian@localhost>'),
     },
+    publicUrl: parseUrl('PUBLIC_URL', optional(env, 'PUBLIC_URL', 'http://127.0.0.1:3000')),
+    gdpr: gdprConfig(env),
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
+    searchSettleMs: parseDuration(env, 'SEARCH_SETTLE_TIMEOUT', 10_000),
   };
+}
+
+function gdprConfig(env: Env): Config['gdpr'] {
+  const deadlineDays = parseInteger(env, 'GDPR_DEADLINE_DAYS', 30, { min: 1, max: 365 });
+  const reminderDays = parseDayList(env, 'GDPR_REMINDER_DAYS', [7, 1], {
+    min: 1,
+    max: deadlineDays,
+  });
+  return { deadlineDays, reminderDays };
 }

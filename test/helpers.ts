@@ -157,3 +157,18 @@ export async function decodedHistory(temporal: Client, workflowId: string): Prom
     Buffer.from(b64, 'base64').toString('utf8'),
   );
 }
+
+export interface InboxEmail {
+  id: string;
+  subject: string;
+  text: string;
+  to: { address: string }[];
+}
+
+/** The emails the test SMTP server (MailDev) received for `address`, read over its REST API. */
+export async function inboxOf(address: string): Promise<InboxEmail[]> {
+  const response = await fetch(`${inject('serviceEnv').MAIL_INBOX_URL}/api/email`);
+  if (!response.ok) throw new Error(`MailDev answered ${response.status}`);
+  const emails = (await response.json()) as InboxEmail[];
+  return emails.filter((email) => email.to.some((to) => to.address === address));
+}

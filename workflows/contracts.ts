@@ -7,7 +7,7 @@
  * Temporal keeps history beyond an erasure, Postgres does not.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const searchAttributes = {
   jobType: defineSearchAttributeKey('CustodianJobType', SearchAttributeType.KEYWORD),
@@ -37,15 +37,21 @@ export type CountTimelineResult =
   | { status: 'rejected'; code: 'CUSTOMER_NOT_FOUND' };
 
 // ---------------------------------------------------------------------------
-// Jobs that are previewed, then confirmed, cancelled or left to expire.
+// Jobs: every job type's workflow type name and workflow ID.
 
-export const jobWorkflowIds = {
-  merge: (jobId: string) => `merge-${jobId}`,
-  split: (jobId: string) => `split-${jobId}`,
-  kobject_move: (jobId: string) => `kobject-move-${jobId}`,
+export const jobWorkflows = {
+  merge: { workflowType: 'mergeCustomersWorkflow', idPrefix: 'merge' },
+  split: { workflowType: 'splitTimelineWorkflow', idPrefix: 'split' },
+  kobject_move: { workflowType: 'moveKObjectsWorkflow', idPrefix: 'kobject-move' },
 } as const;
 
-export type ConfirmableJobType = keyof typeof jobWorkflowIds;
+export type WorkflowJobType = keyof typeof jobWorkflows;
+/** Jobs that are previewed, then confirmed, cancelled or left to expire. */
+export type ConfirmableJobType = 'merge' | 'split' | 'kobject_move';
+
+/** `merge-<jobId>`, `split-<jobId>`, …: readable in Temporal UI and derived from the job alone. */
+export const jobWorkflowId = (type: WorkflowJobType, jobId: string) =>
+  `${jobWorkflows[type].idPrefix}-${jobId}`;
 
 export interface ConfirmableJobInput {
   jobId: string;
@@ -58,12 +64,42 @@ export interface ConfirmJobArgs {
   confirmedBy: string;
 }
 
+/** A refusal as it crosses a workflow: its code and the kind that gives its HTTP status. */
+export interface JobRefusal {
+  code: string;
+  message: string;
+  kind?: string | undefined;
+}
+
 /** What a finished job reports: IDs, counts and a status, never personal data. */
 export type JobOutcome =
-  | { status: 'completed'; counts: Record<string, number> }
+  | { status: 'completed'; counts: Record<string, number>; indexPending?: boolean }
   | { status: 'rejected' | 'failed'; code: string }
   | { status: 'expired' | 'cancelled' };
 
 export const confirmJobUpdate = defineUpdate<JobOutcome, [ConfirmJobArgs]>('confirmJob');
 export const cancelJobSignal = defineSignal('cancelJob');
-export const jobStatusQuery = defineQuery<string>('jobStatus');
+
+// ---------------------------------------------------------------------------
+// Notices: what a workflow asks the notification machinery to tell people.
+// IDs, kinds, counts, statuses and dates only; the activity reads the rest
+// (job type and counts, the request's reference and due date) from Postgres.
+
+export type Notice =
+  /** A job ended (completed, failed, cancelled…); its starter is told as their settings say. */
+  | { kind: 'job_finished'; jobId: string; status: string }
+  /** A GDPR request's deadline is `daysBefore` days away; every gdpr.manage user is told. */
+  | { kind: 'gdpr_reminder'; gdprRequestId: string; daysBefore: number }
+  /** A GDPR request passed its deadline while still open. */
+  | { kind: 'gdpr_overdue'; gdprRequestId: string }
+  /** The erasure job of a GDPR request failed; the request stays open. */
+  | { kind: 'gdpr_erasure_failed'; gdprRequestId: string; jobId: string };
+
+export type NoticeKind = Notice['kind'];
+
+/** What one notice did: how many in-app rows and emails it delivered now (0 when a retry found them done). */
+export interface NoticeResult {
+  recipients: number;
+  inApp: number;
+  emails: number;
+}

@@ -1,4 +1,6 @@
 export { countTimelineWorkflow } from './count-timeline';
-export { mergeCustomersWorkflow } from './merge-customers';
-export { moveKObjectsWorkflow } from './move-kobjects';
-export { splitTimelineWorkflow } from './split-timeline';
+export {
+  mergeCustomersWorkflow,
+  moveKObjectsWorkflow,
+  splitTimelineWorkflow,
+} from './confirmable-job';

@@ -1,16 +1,20 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable, pgErrorOf } from '../../db/errors';
-import { DomainError, type DomainErrorKind } from '../../lib/errors';
+import { DomainError, serviceUnavailable, type DomainErrorKind } from '../../lib/errors';
 import { isTemporalUnavailable } from '../../lib/temporal';
-import { HttpProblem, sendProblem, serviceUnavailable } from '../problem';
+import { sendProblem } from '../problem';
 
-const statusOfKind: Record<DomainErrorKind, number> = {
+/** The one table from a refusal's kind to its HTTP status. */
+export const statusOfKind: Record<DomainErrorKind, number> = {
   invalid: 400,
+  unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  not_allowed: 405,
   conflict: 409,
   unprocessable: 422,
+  unavailable: 503,
 };
 
 const codeOfFastifyError: Record<string, string> = {
@@ -34,10 +38,10 @@ function reasonOf(error: unknown): string | number | undefined {
  * A service the API depends on is down: 503 with `Retry-After`, alike for
  * Postgres, Temporal and Meilisearch; undefined for any other error.
  */
-function outageProblem(error: unknown): HttpProblem | undefined {
-  if (error instanceof HttpProblem) return error.status === 503 ? error : undefined;
-  if (isDatabaseUnavailable(error)) return serviceUnavailable('database');
-  if (isTemporalUnavailable(error)) return serviceUnavailable('temporal');
+function outageProblem(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error.kind === 'unavailable' ? error : undefined;
+  if (isDatabaseUnavailable(error)) return serviceUnavailable('database', error);
+  if (isTemporalUnavailable(error)) return serviceUnavailable('temporal', error);
   return undefined;
 }
 
@@ -66,12 +70,13 @@ export default fp(
           'dependency unavailable',
         );
         reply.headers(outage.headers);
-        return sendProblem(reply, outage.status, outage.code, outage.message);
+        return sendProblem(reply, 503, outage.code, outage.message);
       }
       const cause = (error as { cause?: unknown }).cause;
       const domain =
         error instanceof DomainError ? error : cause instanceof DomainError ? cause : undefined;
       if (domain) {
+        reply.headers(domain.headers);
         return sendProblem(
           reply,
           statusOfKind[domain.kind],
@@ -79,10 +84,6 @@ export default fp(
           domain.message,
           domain.details,
         );
-      }
-      if (error instanceof HttpProblem) {
-        reply.headers(error.headers);
-        return sendProblem(reply, error.status, error.code, error.message, error.extra);
       }
       if (error.validation) {
         return sendProblem(

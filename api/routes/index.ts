@@ -7,6 +7,7 @@ import diagnostics from './diagnostics';
 import jobs from './jobs';
 import kobjects from './kobjects';
 import merges from './merges';
+import notifications from './notifications';
 import reports from './reports';
 import search from './search';
 import timeline from './timeline';
@@ -18,6 +19,7 @@ export default async function v1(app: FastifyInstance) {
   await app.register(auth);
   for (const routes of [
     users,
+    notifications,
     customers,
     companies,
     conversations,

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { getJob, listJobs } from '../../db/queries/jobs';
+import { listJobs } from '../../db/queries/jobs';
 import { jobStatuses, jobTypes } from '../../db/schema';
-import { notFound } from '../../lib/errors';
-import { jobView } from '../jobs';
+import { findOwnJob, jobView } from '../jobs';
 import { currentUser } from '../plugins/auth';
 import { OneOf, Page, PageQuery, problems, Uuid } from '../schemas/common';
 import { Job } from '../schemas/jobs';
@@ -23,10 +22,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const user = currentUser(request);
-      const job = await getJob(app.db, request.params.id);
-      if (!user.isAdmin && job.startedBy !== user.id) throw notFound('Job', job.id);
-      return jobView(app, job);
+      return jobView(app, await findOwnJob(app, currentUser(request), request.params.id));
     },
   );
 

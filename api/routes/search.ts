@@ -22,7 +22,7 @@ import {
   type SearchRequest,
 } from '../../search/query';
 import { currentUser, requirePermission } from '../plugins/auth';
-import { serviceUnavailable } from '../problem';
+import { serviceUnavailable } from '../../lib/errors';
 import { IdParams, NoContent, Nullable, OneOf, problems, Timestamp, Uuid } from '../schemas/common';
 
 const tags = ['search'];
@@ -91,7 +91,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     try {
       return await runSearch(app.meili, prefix, index, request);
     } catch (error) {
-      if (error instanceof SearchUnavailableError) throw serviceUnavailable('search');
+      if (error instanceof SearchUnavailableError) throw serviceUnavailable('search', error);
       throw error;
     }
   };

@@ -38,6 +38,8 @@ export const jobStatus = pgEnum('job_status', jobStatuses);
 export interface JobError {
   code: string;
   message: string;
+  /** The refusal's kind (lib/errors.ts), which gives its HTTP status; absent for faults. */
+  kind?: string | undefined;
 }
 
 /** One row per merge, split, move, delete or bulk delete. Parameters hold IDs only. */

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type Activities } from '../../activities';
+import { createMailer } from '../../notifications/mailer';
 import { createSearchClient } from '../../search/client';
 import { ensureIndexes } from '../../search/indexes';
 import { startTestApp, uniqueWord, type TestApp } from '../helpers';
@@ -15,7 +16,9 @@ beforeAll(async () => {
   const config = { ...t.config, meili: { ...t.config.meili, indexPrefix: prefix } };
   const search = createSearchClient(config.meili);
   await ensureIndexes(search, config.meili.indexPrefix);
-  activities = createActivities({ db: t.db, search, config });
+  const mailer = createMailer(config.smtp);
+  activities = createActivities({ db: t.db, search, mailer, config });
+  return () => mailer.close();
 });
 afterAll(() => t.close());
 

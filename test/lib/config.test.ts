@@ -15,6 +15,21 @@ describe('configuration', () => {
     expect(config.port).toBe(3000);
     expect(config.mergeItemLimit).toBe(1000);
     expect(config.temporal).toMatchObject({ namespace: 'default', taskQueue: 'custodian' });
+    expect(config.gdpr).toEqual({ deadlineDays: 30, reminderDays: [7, 1] });
+    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  it('reads GDPR reminder days as a list, largest first, within the deadline', () => {
+    expect(loadConfig({ ...base, GDPR_REMINDER_DAYS: ' 1, 14,7,7' }).gdpr.reminderDays).toEqual([
+      14, 7, 1,
+    ]);
+    expect(() => loadConfig({ ...base, GDPR_REMINDER_DAYS: '7;1' })).toThrow(
+      'GDPR_REMINDER_DAYS must be whole numbers',
+    );
+    expect(() =>
+      loadConfig({ ...base, GDPR_DEADLINE_DAYS: '10', GDPR_REMINDER_DAYS: '14' }),
+    ).toThrow('GDPR_REMINDER_DAYS must hold days between 1 and 10');
+    expect(() => loadConfig({ ...base, GDPR_DEADLINE_DAYS: '0' })).toThrow('GDPR_DEADLINE_DAYS');
   });
 
   it('names the variable that is missing or malformed', () => {

@@ -4,13 +4,21 @@
  */
 import { createHash } from 'node:crypto';
 import { eq, inArray } from 'drizzle-orm';
-import { DomainError } from '../../lib/errors';
-import type { Queryable, Transaction } from '../client';
-import { customers, jobs } from '../schema';
-import { transitionJob, type JobRow } from './jobs';
+import type { Queryable, Transaction } from '../db/client';
+import { transitionJob, type JobRow } from '../db/queries/jobs';
+import { customers, jobs } from '../db/schema';
+import { DomainError, notFound } from '../lib/errors';
 
 export type PrepareOutcome =
   { status: 'awaiting_confirmation' } | { status: 'rejected'; code: string };
+
+/** What an executed job touched: IDs for the search index, counts for the job's result. */
+export interface Touched {
+  customerIds: string[];
+  conversationIds: string[];
+  kobjectIds: string[];
+  counts: Record<string, number>;
+}
 
 /** A preview: what the API shows, plus the fingerprint the execution compares against. */
 export interface Preview {
@@ -42,7 +50,7 @@ export const staleError = (why: string) =>
 
 async function lockJob(tx: Transaction, jobId: string): Promise<JobRow> {
   const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
-  if (!job) throw new Error(`job ${jobId} does not exist`);
+  if (!job) throw notFound('Job', jobId);
   return job;
 }
 
@@ -69,7 +77,7 @@ export async function recordPreview<P>(
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       await transitionJob(tx, jobId, ['pending'], 'rejected', {
-        error: { code: error.code, message: error.message },
+        error: { code: error.code, message: error.message, kind: error.kind },
       });
       return { status: 'rejected', code: error.code };
     }

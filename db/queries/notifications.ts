@@ -1,0 +1,235 @@
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { decodeCursor, encodeCursor } from '../../lib/cursor';
+import { notFound } from '../../lib/errors';
+import { hasPermission, type Permission } from '../../lib/permissions';
+import type { Queryable } from '../client';
+import {
+  notificationDeliveries,
+  notifications,
+  notificationSettings,
+  users,
+  type notificationChannels,
+} from '../schema';
+import type { Page } from './customers';
+
+export type NotificationRow = typeof notifications.$inferSelect;
+export type NotificationChannel = (typeof notificationChannels)[number];
+
+export interface ChannelSettings {
+  email: boolean;
+  inApp: boolean;
+}
+
+/** The kinds of notice a user can switch on or off, each channel independently. */
+export interface NotificationSettings {
+  bulkJobCompleted: ChannelSettings;
+  gdprDeadlines: ChannelSettings;
+}
+
+export type NoticeCategory = keyof NotificationSettings;
+
+export const defaultNotificationSettings: NotificationSettings = {
+  bulkJobCompleted: { email: true, inApp: true },
+  gdprDeadlines: { email: true, inApp: true },
+};
+
+type SettingsRow = typeof notificationSettings.$inferSelect;
+
+const settingsOf = (row: SettingsRow | undefined): NotificationSettings =>
+  row
+    ? {
+        bulkJobCompleted: { email: row.bulkJobCompletedEmail, inApp: row.bulkJobCompletedInApp },
+        gdprDeadlines: { email: row.gdprDeadlinesEmail, inApp: row.gdprDeadlinesInApp },
+      }
+    : structuredClone(defaultNotificationSettings);
+
+export async function getNotificationSettings(
+  db: Queryable,
+  userId: string,
+): Promise<NotificationSettings> {
+  const [row] = await db
+    .select()
+    .from(notificationSettings)
+    .where(eq(notificationSettings.userId, userId));
+  return settingsOf(row);
+}
+
+export type NotificationSettingsPatch = {
+  [K in NoticeCategory]?: Partial<ChannelSettings>;
+};
+
+/** Changes only the channels given; the others keep their value. */
+export async function updateNotificationSettings(
+  db: Queryable,
+  userId: string,
+  patch: NotificationSettingsPatch,
+): Promise<NotificationSettings> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(notificationSettings)
+      .where(eq(notificationSettings.userId, userId))
+      .for('update');
+    const merged = settingsOf(current);
+    for (const category of Object.keys(patch) as NoticeCategory[]) {
+      merged[category] = { ...merged[category], ...patch[category] };
+    }
+    const values = {
+      bulkJobCompletedEmail: merged.bulkJobCompleted.email,
+      bulkJobCompletedInApp: merged.bulkJobCompleted.inApp,
+      gdprDeadlinesEmail: merged.gdprDeadlines.email,
+      gdprDeadlinesInApp: merged.gdprDeadlines.inApp,
+      updatedAt: sql`now()`,
+    };
+    await tx
+      .insert(notificationSettings)
+      .values({ userId, ...values })
+      .onConflictDoUpdate({ target: notificationSettings.userId, set: values });
+    return merged;
+  });
+}
+
+export interface Recipient {
+  id: string;
+  email: string;
+  settings: NotificationSettings;
+}
+
+/** These users with their email address and settings (users that no longer exist are left out). */
+export async function recipientsByIds(db: Queryable, ids: string[]): Promise<Recipient[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ user: users, settings: notificationSettings })
+    .from(users)
+    .leftJoin(notificationSettings, eq(notificationSettings.userId, users.id))
+    .where(
+      sql`${users.id} in (${sql.join(
+        ids.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )})`,
+    );
+  return rows.map(({ user, settings }) => ({
+    id: user.id,
+    email: user.email,
+    settings: settingsOf(settings ?? undefined),
+  }));
+}
+
+/** Every user holding `permission` (admins hold all). */
+export async function recipientsWithPermission(
+  db: Queryable,
+  permission: Permission,
+): Promise<Recipient[]> {
+  const rows = await db
+    .select({ user: users, settings: notificationSettings })
+    .from(users)
+    .leftJoin(notificationSettings, eq(notificationSettings.userId, users.id))
+    .where(sql`${users.isAdmin} or ${permission} = any(${users.permissions})`);
+  return rows
+    .filter(({ user }) => hasPermission(user, permission))
+    .map(({ user, settings }) => ({
+      id: user.id,
+      email: user.email,
+      settings: settingsOf(settings ?? undefined),
+    }));
+}
+
+export async function wasDelivered(
+  db: Queryable,
+  noticeKey: string,
+  userId: string,
+  channel: NotificationChannel,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ key: notificationDeliveries.noticeKey })
+    .from(notificationDeliveries)
+    .where(
+      and(
+        eq(notificationDeliveries.noticeKey, noticeKey),
+        eq(notificationDeliveries.userId, userId),
+        eq(notificationDeliveries.channel, channel),
+      ),
+    );
+  return row !== undefined;
+}
+
+/** Records a delivery; false when it was already recorded. */
+export async function recordDelivery(
+  db: Queryable,
+  noticeKey: string,
+  userId: string,
+  channel: NotificationChannel,
+): Promise<boolean> {
+  const rows = await db
+    .insert(notificationDeliveries)
+    .values({ noticeKey, userId, channel })
+    .onConflictDoNothing()
+    .returning({ key: notificationDeliveries.noticeKey });
+  return rows.length > 0;
+}
+
+/**
+ * Adds an in-app notification exactly once per notice and user: the delivery
+ * record and the row commit together, so a retry finds the record and stops.
+ */
+export async function addInAppNotification(
+  db: Queryable,
+  noticeKey: string,
+  values: Omit<typeof notifications.$inferInsert, 'id' | 'readAt' | 'createdAt'>,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    if (!(await recordDelivery(tx, noticeKey, values.userId, 'in_app'))) return false;
+    await tx.insert(notifications).values(values);
+    return true;
+  });
+}
+
+/** A user's notifications: unread first, then newest first. */
+export async function listNotifications(
+  db: Queryable,
+  userId: string,
+  { limit, cursor, unread }: { limit: number; cursor?: string | undefined; unread?: boolean },
+): Promise<Page<NotificationRow>> {
+  const isRead = sql<number>`(${notifications.readAt} is not null)::int`;
+  const conditions: SQL[] = [eq(notifications.userId, userId)];
+  if (unread) conditions.push(sql`${notifications.readAt} is null`);
+  if (cursor) {
+    const [read, createdAt, id] = decodeCursor(cursor, 3);
+    conditions.push(sql`(${isRead} > ${read}::int or (${isRead} = ${read}::int and
+      (${notifications.createdAt}, ${notifications.id}) < (${createdAt}::timestamptz, ${id}::uuid)))`);
+  }
+  const rows = await db
+    .select({
+      notification: notifications,
+      read: isRead,
+      sortKey: sql<string>`${notifications.createdAt}::text`,
+    })
+    .from(notifications)
+    .where(and(...conditions))
+    .orderBy(isRead, sql`${notifications.createdAt} desc`, sql`${notifications.id} desc`)
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => row.notification),
+    nextCursor:
+      rows.length > limit && last
+        ? encodeCursor([last.read, last.sortKey, last.notification.id])
+        : null,
+  };
+}
+
+/** Marks one of the user's notifications read; reading it again keeps the first time. */
+export async function markNotificationRead(
+  db: Queryable,
+  userId: string,
+  id: string,
+): Promise<NotificationRow> {
+  const [row] = await db
+    .update(notifications)
+    .set({ readAt: sql`coalesce(${notifications.readAt}, now())` })
+    .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
+    .returning();
+  if (!row) throw notFound('Notification', id);
+  return row;
+}

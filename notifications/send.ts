@@ -1,0 +1,63 @@
+import type { Queryable } from '../db/client';
+import { addInAppNotification, recordDelivery, wasDelivered } from '../db/queries/notifications';
+import type { Notice, NoticeResult } from '../workflows/contracts';
+import type { Mailer } from './mailer';
+import { renderNotice } from './notices';
+
+export interface NotifyDeps {
+  db: Queryable;
+  mailer: Mailer;
+  publicUrl: string;
+}
+
+/**
+ * Tells every recipient of `notice` through the channels their settings
+ * switch on. Safe to call again with the same notice: an in-app notification
+ * is added once per recipient (its delivery record commits with it), and an
+ * email already recorded as sent is not sent again. An email whose sending
+ * succeeded but whose record did not commit (a crash in between) is sent
+ * again on retry: email is at-least-once.
+ */
+export async function sendNotice(
+  { db, mailer, publicUrl }: NotifyDeps,
+  notice: Notice,
+): Promise<NoticeResult> {
+  const rendered = await renderNotice(db, notice, publicUrl);
+  const result: NoticeResult = { recipients: 0, inApp: 0, emails: 0 };
+  if (!rendered) return result;
+  const failures: unknown[] = [];
+  for (const recipient of rendered.recipients) {
+    const wants = recipient.settings[rendered.category];
+    if (!wants.email && !wants.inApp) continue;
+    result.recipients += 1;
+    if (wants.inApp) {
+      const added = await addInAppNotification(db, rendered.key, {
+        userId: recipient.id,
+        kind: notice.kind,
+        jobId: rendered.jobId,
+        gdprRequestId: rendered.gdprRequestId,
+        title: rendered.title,
+        body: rendered.body,
+      });
+      if (added) result.inApp += 1;
+    }
+    if (wants.email && !(await wasDelivered(db, rendered.key, recipient.id, 'email'))) {
+      try {
+        await mailer.send({
+          to: recipient.email,
+          subject: `[Custodian] ${rendered.title}`,
+          text: `${rendered.body}\n\n${rendered.link}\n`,
+        });
+        await recordDelivery(db, rendered.key, recipient.id, 'email');
+        result.emails += 1;
+      } catch (error) {
+        // The others still get theirs; the caller's retry resends only what is missing.
+        failures.push(error);
+      }
+    }
+  }
+  if (failures.length > 0) {
+    throw new AggregateError(failures, `${failures.length} notice email(s) could not be sent`);
+  }
+  return result;
+}

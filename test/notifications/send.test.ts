@@ -1,0 +1,138 @@
+import { eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJob } from '../../db/queries/jobs';
+import { updateNotificationSettings } from '../../db/queries/notifications';
+import { getUser } from '../../db/queries/users';
+import { jobs, notifications } from '../../db/schema';
+import { createMailer, type Mailer } from '../../notifications/mailer';
+import { sendNotice } from '../../notifications/send';
+import { eventually, inboxOf, startTestApp, userWithKey, type TestApp } from '../helpers';
+
+let t: TestApp;
+let mailer: Mailer;
+beforeAll(async () => {
+  t = await startTestApp();
+  mailer = createMailer(t.config.smtp);
+});
+afterAll(async () => {
+  mailer.close();
+  await t.close();
+});
+
+async function finishedJob(startedBy: string) {
+  const id = randomUUID();
+  await createJob(t.db, {
+    id,
+    type: 'bulk_delete',
+    startedBy,
+    params: { entity: 'customers', ids: [] },
+    workflowId: `bulk-delete-${id}`,
+  });
+  await t.db
+    .update(jobs)
+    .set({
+      status: 'completed',
+      progressTotal: 12,
+      progressDone: 11,
+      progressFailed: 1,
+      result: { counts: { customers: 11 } },
+    })
+    .where(eq(jobs.id, id));
+  return id;
+}
+
+const inAppOf = (userId: string) =>
+  t.db.select().from(notifications).where(eq(notifications.userId, userId));
+
+describe('sending a job notice', () => {
+  it("tells the job's starter in-app and by email, once, with kind, status, counts and link", async () => {
+    const user = await userWithKey(t.db);
+    const { email } = await getUser(t.db, user.id);
+    const jobId = await finishedJob(user.id);
+    const deps = { db: t.db, mailer, publicUrl: 'https://custodian.example' };
+    const notice = { kind: 'job_finished', jobId, status: 'completed' } as const;
+
+    expect(await sendNotice(deps, notice)).toEqual({ recipients: 1, inApp: 1, emails: 1 });
+    // A retried activity delivers nothing twice.
+    expect(await sendNotice(deps, notice)).toEqual({ recipients: 1, inApp: 0, emails: 0 });
+
+    const [inApp, ...more] = await inAppOf(user.id);
+    expect(more).toHaveLength(0);
+    expect(inApp).toMatchObject({ kind: 'job_finished', jobId, readAt: null });
+    expect(inApp!.body).toContain('11 done, 1 failed of 12');
+
+    const [mail, ...moreMail] = await eventually(async () => {
+      const found = await inboxOf(email);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(moreMail).toHaveLength(0);
+    expect(mail!.subject).toBe('[Custodian] Your bulk_delete job completed');
+    expect(mail!.text).toContain(`Job ${jobId} (bulk_delete) ended completed.`);
+    expect(mail!.text).toContain('customers: 11');
+    expect(mail!.text).toContain(`https://custodian.example/v1/jobs/${jobId}`);
+  });
+
+  it('uses only the channels the settings leave on', async () => {
+    const deps = { db: t.db, mailer, publicUrl: 'http://127.0.0.1:3000' };
+    const emailOnly = await userWithKey(t.db);
+    const inAppOnly = await userWithKey(t.db);
+    const neither = await userWithKey(t.db);
+    await updateNotificationSettings(t.db, emailOnly.id, { bulkJobCompleted: { inApp: false } });
+    await updateNotificationSettings(t.db, inAppOnly.id, { bulkJobCompleted: { email: false } });
+    await updateNotificationSettings(t.db, neither.id, {
+      bulkJobCompleted: { email: false, inApp: false },
+    });
+    // Switching off another kind of notice changes nothing here.
+    await updateNotificationSettings(t.db, emailOnly.id, { gdprDeadlines: { email: false } });
+
+    for (const user of [emailOnly, inAppOnly, neither]) {
+      const jobId = await finishedJob(user.id);
+      await sendNotice(deps, { kind: 'job_finished', jobId, status: 'completed' });
+    }
+    expect(await inAppOf(emailOnly.id)).toHaveLength(0);
+    expect(await inAppOf(inAppOnly.id)).toHaveLength(1);
+    expect(await inAppOf(neither.id)).toHaveLength(0);
+
+    const address = async (id: string) => (await getUser(t.db, id)).email;
+    await eventually(async () =>
+      (await inboxOf(await address(emailOnly.id))).length === 1 ? true : undefined,
+    );
+    expect(await inboxOf(await address(inAppOnly.id))).toHaveLength(0);
+    expect(await inboxOf(await address(neither.id))).toHaveLength(0);
+  });
+
+  it('fails when SMTP is unreachable, after recording the in-app part, and a retry sends only the email', async () => {
+    const user = await userWithKey(t.db);
+    const jobId = await finishedJob(user.id);
+    const notice = { kind: 'job_finished', jobId, status: 'failed' } as const;
+    const broken = createMailer({ url: 'smtp://127.0.0.1:9', from: 'x@localhost' });
+    try {
+      await expect(
+        sendNotice({ db: t.db, mailer: broken, publicUrl: 'http://x' }, notice),
+      ).rejects.toThrow('could not be sent');
+    } finally {
+      broken.close();
+    }
+    expect(await inAppOf(user.id)).toHaveLength(1);
+    expect(await sendNotice({ db: t.db, mailer, publicUrl: 'http://x' }, notice)).toEqual({
+      recipients: 1,
+      inApp: 0,
+      emails: 1,
+    });
+    expect(await inAppOf(user.id)).toHaveLength(1);
+    const deliveries = await t.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from notification_deliveries where notice_key = ${`job:${jobId}:failed`}`,
+    );
+    expect(deliveries.rows[0]!.n).toBe(2);
+  });
+
+  it('sends nothing for a job that does not exist', async () => {
+    expect(
+      await sendNotice(
+        { db: t.db, mailer, publicUrl: 'http://x' },
+        { kind: 'job_finished', jobId: randomUUID(), status: 'completed' },
+      ),
+    ).toEqual({ recipients: 0, inApp: 0, emails: 0 });
+  });
+});

@@ -5,6 +5,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { isDatabaseUnavailable } from '../../db/errors';
@@ -67,6 +68,7 @@ describe('while Postgres is down', () => {
     postgres = await start();
     await runMigrations(postgres.url);
     t = await startTestApp({
+      worker: true,
       config: testConfig({ DATABASE_URL: postgres.url, LOG_LEVEL: 'info' }),
       logStream: log,
     });
@@ -127,7 +129,95 @@ describe('while Postgres is down', () => {
     );
     expect(stored.rows).toEqual([{ subject: 'During the outage' }]);
   }, 90_000);
+
+  it('refuses a merge confirm sent during the outage without changing anything, and takes it afterwards', async () => {
+    const merge = await previewedMerge(t);
+    await postgres.stop();
+    const during = await t.call('POST', `/v1/merges/${merge.jobId}/confirm`);
+    expectUnavailable(during, 'DATABASE_UNAVAILABLE');
+
+    postgres = await start();
+    const job = await eventually(async () => {
+      const response = await t.call('GET', `/v1/jobs/${merge.jobId}`);
+      return response.statusCode === 200 ? response.json<{ status: string }>() : undefined;
+    }, 20_000);
+    expect(job.status).toBe('awaiting_confirmation');
+    expect(await mergeEffects(t, merge)).toEqual({ redirects: 0, audits: 0, sources: 1, items: 1 });
+
+    const confirmed = await t.call('POST', `/v1/merges/${merge.jobId}/confirm`);
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    expect(await mergeEffects(t, merge)).toEqual({ redirects: 1, audits: 1, sources: 0, items: 2 });
+  }, 90_000);
+
+  it('completes, exactly once, a merge whose confirm was accepted just before the outage', async () => {
+    const merge = await previewedMerge(t);
+    // Holds the target's row, so the merge's transaction is in flight when Postgres stops.
+    const holder = new pg.Client({ connectionString: postgres.url });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('select id from customers where id = $1 for update', [merge.target]);
+    const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid'))
+      .rows[0]!.pid;
+
+    const confirming = t.call('POST', `/v1/merges/${merge.jobId}/confirm`);
+    await eventually(async () => {
+      const blocked = await t.db.execute<{ n: number }>(
+        sql`select count(*)::int as n from pg_stat_activity where ${holderPid}::int = any(pg_blocking_pids(pid))`,
+      );
+      return blocked.rows[0]!.n > 0 ? true : undefined;
+    }, 20_000);
+    await postgres.stop();
+    await holder.end().catch(() => undefined);
+    postgres = await start();
+
+    // The confirm's answer depends on when Postgres came back; the job's end does not.
+    expect([200, 202, 503]).toContain((await confirming).statusCode);
+    const job = await eventually(async () => {
+      const response = await t.call('GET', `/v1/jobs/${merge.jobId}`);
+      const body = response.statusCode === 200 ? response.json<{ status: string }>() : undefined;
+      return body && ['completed', 'failed'].includes(body.status) ? body : undefined;
+    }, 60_000);
+    expect(job.status).toBe('completed');
+    expect(await mergeEffects(t, merge)).toEqual({ redirects: 1, audits: 1, sources: 0, items: 2 });
+  }, 120_000);
 });
+
+/** Two customers with one conversation each, and a merge of them awaiting confirmation. */
+async function previewedMerge(t: TestApp) {
+  const [source, target] = await Promise.all(
+    ['Merged Away', 'Survivor'].map(async (name) => {
+      const customer = await t.create('/v1/customers', { name });
+      await t.create(`/v1/customers/${customer.id}/conversations`, { channel: 'email' });
+      return customer.id;
+    }),
+  );
+  const previewed = await t.call('POST', '/v1/merges', {
+    body: { sourceCustomerId: source, targetCustomerId: target },
+  });
+  expect(previewed.statusCode, previewed.body).toBe(201);
+  const job = previewed.json<{ job: { id: string; status: string } }>().job;
+  expect(job.status).toBe('awaiting_confirmation');
+  return { source: source!, target: target!, jobId: job.id };
+}
+
+/** What a merge left behind: how often it ran, and where the items are. */
+async function mergeEffects(
+  t: TestApp,
+  { source, target, jobId }: Awaited<ReturnType<typeof previewedMerge>>,
+) {
+  const { rows } = await t.db.execute<{
+    redirects: number;
+    audits: number;
+    sources: number;
+    items: number;
+  }>(sql`
+    select (select count(*)::int from merge_redirects where job_id = ${jobId}) as redirects,
+           (select count(*)::int from audit_log where job_id = ${jobId} and action = 'customer.merged') as audits,
+           (select count(*)::int from customers where id = ${source}) as sources,
+           (select count(*)::int from conversations where customer_id = ${target}) as items`);
+  return rows[0]!;
+}
 
 describe('a database that accepts connections but never answers', () => {
   it('answers 503 DATABASE_UNAVAILABLE within the connection timeout instead of hanging', async () => {

@@ -295,4 +295,25 @@ describe('while Temporal is down', () => {
     }, 30_000);
     expect(back.json()).toMatchObject({ counts: { conversations: 1, kobjects: 0, total: 1 } });
   }, 90_000);
+
+  it('answers a merge confirm sent during the outage with 503, and takes it once Temporal is back', async () => {
+    const merge = await previewedMerge(t);
+    await temporal.stop();
+    const during = await timed(() => t.call('POST', `/v1/merges/${merge.jobId}/confirm`));
+    expectUnavailable(during.value, 'TEMPORAL_UNAVAILABLE');
+    expect(during.ms).toBeLessThan(10_000);
+    expect(await mergeEffects(t, merge)).toEqual({ redirects: 0, audits: 0, sources: 1, items: 1 });
+
+    temporal = await start();
+    const confirmed = await eventually(async () => {
+      const response = await t.call('POST', `/v1/merges/${merge.jobId}/confirm`);
+      return response.statusCode === 503 ? undefined : response;
+    }, 30_000);
+    expect([200, 202]).toContain(confirmed.statusCode);
+    await eventually(async () => {
+      const effects = await mergeEffects(t, merge);
+      return effects.redirects === 1 ? effects : undefined;
+    }, 30_000);
+    expect(await mergeEffects(t, merge)).toEqual({ redirects: 1, audits: 1, sources: 0, items: 2 });
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import {
   type conversationStatuses,
   type messageDirections,
 } from '../schema';
-import { lockCustomerForWrite, touchCustomer, tryLockCustomerForWrite } from './customers';
+import { lockCustomerForWrite, touchCustomer } from './customers';
 import { countConversations, reportingDay } from './reporting';
 import { enqueueSearchSync } from './search-outbox';
 
@@ -33,13 +33,11 @@ export async function createConversation(
     createdAt?: Date | undefined;
   },
 ): Promise<ConversationRow & { messages: MessageRow[] }> {
+  const now = input.createdAt ?? new Date();
+  const sent = (input.messages ?? []).map((m) => ({ ...m, sentAt: m.sentAt ?? now }));
+  const lastActivityAt = new Date(Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())));
   return db.transaction(async (tx) => {
-    await lockCustomerForWrite(tx, customerId);
-    const now = input.createdAt ?? new Date();
-    const sent = (input.messages ?? []).map((m) => ({ ...m, sentAt: m.sentAt ?? now }));
-    const lastActivityAt = new Date(
-      Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())),
-    );
+    await touchCustomer(tx, customerId, lastActivityAt);
     const [conversation] = await tx
       .insert(conversations)
       .values({
@@ -66,7 +64,6 @@ export async function createConversation(
       },
     ]);
     await enqueueSearchSync(tx, 'conversation', [conversation!.id]);
-    await touchCustomer(tx, customerId, lastActivityAt);
     return { ...conversation!, messages: inserted };
   });
 }
@@ -94,7 +91,7 @@ async function lockConversation(db: Queryable, id: string): Promise<Conversation
       .from(conversations)
       .where(eq(conversations.id, id));
     if (!seen) break;
-    const customerLocked = await tryLockCustomerForWrite(db, seen.customerId);
+    const customerLocked = await lockCustomerForWrite(db, seen.customerId);
     const [row] = await db
       .select()
       .from(conversations)

@@ -110,42 +110,40 @@ export async function updateCustomer(
 }
 
 /**
- * Locks a customer's row for a write to its timeline, and fails if it is gone.
- * It is the lock `touchCustomer` needs (FOR NO KEY UPDATE), taken first: writes
- * to one customer then queue here instead of deadlocking, as they would if
- * each held a weaker lock and then asked for this one. Merges, splits and
- * deletes (FOR UPDATE) wait for it, and it for them. Always lock the customer
- * before its conversations or KObjects, as jobs do.
+ * Moves a customer's last activity forward, never back, and re-indexes the
+ * customer (its search document sorts by last activity); fails if it is gone.
+ * The update takes the row lock (FOR NO KEY UPDATE) a timeline write needs, so
+ * call it first, before touching the customer's items: writes to one customer
+ * then queue here instead of deadlocking, as they would if each held a weaker
+ * lock and then asked for this one. Merges, splits and moves (FOR UPDATE)
+ * wait for it, and it for them; both lock the customer before its items.
  */
-export async function lockCustomerForWrite(db: Queryable, customerId: string): Promise<void> {
-  if (!(await tryLockCustomerForWrite(db, customerId))) throw notFound('Customer', customerId);
+export async function touchCustomer(
+  db: Queryable,
+  customerId: string,
+  at: Date | undefined = undefined,
+): Promise<void> {
+  const when = at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
+  const rows = await db
+    .update(customers)
+    .set({ lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${when})` })
+    .where(eq(customers.id, customerId))
+    .returning({ id: customers.id });
+  if (rows.length === 0) throw notFound('Customer', customerId);
+  await enqueueSearchSync(db, 'customer', [customerId]);
 }
 
-/** `lockCustomerForWrite` that answers false when the customer is gone. */
-export async function tryLockCustomerForWrite(db: Queryable, customerId: string): Promise<boolean> {
+/**
+ * Takes the lock `touchCustomer` takes, for a write that must read something
+ * first; false when the customer is gone.
+ */
+export async function lockCustomerForWrite(db: Queryable, customerId: string): Promise<boolean> {
   const rows = await db
     .select({ id: customers.id })
     .from(customers)
     .where(eq(customers.id, customerId))
     .for('no key update');
   return rows.length > 0;
-}
-
-/**
- * Moves a customer's last activity forward, never back, and re-indexes it
- * (its search document sorts by last activity). Call after `lockCustomerForWrite`.
- */
-export async function touchCustomer(
-  db: Queryable,
-  customerId: string,
-  at: Date | undefined = undefined,
-) {
-  const when = at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
-  await db
-    .update(customers)
-    .set({ lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${when})` })
-    .where(eq(customers.id, customerId));
-  await enqueueSearchSync(db, 'customer', [customerId]);
 }
 
 export interface Page<T> {

@@ -69,6 +69,8 @@ async function main() {
     const database = createDatabase(config.databaseUrl, { max: 4 });
     // The same pool size as the API's, for the plain SQL side.
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    // An idle client whose connection drops must not end the run; say so instead.
+    pool.on('error', (error) => console.error(`plain SQL pool: ${error.message}`));
     try {
       const db = database.db;
       const admin = await createUser(db, {

@@ -1,9 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { pgErrorOf } from '../db/errors';
 import { DomainError } from '../lib/errors';
 import { INTERNAL_FAULT } from '../workflows/refusals';
 
 /** Faults of the code itself: retrying the same input cannot fix them. */
 const programmingErrors = [TypeError, ReferenceError, RangeError, SyntaxError];
+/** SQLSTATE classes no retry can fix: data exceptions (22) and syntax or access rule violations (42). */
+const hopelessSqlStates = ['22', '42'];
+
+const isProgrammingError = (error: unknown) =>
+  programmingErrors.some((kind) => error instanceof kind) ||
+  hopelessSqlStates.includes(pgErrorOf(error)?.code.slice(0, 2) ?? '');
 
 /**
  * Business refusals must not be retried: they become non-retryable
@@ -30,10 +37,10 @@ export function refusalsAsFailures<
               details: [{ kind: error.kind, ...error.details }],
             });
           }
-          if (programmingErrors.some((kind) => error instanceof kind)) {
+          if (isProgrammingError(error)) {
             throw ApplicationFailure.create({
               type: INTERNAL_FAULT,
-              message: `${name} failed: ${(error as Error).name}`,
+              message: `${name} failed: ${(error as Error).name}${pgErrorOf(error) ? ` (SQLSTATE ${pgErrorOf(error)!.code})` : ''}`,
               nonRetryable: true,
             });
           }

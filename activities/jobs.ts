@@ -1,20 +1,9 @@
-import { Context } from '@temporalio/activity';
 import { transitionJob, unfinishedStatuses, type JobStatus } from '../db/queries/jobs';
 import { lastOutboxId } from '../db/queries/search-outbox';
 import { confirmableOperations } from '../operations';
 import type { ConfirmableJobType, JobRefusal } from '../workflows/contracts';
+import { withHeartbeat } from './heartbeat';
 import type { ActivityDeps } from './index';
-
-/** Keeps telling Temporal a long transaction is alive, so a crashed worker's attempt is retried quickly. */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
-  const context = Context.current();
-  const timer = setInterval(() => context.heartbeat(), 1000);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 export function jobActivities({ db }: ActivityDeps) {
   return {

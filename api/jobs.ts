@@ -33,9 +33,6 @@ import {
 } from '../workflows/contracts';
 import type { AuthUser } from './plugins/auth';
 
-/** How long a request waits for a workflow step before answering 202 with the running job. */
-const WAIT_MS = 5_000;
-
 export function jobView(app: FastifyInstance, job: JobRow) {
   const { fingerprint: _fingerprint, ...preview } = job.preview ?? {};
   const result = job.result;
@@ -64,12 +61,13 @@ export function jobView(app: FastifyInstance, job: JobRow) {
   };
 }
 
-async function waitForJob(
+export async function waitForJob(
   app: FastifyInstance,
   jobId: string,
   done: (status: JobStatus) => boolean,
 ): Promise<JobRow> {
-  const deadline = Date.now() + WAIT_MS;
+  // How long a request waits for a workflow step before answering 202 with the running job.
+  const deadline = Date.now() + app.config.jobReplyWaitMs;
   for (;;) {
     const job = await getJob(app.db, jobId);
     if (done(job.status) || Date.now() > deadline) return job;
@@ -77,7 +75,7 @@ async function waitForJob(
   }
 }
 
-const isFinished = (status: JobStatus) => finishedStatuses.includes(status);
+export const isFinished = (status: JobStatus) => finishedStatuses.includes(status);
 
 const notAwaiting = (job: JobRow) =>
   new DomainError(
@@ -194,7 +192,7 @@ export async function confirmJob(
       args: [{ confirmedBy: userId }],
       waitForStage: WorkflowUpdateStage.ACCEPTED,
     });
-    outcome = await Promise.race([update.result(), sleep(WAIT_MS, undefined)]);
+    outcome = await Promise.race([update.result(), sleep(app.config.jobReplyWaitMs, undefined)]);
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) throw notAwaiting(await getJob(app.db, job.id));
     throw error;

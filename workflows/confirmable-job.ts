@@ -20,7 +20,7 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, retries } from './steps';
+import { awaitIndex, notifyStarter, retries } from './steps';
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -93,6 +93,7 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
     const failure = failureOf(error, 'preview');
     if (!failure) throw error;
     await settleJob(input.jobId, 'failed', failure);
+    await notifyStarter(input.jobId, 'failed');
     return finish({ status: 'failed', code: failure.code });
   }
 
@@ -108,6 +109,7 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
   }
 
   enter('executing', 'running');
+  const confirmedAt = Date.now();
   let executed;
   try {
     executed = await executeJob(input.type, input.jobId, decision.confirmedBy);
@@ -115,10 +117,12 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
     const failure = failureOf(error, 'execute');
     if (!failure) throw error;
     await settleJob(input.jobId, 'failed', failure);
+    await notifyStarter(input.jobId, 'failed');
     return finish({ status: 'failed', code: failure.code });
   }
   const indexPending = await awaitIndex(executed.outboxUpTo);
   await settleJob(input.jobId, 'completed', undefined, { indexPending });
+  await notifyStarter(input.jobId, 'completed', { since: confirmedAt });
   return finish({ status: 'completed', counts: executed.counts, indexPending });
 }
 

@@ -16,6 +16,9 @@ export const searchAttributes = {
   customerIds: defineSearchAttributeKey('CustodianCustomerIds', SearchAttributeType.KEYWORD_LIST),
   startedBy: defineSearchAttributeKey('CustodianStartedBy', SearchAttributeType.KEYWORD),
   gdprDueAt: defineSearchAttributeKey('CustodianGdprDueAt', SearchAttributeType.DATETIME),
+  itemsTotal: defineSearchAttributeKey('CustodianItemsTotal', SearchAttributeType.INT),
+  itemsDone: defineSearchAttributeKey('CustodianItemsDone', SearchAttributeType.INT),
+  itemsFailed: defineSearchAttributeKey('CustodianItemsFailed', SearchAttributeType.INT),
 } as const;
 
 export const workflowIds = {
@@ -43,6 +46,8 @@ export const jobWorkflows = {
   merge: { workflowType: 'mergeCustomersWorkflow', idPrefix: 'merge' },
   split: { workflowType: 'splitTimelineWorkflow', idPrefix: 'split' },
   kobject_move: { workflowType: 'moveKObjectsWorkflow', idPrefix: 'kobject-move' },
+  delete: { workflowType: 'deleteObjectWorkflow', idPrefix: 'delete' },
+  bulk_delete: { workflowType: 'bulkDeleteWorkflow', idPrefix: 'bulk-delete' },
 } as const;
 
 export type WorkflowJobType = keyof typeof jobWorkflows;
@@ -103,3 +108,19 @@ export interface NoticeResult {
   inApp: number;
   emails: number;
 }
+
+/** A single deletion: what to delete is in the job's row. */
+export interface DeleteJobInput {
+  jobId: string;
+}
+
+export interface BulkDeleteInput {
+  jobId: string;
+  /** Carried through continue-as-new: the selection is fixed and the job is running. */
+  selected?: boolean;
+  /** Carried through continue-as-new: a cancel arrived and the job stops before its next batch. */
+  cancelled?: boolean;
+}
+
+/** A bulk job stops after its current batch; what was deleted stays deleted. */
+export const cancelBulkJobSignal = defineSignal('cancelBulkJob');

@@ -4,3 +4,5 @@ export {
   moveKObjectsWorkflow,
   splitTimelineWorkflow,
 } from './confirmable-job';
+export { bulkDeleteWorkflow } from './bulk-delete';
+export { deleteObjectWorkflow } from './delete-object';

@@ -1,6 +1,12 @@
 /** Retry policies and small steps that every job workflow shares. */
-import { ActivityFailure, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  proxyActivities,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { notify } from './notify';
 
 export const retries = {
   /**
@@ -34,5 +40,25 @@ export async function awaitIndex(outboxUpTo: number): Promise<boolean> {
   } catch (error) {
     if (error instanceof ActivityFailure) return true;
     throw error;
+  }
+}
+
+/** How long the API waits for a job before it answers 202; a job that ends later is news to its starter. */
+const REQUEST_WAIT_MS = 5_000;
+
+/**
+ * Tells a job's starter how it ended, as their settings say: always for a
+ * bulk job or a failure, and for any job that outlived the request that
+ * started (or confirmed) it. A notice that cannot be sent never fails the job.
+ */
+export async function notifyStarter(
+  jobId: string,
+  status: 'completed' | 'failed' | 'cancelled',
+  { always = false, since }: { always?: boolean; since?: number } = {},
+): Promise<void> {
+  const outlivedRequest =
+    Date.now() - (since ?? workflowInfo().startTime.getTime()) > REQUEST_WAIT_MS;
+  if (always || status === 'failed' || outlivedRequest) {
+    await notify({ kind: 'job_finished', jobId, status });
   }
 }

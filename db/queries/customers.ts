@@ -163,7 +163,7 @@ export async function listCustomers(
   const conditions = [];
   if (companyId) conditions.push(eq(customers.companyId, companyId));
   if (cursor) {
-    const [createdAt, id] = decodeCursor(cursor, 2);
+    const [createdAt, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     conditions.push(
       sql`(${customers.createdAt}, ${customers.id}) < (${createdAt}::timestamptz, ${id}::uuid)`,
     );
@@ -207,7 +207,7 @@ export async function listCompanyDirectory(
     );
   }
   if (cursor) {
-    const [name, id] = decodeCursor(cursor, 2);
+    const [name, id] = decodeCursor(cursor, ['text', 'uuid']);
     conditions.push(sql`(lower(${customers.name}), ${customers.id}) > (${name}, ${id}::uuid)`);
   }
   const rows = await db

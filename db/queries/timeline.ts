@@ -73,7 +73,7 @@ export async function customerTimeline(
   if (!customer) throw notFound('Customer', customerId);
   let after = sql`true`;
   if (cursor) {
-    const [pinned, sortKey, id] = decodeCursor(cursor, 3);
+    const [pinned, sortKey, id] = decodeCursor(cursor, ['flag', 'timestamp', 'uuid']);
     after = sql`(pinned, sort_key_ts, id) < (${Number(pinned)}, ${sortKey}::timestamptz, ${id}::uuid)`;
   }
   const result = await db.execute<TimelineRow>(sql`
@@ -135,7 +135,7 @@ export async function companyTimeline(
 ) {
   const conditions = [eq(customers.companyId, companyId)];
   if (cursor) {
-    const [sortKey, id] = decodeCursor(cursor, 2);
+    const [sortKey, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     conditions.push(
       sql`(${customers.lastActivityAt}, ${customers.id}) < (${sortKey}::timestamptz, ${id}::uuid)`,
     );

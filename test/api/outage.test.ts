@@ -128,6 +128,11 @@ describe('while Postgres is down', () => {
       sql`select subject from conversations where customer_id = ${customer.id}`,
     );
     expect(stored.rows).toEqual([{ subject: 'During the outage' }]);
+
+    const spec = (await t.call('GET', '/openapi.json')).json<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>();
+    expect(spec.paths['/v1/customers/{id}']?.get?.responses).toHaveProperty('503');
   }, 90_000);
 
   it('refuses a merge confirm sent during the outage without changing anything, and takes it afterwards', async () => {

@@ -5,6 +5,7 @@
 import type { CompanyRow } from '../db/queries/companies';
 import type { ConversationRow, MessageRow } from '../db/queries/conversations';
 import type { CustomerRow } from '../db/queries/customers';
+import type { EventRow } from '../db/queries/events';
 import type { NotificationRow } from '../db/queries/notifications';
 import type { TimelineItem } from '../db/queries/timeline';
 
@@ -97,6 +98,18 @@ export function timelineItemView(item: TimelineItem) {
     lastActivityAt: iso(item.lastActivityAt),
     pinned: item.pinnedAt !== null,
     pinnedAt: isoOrNull(item.pinnedAt),
+  };
+}
+
+export function eventView(row: EventRow) {
+  return {
+    id: row.id,
+    customerId: row.customerId,
+    type: row.type,
+    occurredAt: iso(row.occurredAt),
+    properties: row.properties,
+    externalId: row.externalId,
+    createdAt: iso(row.createdAt),
   };
 }
 

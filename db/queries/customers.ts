@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { latestEventAt } from './events';
 import { enqueueCustomerItems, enqueueSearchSync } from './search-outbox';
 import { companies, customers, mergeRedirects } from '../schema';
 
@@ -240,7 +241,7 @@ export async function assertCustomersExist(db: Queryable, ids: string[]): Promis
 }
 
 /**
- * A customer's last activity is that of its most recent item (or its creation
+ * A customer's last activity is that of its most recent item or event (or its creation
  * when none is left): after a move it is worked out again for both customers.
  */
 export async function recomputeLastActivity(db: Queryable, customerIds: string[]): Promise<void> {
@@ -249,7 +250,8 @@ export async function recomputeLastActivity(db: Queryable, customerIds: string[]
       update customers set last_activity_at = greatest(
         created_at,
         (select max(last_activity_at) from conversations where customer_id = ${id}),
-        (select max(last_activity_at) from kobjects where customer_id = ${id}))
+        (select max(last_activity_at) from kobjects where customer_id = ${id}),
+        ${latestEventAt(id)})
       where id = ${id}`);
   }
 }

@@ -22,7 +22,7 @@ describe('methods a path does not answer', () => {
 
     const withId = await t.call('PUT', '/v1/customers/0070dcd9-582f-40b2-b5ee-c734954f7ee1');
     expect(withId.statusCode).toBe(405);
-    expect(withId.headers.allow).toBe('GET, HEAD, PATCH');
+    expect(withId.headers.allow).toBe('DELETE, GET, HEAD, PATCH');
   });
 
   it('still answers 404 for a path no route has', async () => {

@@ -111,8 +111,8 @@ export async function updateCustomer(
 }
 
 /**
- * Moves a customer's last activity forward, never back, and re-indexes the
- * customer (its search document sorts by last activity); fails if it is gone.
+ * Moves a customer's last activity forward, never back, and then re-indexes
+ * the customer (its search document sorts by last activity); fails if it is gone.
  * The update takes the row lock (FOR NO KEY UPDATE) a timeline write needs, so
  * call it first, before touching the customer's items: writes to one customer
  * then queue here instead of deadlocking, as they would if each held a weaker
@@ -125,13 +125,14 @@ export async function touchCustomer(
   at: Date | undefined = undefined,
 ): Promise<void> {
   const when = at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
-  const rows = await db
+  const [touched] = await db
     .update(customers)
     .set({ lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${when})` })
     .where(eq(customers.id, customerId))
-    .returning({ id: customers.id });
-  if (rows.length === 0) throw notFound('Customer', customerId);
-  await enqueueSearchSync(db, 'customer', [customerId]);
+    .returning({ moved: sql<boolean>`${customers.lastActivityAt} = ${when}` });
+  if (!touched) throw notFound('Customer', customerId);
+  // An imported item older than the customer's last activity changes nothing to re-index.
+  if (touched.moved) await enqueueSearchSync(db, 'customer', [customerId]);
 }
 
 /**

@@ -71,8 +71,9 @@ export interface TestApp {
 export async function startTestApp({
   worker = false,
   config = testConfig(),
+  logStream = undefined as NodeJS.WritableStream | undefined,
 } = {}): Promise<TestApp> {
-  const app = await buildApp({ config, logger: false });
+  const app = await buildApp({ config, logger: logStream !== undefined, logStream });
   const database = createDatabase(config.databaseUrl, { max: 4 });
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });

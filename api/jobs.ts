@@ -15,6 +15,7 @@ import {
   createJob,
   finishedStatuses,
   getJob,
+  transitionJob,
   type JobRow,
   type JobStatus,
   type JobType,
@@ -138,7 +139,14 @@ export async function startJob(app: FastifyInstance, request: StartJobRequest): 
         ],
       });
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return job;
+      // Without a key to retry with, a job whose workflow never started would wait for ever.
+      if (!request.idempotencyKey) {
+        await transitionJob(app.db, job.id, ['pending'], 'failed', {
+          error: { code: 'WORKFLOW_NOT_STARTED', message: 'The job could not be started.' },
+        });
+      }
+      throw error;
     }
   }
   return job;

@@ -31,6 +31,12 @@ interface IndexDefinition {
   sorts: readonly string[];
 }
 
+/**
+ * Meilisearch stops paging a search at 1,000 hits by default; a bulk erasure
+ * of "every match of a saved search" must see all of them.
+ */
+const pagination = { maxTotalHits: 1_000_000 };
+
 const customerFilter: FilterDefinition = { attribute: 'customerId', kind: 'uuid' };
 const companyFilter: FilterDefinition = { attribute: 'companyId', kind: 'uuid' };
 
@@ -48,6 +54,7 @@ export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
       ],
       filterableAttributes: ['companyId'],
       sortableAttributes: ['lastActivityAt', 'createdAt', 'name'],
+      pagination,
       // An email, phone or external ID either matches or it does not.
       typoTolerance: { disableOnAttributes: ['emails', 'phoneKeys', 'phones', 'externalId'] },
     },
@@ -59,6 +66,7 @@ export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
       searchableAttributes: ['subject', 'customerName'],
       filterableAttributes: ['companyId', 'customerId', 'status', 'channel'],
       sortableAttributes: ['lastActivityAt', 'createdAt'],
+      pagination,
     },
     filters: {
       company: companyFilter,
@@ -73,6 +81,7 @@ export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
       searchableAttributes: ['title', 'klass', 'customerName'],
       filterableAttributes: ['companyId', 'customerId', 'klass'],
       sortableAttributes: ['lastActivityAt', 'createdAt'],
+      pagination,
     },
     filters: {
       company: companyFilter,

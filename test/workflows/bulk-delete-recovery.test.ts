@@ -6,7 +6,8 @@ import { eventually, startTestApp, uniqueWord, type TestApp } from '../helpers';
 import { jobWhenFinished, type Job } from '../jobs';
 import { spawnWorker } from './spawn-worker';
 
-const CUSTOMERS = 150;
+// More than Meilisearch's default 1,000 hits: the saved search must page through all of them.
+const CUSTOMERS = 1200;
 
 describe('a bulk erasure survives its worker being killed', () => {
   let t: TestApp;
@@ -40,7 +41,7 @@ describe('a bulk erasure survives its worker being killed', () => {
     // More than BULK_SELECTION_LIMIT objects: the selection comes from a saved search.
     const saved = await t.create('/v1/saved-searches', { name: word, index: 'customers', q: word });
 
-    await spawnWorker(t.config.temporal.taskQueue, workers, { BULK_BATCH_SIZE: '2' });
+    await spawnWorker(t.config.temporal.taskQueue, workers, { BULK_BATCH_SIZE: '20' });
     await eventually(
       async () => {
         const response = await t.call('GET', `/v1/search/customers?q=${word}&limit=1`);
@@ -57,15 +58,15 @@ describe('a bulk erasure survives its worker being killed', () => {
     const midway = await eventually(
       async () => {
         const job = (await t.call('GET', `/v1/jobs/${jobId}`)).json<Job>();
-        return job.progress.done >= 10 ? job : undefined;
+        return job.progress.done >= 100 ? job : undefined;
       },
       30_000,
-      'ten customers deleted',
+      'a hundred customers deleted',
     );
     workers[0]!.kill('SIGKILL');
     expect(midway.progress.done).toBeLessThan(CUSTOMERS);
 
-    await spawnWorker(t.config.temporal.taskQueue, workers, { BULK_BATCH_SIZE: '2' });
+    await spawnWorker(t.config.temporal.taskQueue, workers, { BULK_BATCH_SIZE: '20' });
     const job = await jobWhenFinished(t, jobId, 60_000);
     expect(job.status).toBe('completed');
     expect(job.progress).toEqual({ total: CUSTOMERS, done: CUSTOMERS, failed: 0 });

@@ -4,6 +4,7 @@ import companies from './companies';
 import conversations from './conversations';
 import customers from './customers';
 import diagnostics from './diagnostics';
+import gdprRequests from './gdpr-requests';
 import jobs from './jobs';
 import kobjects from './kobjects';
 import merges from './merges';
@@ -30,6 +31,7 @@ export default async function v1(app: FastifyInstance) {
     jobs,
     merges,
     transfers,
+    gdprRequests,
     diagnostics,
   ]) {
     await app.register(routes);

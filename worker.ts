@@ -28,6 +28,8 @@ export async function startWorker(
     workflowBundle?: WorkflowBundlePath;
     taskQueue?: string;
     shutdownGraceTime?: string;
+    /** 0 replays every workflow task from history (no sticky cache). */
+    maxCachedWorkflows?: number;
   } = {},
 ): Promise<RunningWorker> {
   const client = await connectTemporal(config.temporal.address);
@@ -53,6 +55,9 @@ export async function startWorker(
     activities: createActivities({ db: database.db, search, mailer, config }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
+    ...(options.maxCachedWorkflows === undefined
+      ? {}
+      : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   const done = worker.run().finally(async () => {
     await searchSync.stop();

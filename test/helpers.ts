@@ -65,6 +65,11 @@ export interface TestApp {
 export async function startTestApp({
   worker = false,
   config = testConfig(),
+  workerOptions = {},
+}: {
+  worker?: boolean;
+  config?: Config;
+  workerOptions?: Parameters<typeof startWorker>[1];
 } = {}): Promise<TestApp> {
   const app = await buildApp({ config, logger: false });
   const database = createDatabase(config.databaseUrl, { max: 4 });
@@ -74,6 +79,7 @@ export async function startTestApp({
     ? await startWorker(config, {
         workflowBundle: { codePath: inject('workflowBundlePath') },
         shutdownGraceTime: '1 second',
+        ...workerOptions,
       })
     : undefined;
   const admin = await userWithKey(database.db, { isAdmin: true });

@@ -50,6 +50,26 @@ export default tseslint.config(
       ],
     },
   },
+  // Dependencies point one way: domain ← db ← operations ← activities and api.
+  ...[
+    ['domain/**/*.ts', ['db', 'search', 'operations', 'activities', 'api', 'workflows', 'stack']],
+    ['db/**/*.ts', ['search', 'operations', 'activities', 'api', 'workflows', 'stack']],
+    ['operations/**/*.ts', ['activities', 'api', 'workflows', 'stack']],
+    ['lib/**/*.ts', ['db', 'search', 'operations', 'activities', 'api', 'stack']],
+  ].map(([files, banned]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: banned.map((folder) => ({
+            regex: `^(\\.\\./)+${folder}(/|$)`,
+            message: `${files.split('/')[0]}/ must not depend on ${folder}/ (see README, Layout).`,
+          })),
+        },
+      ],
+    },
+  })),
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -4,6 +4,7 @@ import type { Config } from '../lib/config';
 import type { Mailer } from '../notifications/mailer';
 import { refusalsAsFailures } from './failures';
 import { gdprActivities } from './gdpr';
+import { deletionActivities } from './deletion';
 import { jobActivities } from './jobs';
 import { notificationActivities } from './notifications';
 import { searchActivities } from './search';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...jobActivities(deps),
     ...notificationActivities(deps),
     ...gdprActivities(deps),
+    ...deletionActivities(deps),
   });
 }
 

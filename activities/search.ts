@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { outboxPendingUpTo } from '../db/queries/search-outbox';
 import { indexOfEntity, indexUid, type SearchEntity } from '../search/indexes';
 import { waitForSearchTask } from '../search/client';
 import { projectEntities } from '../search/documents';
@@ -12,6 +14,19 @@ export function searchActivities({ db, search, config }: ActivityDeps) {
   const index = (entity: SearchEntity) => search.index(indexUid(prefix, indexOfEntity[entity]));
 
   return {
+    /**
+     * Waits until the search outbox has drained up to `outboxUpTo` (what a job
+     * committed), for at most the configured settle time; `pending` when not yet.
+     */
+    async awaitSearchIndex(outboxUpTo: number) {
+      const deadline = Date.now() + config.searchSettleMs;
+      for (;;) {
+        if (!(await outboxPendingUpTo(db, outboxUpTo))) return { pending: false };
+        if (Date.now() > deadline) return { pending: true };
+        await sleep(25);
+      }
+    },
+
     /** Re-projects these entities from Postgres: upserts those that exist, removes those that do not. */
     async upsertSearchDocuments(entity: SearchEntity, ids: string[]) {
       return projectEntities(db, search, prefix, entity, ids);

@@ -1,38 +1,37 @@
 /**
- * Starting and steering confirmable jobs (merge, split, KObject move) from the
- * API: one job row, one workflow, the same confirm / cancel behaviour for all.
+ * Starting and steering jobs from the API: one job row, one workflow, the
+ * same confirm / cancel behaviour for every previewed job, and one answer per
+ * state of the job.
  */
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createJob, getJob, type JobRow, type JobStatus, type JobType } from '../db/queries/jobs';
-import { DomainError, notFound } from '../lib/errors';
+import {
+  createJob,
+  finishedStatuses,
+  getJob,
+  type JobRow,
+  type JobStatus,
+  type JobType,
+} from '../db/queries/jobs';
+import { DomainError, isDomainErrorKind, notFound } from '../lib/errors';
 import { temporalUiLink } from '../lib/temporal';
 import {
   cancelJobSignal,
   confirmJobUpdate,
-  jobWorkflowIds,
+  jobWorkflowId,
+  jobWorkflows,
   searchAttributes,
-  type ConfirmableJobInput,
   type ConfirmableJobType,
   type JobOutcome,
+  type WorkflowJobType,
 } from '../workflows/contracts';
-import { HttpProblem } from './problem';
-
-const workflowTypes: Record<ConfirmableJobType, string> = {
-  merge: 'mergeCustomersWorkflow',
-  split: 'splitTimelineWorkflow',
-  kobject_move: 'moveKObjectsWorkflow',
-};
-
-/** How long a request waits for a workflow step before answering 202 with the running job. */
-const WAIT_MS = 5_000;
+import type { AuthUser } from './plugins/auth';
 
 export function jobView(app: FastifyInstance, job: JobRow) {
   const { fingerprint: _fingerprint, ...preview } = job.preview ?? {};
@@ -46,8 +45,13 @@ export function jobView(app: FastifyInstance, job: JobRow) {
     params: job.params,
     preview: job.preview ? preview : null,
     progress: { total: job.progressTotal, done: job.progressDone, failed: job.progressFailed },
-    result: result ? { counts: result.counts ?? {} } : null,
-    error: job.error ?? null,
+    result: result
+      ? {
+          counts: (result.counts as Record<string, number> | undefined) ?? {},
+          indexPending: result.indexPending === true,
+        }
+      : null,
+    error: job.error ? { code: job.error.code, message: job.error.message } : null,
     workflowId: job.workflowId,
     temporalUiUrl: temporalUiLink(settings.uiUrl, settings.namespace, job.workflowId),
     createdAt: job.createdAt.toISOString(),
@@ -57,12 +61,13 @@ export function jobView(app: FastifyInstance, job: JobRow) {
   };
 }
 
-async function waitForJob(
+export async function waitForJob(
   app: FastifyInstance,
   jobId: string,
   done: (status: JobStatus) => boolean,
 ): Promise<JobRow> {
-  const deadline = Date.now() + WAIT_MS;
+  // How long a request waits for a workflow step before answering 202 with the running job.
+  const deadline = Date.now() + app.config.jobReplyWaitMs;
   for (;;) {
     const job = await getJob(app.db, jobId);
     if (done(job.status) || Date.now() > deadline) return job;
@@ -70,87 +75,7 @@ async function waitForJob(
   }
 }
 
-const statusOfRefusal: Record<string, number> = {
-  CUSTOMER_NOT_FOUND: 404,
-  PREVIEW_STALE: 409,
-  JOB_NOT_AWAITING_CONFIRMATION: 409,
-};
-
-/** A job that ended in a refusal, as the problem the caller receives. */
-export function refusalProblem(job: JobRow): HttpProblem {
-  const code = job.error?.code ?? 'JOB_FAILED';
-  return new HttpProblem(
-    statusOfRefusal[code] ??
-      (code === 'PREVIEW_STALE' || code === 'JOB_NOT_AWAITING_CONFIRMATION' ? 409 : 422),
-    code,
-    job.error?.message ?? `The job ended ${job.status}.`,
-    { jobId: job.id, jobStatus: job.status },
-  );
-}
-
-export interface StartJobRequest {
-  type: ConfirmableJobType;
-  userId: string;
-  params: Record<string, unknown>;
-  customerIds: string[];
-  summary: string;
-  idempotencyKey?: string | undefined;
-}
-
-/**
- * Creates the job (or finds the one with the same Idempotency-Key), starts its
- * workflow, and waits briefly for the preview. Returns the job as it then is.
- */
-export async function startConfirmableJob(
-  app: FastifyInstance,
-  request: StartJobRequest,
-): Promise<JobRow> {
-  const id = randomUUID();
-  const { job } = await createJob(app.db, {
-    id,
-    type: request.type,
-    startedBy: request.userId,
-    params: request.params,
-    workflowId: jobWorkflowIds[request.type](id),
-    idempotencyKey: request.idempotencyKey,
-  });
-  if (job.status === 'pending') {
-    const input: ConfirmableJobInput = {
-      jobId: job.id,
-      type: request.type,
-      confirmTtlMs: app.config.confirmTtlMs,
-    };
-    try {
-      await app.temporal.workflow.start(workflowTypes[request.type], {
-        taskQueue: app.config.temporal.taskQueue,
-        workflowId: job.workflowId,
-        args: [input],
-        staticSummary: request.summary,
-        typedSearchAttributes: [
-          { key: searchAttributes.jobType, value: request.type },
-          { key: searchAttributes.jobId, value: job.id },
-          { key: searchAttributes.jobStatus, value: 'pending' },
-          { key: searchAttributes.customerIds, value: request.customerIds },
-          { key: searchAttributes.startedBy, value: request.userId },
-        ],
-      });
-    } catch (error) {
-      // A retried request (same Idempotency-Key) finds its workflow already running.
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
-  }
-  return waitForJob(app, job.id, (status) => status !== 'pending');
-}
-
-export async function findJobOfType(
-  app: FastifyInstance,
-  jobId: string,
-  type: JobType,
-): Promise<JobRow> {
-  const job = await getJob(app.db, jobId);
-  if (job.type !== type) throw notFound('Job', jobId);
-  return job;
-}
+export const isFinished = (status: JobStatus) => finishedStatuses.includes(status);
 
 const notAwaiting = (job: JobRow) =>
   new DomainError(
@@ -159,6 +84,95 @@ const notAwaiting = (job: JobRow) =>
     `The job is ${job.status}; only a job awaiting confirmation can be confirmed or cancelled.`,
     { jobId: job.id, jobStatus: job.status },
   );
+
+/** A job that ended without completing, as the refusal the caller receives. */
+export function refusalOfJob(job: JobRow): DomainError {
+  if (job.status === 'expired' || job.status === 'cancelled') return notAwaiting(job);
+  const kind = job.error?.kind;
+  return new DomainError(
+    isDomainErrorKind(kind) ? kind : job.status === 'failed' ? 'conflict' : 'unprocessable',
+    job.error?.code ?? 'JOB_FAILED',
+    job.error?.message ?? `The job ended ${job.status}.`,
+    { jobId: job.id, jobStatus: job.status },
+  );
+}
+
+export interface StartJobRequest {
+  type: WorkflowJobType;
+  user: AuthUser;
+  params: Record<string, unknown>;
+  /** The workflow's argument besides the job ID: IDs, counts and settings only. */
+  input?: Record<string, unknown>;
+  customerIds: string[];
+  summary: string;
+  idempotencyKey?: string | undefined;
+}
+
+/**
+ * Creates the job (or finds the one with the same Idempotency-Key) and starts
+ * its workflow; a retried request finds its workflow already running.
+ */
+export async function startJob(app: FastifyInstance, request: StartJobRequest): Promise<JobRow> {
+  const id = randomUUID();
+  const { job } = await createJob(app.db, {
+    id,
+    type: request.type,
+    startedBy: request.user.id,
+    params: request.params,
+    workflowId: jobWorkflowId(request.type, id),
+    idempotencyKey: request.idempotencyKey,
+  });
+  if (job.status === 'pending') {
+    try {
+      await app.temporal.workflow.start(jobWorkflows[request.type].workflowType, {
+        taskQueue: app.config.temporal.taskQueue,
+        workflowId: job.workflowId,
+        args: [{ jobId: job.id, type: request.type, ...request.input }],
+        staticSummary: request.summary,
+        typedSearchAttributes: [
+          { key: searchAttributes.jobType, value: request.type },
+          { key: searchAttributes.jobId, value: job.id },
+          { key: searchAttributes.jobStatus, value: 'pending' },
+          { key: searchAttributes.customerIds, value: request.customerIds },
+          { key: searchAttributes.startedBy, value: request.user.id },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+  return job;
+}
+
+/** Starts a previewed job and waits briefly for its preview. Returns the job as it then is. */
+export async function startConfirmableJob(
+  app: FastifyInstance,
+  request: StartJobRequest & { type: ConfirmableJobType },
+): Promise<JobRow> {
+  const job = await startJob(app, {
+    ...request,
+    input: { confirmTtlMs: app.config.confirmTtlMs },
+  });
+  const current = await waitForJob(app, job.id, (status) => status !== 'pending');
+  if (current.status === 'rejected' || current.status === 'failed') throw refusalOfJob(current);
+  return current;
+}
+
+/**
+ * The job of this type, if the caller may see it: its starter and admins
+ * may; anyone else is told it does not exist.
+ */
+export async function findOwnJob(
+  app: FastifyInstance,
+  user: AuthUser,
+  jobId: string,
+  type?: JobType,
+): Promise<JobRow> {
+  const job = await getJob(app.db, jobId);
+  if ((type && job.type !== type) || (!user.isAdmin && job.startedBy !== user.id))
+    throw notFound('Job', jobId);
+  return job;
+}
 
 /**
  * Confirms a job through its workflow's update and waits a few seconds for the
@@ -169,7 +183,8 @@ export async function confirmJob(
   job: JobRow,
   userId: string,
 ): Promise<{ job: JobRow; finished: boolean }> {
-  if (job.status !== 'awaiting_confirmation') throw notAwaiting(job);
+  // A pending job's workflow takes the confirmation and applies it once its preview is ready.
+  if (job.status !== 'awaiting_confirmation' && job.status !== 'pending') throw notAwaiting(job);
   const handle = app.temporal.workflow.getHandle(job.workflowId);
   let outcome: JobOutcome | undefined;
   try {
@@ -177,24 +192,24 @@ export async function confirmJob(
       args: [{ confirmedBy: userId }],
       waitForStage: WorkflowUpdateStage.ACCEPTED,
     });
-    outcome = await Promise.race([update.result(), sleep(WAIT_MS, undefined)]);
+    outcome = await Promise.race([update.result(), sleep(app.config.jobReplyWaitMs, undefined)]);
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-      throw notAwaiting(await getJob(app.db, job.id));
-    }
+    if (error instanceof WorkflowUpdateFailedError) throw notAwaiting(await getJob(app.db, job.id));
     throw error;
   }
-  const current = await getJob(app.db, job.id);
-  if (!outcome) return { job: current, finished: false };
-  if (outcome.status !== 'completed') throw refusalProblem(current);
+  // The workflow settles the row before it answers the update, so the row tells the outcome.
+  const current = outcome
+    ? await waitForJob(app, job.id, isFinished)
+    : await getJob(app.db, job.id);
+  if (!isFinished(current.status)) return { job: current, finished: false };
+  if (current.status !== 'completed') throw refusalOfJob(current);
   return { job: current, finished: true };
 }
 
 export async function cancelJob(app: FastifyInstance, job: JobRow): Promise<JobRow> {
-  if (job.status !== 'awaiting_confirmation') throw notAwaiting(job);
+  if (job.status !== 'awaiting_confirmation' && job.status !== 'pending') throw notAwaiting(job);
   await app.temporal.workflow.getHandle(job.workflowId).signal(cancelJobSignal);
-  const current = await waitForJob(app, job.id, (status) => status !== 'awaiting_confirmation');
-  if (current.status !== 'cancelled' && current.status !== 'awaiting_confirmation')
-    throw notAwaiting(current);
+  const current = await waitForJob(app, job.id, isFinished);
+  if (isFinished(current.status) && current.status !== 'cancelled') throw notAwaiting(current);
   return current;
 }

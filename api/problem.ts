@@ -55,17 +55,3 @@ export function sendProblem(
     .type(PROBLEM_CONTENT_TYPE)
     .send(problemDocument(status, code, detail, extra));
 }
-
-/** Thrown by route code for an HTTP-level refusal that is not a domain rule. */
-export class HttpProblem extends Error {
-  override name = 'HttpProblem';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    detail: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail);
-  }
-}

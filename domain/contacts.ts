@@ -1,5 +1,19 @@
-import type { EmailAddress, PhoneNumber } from '../db/schema';
 import { DomainError } from '../lib/errors';
+
+export interface EmailAddress {
+  address: string;
+  preferred: boolean;
+}
+
+export interface PhoneNumber {
+  number: string;
+  preferred: boolean;
+}
+
+export interface SocialHandle {
+  network: string;
+  handle: string;
+}
 
 /** Emails are the same address whatever their case. */
 export const emailKey = (address: string) => address.trim().toLowerCase();

@@ -2,7 +2,7 @@
  * The rules of merging two customers, used by the API (before a job starts)
  * and by the merge activities (at preview and again at execution).
  */
-import type { EmailAddress, PhoneNumber, SocialHandle } from '../db/schema';
+import type { EmailAddress, PhoneNumber, SocialHandle } from './contacts';
 import { DomainError } from '../lib/errors';
 import { emailKey, phoneKey } from './contacts';
 

@@ -37,6 +37,14 @@ export interface Config {
   mergeItemLimit: number;
   /** How long a previewed merge, split or move waits for its confirmation. */
   confirmTtlMs: number;
+  /** Most objects a bulk delete accepts by explicit ID; more need a saved search. */
+  bulkSelectionLimit: number;
+  /** Objects a bulk delete erases per transaction. */
+  bulkBatchSize: number;
+  /** How long a finished job waits for the search index before it reports the index update as pending. */
+  searchSettleMs: number;
+  /** How long a request that starts, confirms or cancels a job waits for the workflow before answering 202. */
+  jobReplyWaitMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -142,6 +150,10 @@ export function loadConfig(env: Env = process.env): Config {
     gdpr: gdprConfig(env),
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
+    bulkSelectionLimit: parseInteger(env, 'BULK_SELECTION_LIMIT', 30, { min: 1, max: 1000 }),
+    bulkBatchSize: parseInteger(env, 'BULK_BATCH_SIZE', 100, { min: 1, max: 5000 }),
+    searchSettleMs: parseDuration(env, 'SEARCH_SETTLE_TIMEOUT', 10_000),
+    jobReplyWaitMs: parseDuration(env, 'JOB_REPLY_WAIT', 5_000),
   };
 }
 

@@ -1,9 +1,24 @@
 /**
  * A refusal the domain knows how to explain. The API turns it into a
- * problem+json response; an activity turns it into a non-retryable
- * ApplicationFailure whose `type` is the same code.
+ * problem+json response whose status comes from its `kind` (one table, in
+ * api/plugins/errors.ts); an activity turns it into a non-retryable
+ * ApplicationFailure whose `type` is the code and whose details keep the kind,
+ * so a refusal that crossed a workflow still answers with the same status.
  */
-export type DomainErrorKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'unprocessable';
+export const domainErrorKinds = [
+  'invalid',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'not_allowed',
+  'conflict',
+  'unprocessable',
+  'unavailable',
+] as const;
+export type DomainErrorKind = (typeof domainErrorKinds)[number];
+
+export const isDomainErrorKind = (value: unknown): value is DomainErrorKind =>
+  typeof value === 'string' && (domainErrorKinds as readonly string[]).includes(value);
 
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -15,10 +30,14 @@ export class DomainError extends Error {
     message: string,
     /** Extra members for the problem document (IDs and counts, never personal data). */
     readonly details: Record<string, unknown> = {},
-    options?: ErrorOptions,
+    options?: ErrorOptions & { headers?: Record<string, string> },
   ) {
     super(message, options);
+    this.headers = options?.headers ?? {};
   }
+
+  /** Response headers that go with the refusal (`WWW-Authenticate`, `Retry-After`, `Allow`). */
+  readonly headers: Record<string, string>;
 }
 
 export const notFound = (what: string, id: string) =>
@@ -26,7 +45,5 @@ export const notFound = (what: string, id: string) =>
     'not_found',
     `${what.toUpperCase().replaceAll(' ', '_')}_NOT_FOUND`,
     `No ${what.toLowerCase()} has the ID ${id}.`,
-    {
-      id,
-    },
+    { id },
   );

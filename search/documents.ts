@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { Meilisearch } from 'meilisearch';
 import type { Queryable } from '../db/client';
-import type { EmailAddress, PhoneNumber, SocialHandle } from '../db/schema';
+import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts';
 import { phoneKey } from '../domain/contacts';
 import { waitForSearchTask } from './client';
 import { indexOfEntity, indexUid, type SearchEntity } from './indexes';

@@ -9,12 +9,18 @@ import { createUser } from '../db/queries/users';
 import { loadConfig, type Config } from '../lib/config';
 import { startWorker, type RunningWorker } from '../worker';
 
-/** Configuration for the test services, with a task queue of this test's own. */
+/**
+ * Configuration for the test services, with a task queue of this test's own.
+ * Job requests wait up to 15 s (not 5 s) before answering 202, so a test that
+ * expects a finished job gets one on a busy machine too; each test's timeout
+ * (30 s) still bounds it.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     ...inject('serviceEnv'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     LOG_LEVEL: 'silent',
+    JOB_REPLY_WAIT: '15s',
     ...overrides,
   });
 }
@@ -127,24 +133,59 @@ export function problemOf(
 
 export const uniqueName = (prefix: string) => `${prefix} ${randomUUID().slice(0, 8)}`;
 
-/** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+/**
+ * Polls `probe` until it returns a value that is not undefined, or fails after
+ * `timeoutMs` saying what it waited for, what the probe last returned and the
+ * last error it threw. Every wait in the tests goes through here: never sleep.
+ */
 export async function eventually<T>(
   probe: () => Promise<T | undefined>,
   timeoutMs = 10_000,
-  what = 'condition',
+  what = describeProbe(probe),
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  let attempts = 0;
+  for (;;) {
+    attempts += 1;
     try {
-      const value = await probe();
+      const value = await answerBy(probe(), Math.max(deadline - Date.now(), 1_000));
       if (value !== undefined) return value;
+      lastError = undefined;
     } catch (error) {
       lastError = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, deadline - Date.now())));
   }
-  throw new Error(`${what} not reached within ${timeoutMs} ms`, { cause: lastError });
+  const reason =
+    lastError === undefined
+      ? 'the probe kept answering "not yet"'
+      : `the probe last threw: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`;
+  throw new Error(
+    `Gave up waiting for ${what} after ${Date.now() - started} ms (${attempts} attempts; bound ${timeoutMs} ms): ${reason}`,
+    { cause: lastError },
+  );
+}
+
+/** The promise's value, or a rejection if it has not settled within `ms` (a probe that hangs is a wait too). */
+async function answerBy<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The probe's own source, squeezed onto one line, for waits that were given no description. */
+function describeProbe(probe: () => unknown): string {
+  const source = probe.toString().replace(/\s+/g, ' ');
+  return source.length > 160 ? `${source.slice(0, 157)}...` : source;
 }
 
 /** A word no other test uses, made of letters only (search tokenises on everything else). */

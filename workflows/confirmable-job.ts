@@ -1,45 +1,46 @@
 /**
  * The one preview → confirm | cancel | expire machinery shared by merge,
- * split and KObject moves. Each job type supplies its own steps.
+ * split and KObject moves. The activities look up each job type's own steps.
  */
 import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import {
   cancelJobSignal,
   confirmJobUpdate,
-  jobStatusQuery,
   searchAttributes,
   type ConfirmableJobInput,
   type ConfirmJobArgs,
   type JobOutcome,
 } from './contracts';
-import { refusalOf } from './refusals';
+import { failureOf } from './refusals';
+import { awaitIndex, notifyStarter, retries } from './steps';
 
-export interface ConfirmableJobSteps {
-  /** Checks the request and stores its preview; a refusal carries its code. */
-  prepare(
-    expiresAt: string,
-  ): Promise<{ status: 'awaiting_confirmation' } | { status: 'rejected'; code: string }>;
-  /** Does the work in Postgres and returns counts for the job's result. */
-  execute(confirmedBy: string): Promise<Record<string, number>>;
-  /** Records the job's final status in Postgres. */
-  settle(
-    status: 'completed' | 'failed' | 'expired' | 'cancelled',
-    error?: { code: string; message: string },
-  ): Promise<void>;
-}
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: retries.transient,
+});
+// The execute step heartbeats while its transaction runs: a worker that dies is noticed in seconds.
+const { executeJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: retries.transient,
+});
+// Recording a job's end must outlast a database outage: it is all that tells the caller.
+const { settleJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: retries.untilDone,
+});
 
 type Phase = 'preparing' | 'awaiting_confirmation' | 'executing' | 'finished';
 
-export async function runConfirmableJob(
-  input: ConfirmableJobInput,
-  steps: ConfirmableJobSteps,
-): Promise<JobOutcome> {
+async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome> {
   let phase: Phase = 'preparing';
   let decision: ConfirmJobArgs | 'cancel' | undefined;
   let outcome: JobOutcome | undefined;
@@ -54,7 +55,6 @@ export async function runConfirmableJob(
   const open = () =>
     (phase === 'preparing' || phase === 'awaiting_confirmation') && decision === undefined;
 
-  setHandler(jobStatusQuery, () => phase);
   setHandler(cancelJobSignal, () => {
     if (open()) decision = 'cancel';
   });
@@ -86,29 +86,57 @@ export async function runConfirmableJob(
   };
 
   const expiresAt = new Date(Date.now() + input.confirmTtlMs).toISOString();
-  const prepared = await steps.prepare(expiresAt);
-  if (prepared.status === 'rejected') return finish({ status: 'rejected', code: prepared.code });
+  try {
+    const prepared = await quick.prepareJob(input.type, input.jobId, expiresAt);
+    if (prepared.status === 'rejected') return finish({ status: 'rejected', code: prepared.code });
+  } catch (error) {
+    const failure = failureOf(error, 'preview');
+    if (!failure) throw error;
+    await settleJob(input.jobId, 'failed', failure);
+    await notifyStarter(input.jobId, 'failed');
+    return finish({ status: 'failed', code: failure.code });
+  }
 
   enter('awaiting_confirmation', 'awaiting_confirmation');
   const decided = await condition(() => decision !== undefined, input.confirmTtlMs);
   if (!decided || decision === undefined) {
-    await steps.settle('expired');
+    await settleJob(input.jobId, 'expired');
     return finish({ status: 'expired' });
   }
   if (decision === 'cancel') {
-    await steps.settle('cancelled');
+    await settleJob(input.jobId, 'cancelled');
     return finish({ status: 'cancelled' });
   }
 
   enter('executing', 'running');
+  const confirmedAt = Date.now();
+  let executed;
   try {
-    const counts = await steps.execute(decision.confirmedBy);
-    await steps.settle('completed');
-    return finish({ status: 'completed', counts });
+    executed = await executeJob(input.type, input.jobId, decision.confirmedBy);
   } catch (error) {
-    const refusal = refusalOf(error);
-    if (!refusal) throw error;
-    await steps.settle('failed', refusal);
-    return finish({ status: 'failed', code: refusal.code });
+    const failure = failureOf(error, 'execute');
+    if (!failure) throw error;
+    await settleJob(input.jobId, 'failed', failure);
+    await notifyStarter(input.jobId, 'failed');
+    return finish({ status: 'failed', code: failure.code });
   }
+  const indexPending = await awaitIndex(executed.outboxUpTo);
+  await settleJob(input.jobId, 'completed', undefined, { indexPending });
+  await notifyStarter(input.jobId, 'completed', { since: confirmedAt });
+  return finish({ status: 'completed', counts: executed.counts, indexPending });
+}
+
+/** Merges one customer into another: preview, wait for confirmation, merge, index. */
+export async function mergeCustomersWorkflow(input: ConfirmableJobInput): Promise<JobOutcome> {
+  return runConfirmableJob(input);
+}
+
+/** Moves selected conversations (only conversations) from one customer to another. */
+export async function splitTimelineWorkflow(input: ConfirmableJobInput): Promise<JobOutcome> {
+  return runConfirmableJob(input);
+}
+
+/** Moves KObjects to another customer; their pins go with them. */
+export async function moveKObjectsWorkflow(input: ConfirmableJobInput): Promise<JobOutcome> {
+  return runConfirmableJob(input);
 }

@@ -17,6 +17,9 @@ export const searchAttributes = {
   startedBy: defineSearchAttributeKey('CustodianStartedBy', SearchAttributeType.KEYWORD),
   gdprDueAt: defineSearchAttributeKey('CustodianGdprDueAt', SearchAttributeType.DATETIME),
   gdprStatus: defineSearchAttributeKey('CustodianGdprStatus', SearchAttributeType.KEYWORD),
+  itemsTotal: defineSearchAttributeKey('CustodianItemsTotal', SearchAttributeType.INT),
+  itemsDone: defineSearchAttributeKey('CustodianItemsDone', SearchAttributeType.INT),
+  itemsFailed: defineSearchAttributeKey('CustodianItemsFailed', SearchAttributeType.INT),
 } as const;
 
 export const workflowIds = {
@@ -38,15 +41,23 @@ export type CountTimelineResult =
   | { status: 'rejected'; code: 'CUSTOMER_NOT_FOUND' };
 
 // ---------------------------------------------------------------------------
-// Jobs that are previewed, then confirmed, cancelled or left to expire.
+// Jobs: every job type's workflow type name and workflow ID.
 
-export const jobWorkflowIds = {
-  merge: (jobId: string) => `merge-${jobId}`,
-  split: (jobId: string) => `split-${jobId}`,
-  kobject_move: (jobId: string) => `kobject-move-${jobId}`,
+export const jobWorkflows = {
+  merge: { workflowType: 'mergeCustomersWorkflow', idPrefix: 'merge' },
+  split: { workflowType: 'splitTimelineWorkflow', idPrefix: 'split' },
+  kobject_move: { workflowType: 'moveKObjectsWorkflow', idPrefix: 'kobject-move' },
+  delete: { workflowType: 'deleteObjectWorkflow', idPrefix: 'delete' },
+  bulk_delete: { workflowType: 'bulkDeleteWorkflow', idPrefix: 'bulk-delete' },
 } as const;
 
-export type ConfirmableJobType = keyof typeof jobWorkflowIds;
+export type WorkflowJobType = keyof typeof jobWorkflows;
+/** Jobs that are previewed, then confirmed, cancelled or left to expire. */
+export type ConfirmableJobType = 'merge' | 'split' | 'kobject_move';
+
+/** `merge-<jobId>`, `split-<jobId>`, …: readable in Temporal UI and derived from the job alone. */
+export const jobWorkflowId = (type: WorkflowJobType, jobId: string) =>
+  `${jobWorkflows[type].idPrefix}-${jobId}`;
 
 export interface ConfirmableJobInput {
   jobId: string;
@@ -59,15 +70,21 @@ export interface ConfirmJobArgs {
   confirmedBy: string;
 }
 
+/** A refusal as it crosses a workflow: its code and the kind that gives its HTTP status. */
+export interface JobRefusal {
+  code: string;
+  message: string;
+  kind?: string | undefined;
+}
+
 /** What a finished job reports: IDs, counts and a status, never personal data. */
 export type JobOutcome =
-  | { status: 'completed'; counts: Record<string, number> }
+  | { status: 'completed'; counts: Record<string, number>; indexPending?: boolean }
   | { status: 'rejected' | 'failed'; code: string }
   | { status: 'expired' | 'cancelled' };
 
 export const confirmJobUpdate = defineUpdate<JobOutcome, [ConfirmJobArgs]>('confirmJob');
 export const cancelJobSignal = defineSignal('cancelJob');
-export const jobStatusQuery = defineQuery<string>('jobStatus');
 
 // ---------------------------------------------------------------------------
 // Notices: what a workflow asks the notification machinery to tell people.
@@ -124,3 +141,18 @@ export const erasureStartedSignal = defineSignal<[{ jobId: string }]>('erasureSt
 /** The API declined the request (already recorded in Postgres); the workflow ends. */
 export const gdprRequestDeclinedSignal = defineSignal('gdprRequestDeclined');
 export const gdprRequestStatusQuery = defineQuery<GdprRequestState>('gdprRequestStatus');
+/** A single deletion: what to delete is in the job's row. */
+export interface DeleteJobInput {
+  jobId: string;
+}
+
+export interface BulkDeleteInput {
+  jobId: string;
+  /** Carried through continue-as-new: the selection is fixed and the job is running. */
+  selected?: boolean;
+  /** Carried through continue-as-new: a cancel arrived and the job stops before its next batch. */
+  cancelled?: boolean;
+}
+
+/** A bulk job stops after its current batch; what was deleted stays deleted. */
+export const cancelBulkJobSignal = defineSignal('cancelBulkJob');

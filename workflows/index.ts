@@ -1,5 +1,9 @@
 export { countTimelineWorkflow } from './count-timeline';
-export { mergeCustomersWorkflow } from './merge-customers';
-export { moveKObjectsWorkflow } from './move-kobjects';
-export { splitTimelineWorkflow } from './split-timeline';
+export {
+  mergeCustomersWorkflow,
+  moveKObjectsWorkflow,
+  splitTimelineWorkflow,
+} from './confirmable-job';
+export { bulkDeleteWorkflow } from './bulk-delete';
+export { deleteObjectWorkflow } from './delete-object';
 export { trackGdprRequestWorkflow } from './gdpr-request';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from
 import fp from 'fastify-plugin';
 import { findUserByApiKey, looksLikeApiKey } from '../../db/queries/api-keys';
 import { hasPermission, type Permission } from '../../lib/permissions';
-import { HttpProblem } from '../problem';
+import { DomainError } from '../../lib/errors';
 
 export interface AuthUser {
   id: string;
@@ -18,12 +18,12 @@ declare module 'fastify' {
 }
 
 const unauthenticated = (detail: string) =>
-  new HttpProblem(
-    401,
+  new DomainError(
+    'unauthenticated',
     'UNAUTHENTICATED',
     detail,
     {},
-    { 'www-authenticate': 'Bearer realm="custodian"' },
+    { headers: { 'www-authenticate': 'Bearer realm="custodian"' } },
   );
 
 export function currentUser(request: FastifyRequest): AuthUser {
@@ -35,7 +35,7 @@ export function currentUser(request: FastifyRequest): AuthUser {
 export function requirePermission(permission: Permission): preHandlerAsyncHookHandler {
   return async (request) => {
     if (!hasPermission(currentUser(request), permission)) {
-      throw new HttpProblem(403, 'FORBIDDEN', `This needs the permission ${permission}.`, {
+      throw new DomainError('forbidden', 'FORBIDDEN', `This needs the permission ${permission}.`, {
         permission,
       });
     }
@@ -44,7 +44,9 @@ export function requirePermission(permission: Permission): preHandlerAsyncHookHa
 
 export const requireAdmin: preHandlerAsyncHookHandler = async (request) => {
   if (!currentUser(request).isAdmin) {
-    throw new HttpProblem(403, 'FORBIDDEN', 'Only admins can do this.', { permission: 'admin' });
+    throw new DomainError('forbidden', 'FORBIDDEN', 'Only admins can do this.', {
+      permission: 'admin',
+    });
   }
 };
 

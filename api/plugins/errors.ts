@@ -2,14 +2,18 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { pgErrorOf } from '../../db/errors';
 import { DomainError, type DomainErrorKind } from '../../lib/errors';
-import { HttpProblem, sendProblem } from '../problem';
+import { sendProblem } from '../problem';
 
-const statusOfKind: Record<DomainErrorKind, number> = {
+/** The one table from a refusal's kind to its HTTP status. */
+export const statusOfKind: Record<DomainErrorKind, number> = {
   invalid: 400,
+  unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  not_allowed: 405,
   conflict: 409,
   unprocessable: 422,
+  unavailable: 503,
 };
 
 const codeOfFastifyError: Record<string, string> = {
@@ -41,6 +45,7 @@ export default fp(
       const domain =
         error instanceof DomainError ? error : cause instanceof DomainError ? cause : undefined;
       if (domain) {
+        reply.headers(domain.headers);
         return sendProblem(
           reply,
           statusOfKind[domain.kind],
@@ -48,10 +53,6 @@ export default fp(
           domain.message,
           domain.details,
         );
-      }
-      if (error instanceof HttpProblem) {
-        reply.headers(error.headers);
-        return sendProblem(reply, error.status, error.code, error.message, error.extra);
       }
       if (error.validation) {
         return sendProblem(

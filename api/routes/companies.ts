@@ -8,7 +8,7 @@ import {
 } from '../../db/queries/companies';
 import { listCompanyDirectory } from '../../db/queries/customers';
 import { companyTimeline } from '../../db/queries/timeline';
-import { HttpProblem } from '../problem';
+import { DomainError } from '../../lib/errors';
 import {
   Attributes,
   IdParams,
@@ -133,12 +133,12 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       await getCompany(app.db, request.params.id);
-      throw new HttpProblem(
-        405,
+      throw new DomainError(
+        'not_allowed',
         'COMPANY_NOT_DELETABLE',
         'Companies cannot be deleted. Move or delete its customers instead; the company stays for reporting.',
         {},
-        { allow: 'GET, PATCH' },
+        { headers: { allow: 'GET, PATCH' } },
       );
     },
   );

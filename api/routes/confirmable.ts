@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ConfirmableJobType } from '../../workflows/contracts';
-import { cancelJob, confirmJob, findJobOfType, jobView } from '../jobs';
+import { cancelJob, confirmJob, findOwnJob, jobView } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { problems } from '../schemas/common';
 import { JobEnvelope, JobIdParams } from '../schemas/jobs';
@@ -31,14 +31,16 @@ export function confirmableJobRoutes({
           summary: `Confirm a previewed ${noun}`,
           description:
             '200 with the completed job, or 202 with the running job when it takes longer than a few seconds. ' +
-            '409 PREVIEW_STALE when what was previewed changed since; nothing is changed then.',
+            '409 PREVIEW_STALE when what was previewed changed since; nothing is changed then. ' +
+            "Only the job's starter or an admin can confirm or cancel it; others get 404.",
           params: JobIdParams,
-          response: { 200: JobEnvelope, 202: JobEnvelope, ...problems(403, 404, 409) },
+          response: { 200: JobEnvelope, 202: JobEnvelope, ...problems(403, 404, 409, 422) },
         },
       },
       async (request, reply) => {
-        const job = await findJobOfType(app, request.params.jobId, type);
-        const confirmed = await confirmJob(app, job, currentUser(request).id);
+        const user = currentUser(request);
+        const job = await findOwnJob(app, user, request.params.jobId, type);
+        const confirmed = await confirmJob(app, job, user.id);
         return reply
           .code(confirmed.finished ? 200 : 202)
           .send({ job: jobView(app, confirmed.job) });
@@ -57,7 +59,7 @@ export function confirmableJobRoutes({
         },
       },
       async (request) => {
-        const job = await findJobOfType(app, request.params.jobId, type);
+        const job = await findOwnJob(app, currentUser(request), request.params.jobId, type);
         return { job: jobView(app, await cancelJob(app, job)) };
       },
     );

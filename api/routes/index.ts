@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import auth from '../plugins/auth';
+import audit from './audit';
 import companies from './companies';
 import conversations from './conversations';
 import customers from './customers';
+import deletions from './deletions';
 import diagnostics from './diagnostics';
 import gdprRequests from './gdpr-requests';
 import jobs from './jobs';
@@ -32,6 +34,8 @@ export default async function v1(app: FastifyInstance) {
     merges,
     transfers,
     gdprRequests,
+    deletions,
+    audit,
     diagnostics,
   ]) {
     await app.register(routes);

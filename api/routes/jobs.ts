@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { getJob, listJobs } from '../../db/queries/jobs';
-import { jobStatuses, jobTypes } from '../../db/schema';
-import { notFound } from '../../lib/errors';
-import { jobView } from '../jobs';
+import { listJobs } from '../../db/queries/jobs';
+import { jobItemStatuses, jobStatuses, jobTypes } from '../../db/schema';
+import { decodeCursor, encodeCursor } from '../../lib/cursor';
+import { listJobItems } from '../../operations/bulk-delete';
+import { findOwnJob, jobView } from '../jobs';
 import { currentUser } from '../plugins/auth';
 import { OneOf, Page, PageQuery, problems, Uuid } from '../schemas/common';
 import { Job } from '../schemas/jobs';
@@ -23,10 +24,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const user = currentUser(request);
-      const job = await getJob(app.db, request.params.id);
-      if (!user.isAdmin && job.startedBy !== user.id) throw notFound('Job', job.id);
-      return jobView(app, job);
+      return jobView(app, await findOwnJob(app, currentUser(request), request.params.id));
     },
   );
 
@@ -58,6 +56,42 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
         startedBy: user.isAdmin ? undefined : user.id,
       });
       return { items: page.items.map((job) => jobView(app, job)), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/jobs/:id/items',
+    {
+      schema: {
+        tags,
+        summary: "A bulk job's selection, in order, with each object's status and why it failed",
+        params: Type.Object({ id: Uuid }),
+        querystring: Type.Object(
+          { ...PageQuery, status: Type.Optional(OneOf(jobItemStatuses)) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Page(
+            Type.Object({
+              objectId: Uuid,
+              status: Type.String({ description: jobItemStatuses.join(' | ') }),
+              reason: Type.Union([Type.String(), Type.Null()]),
+            }),
+          ),
+          ...problems(404),
+        },
+      },
+    },
+    async (request) => {
+      const job = await findOwnJob(app, currentUser(request), request.params.id);
+      const { limit = 25, cursor, status } = request.query;
+      const after = cursor ? Number(decodeCursor(cursor, 1)[0]) : undefined;
+      const rows = await listJobItems(app.db, job.id, { status, after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      return {
+        items: page.map(({ objectId, status, reason }) => ({ objectId, status, reason })),
+        nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.position]) : null,
+      };
     },
   );
 };

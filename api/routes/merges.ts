@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { findCustomer } from '../../db/queries/customers';
 import { assertDifferentCustomers } from '../../domain/merge';
 import { notFound } from '../../lib/errors';
-import { jobView, refusalProblem, startConfirmableJob } from '../jobs';
+import { jobView, startConfirmableJob } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, JobEnvelope } from '../schemas/jobs';
@@ -41,13 +41,12 @@ const merges: FastifyPluginAsyncTypebox = async (app) => {
       }
       const job = await startConfirmableJob(app, {
         type: 'merge',
-        userId: currentUser(request).id,
+        user: currentUser(request),
         params: { sourceCustomerId, targetCustomerId, itemLimit: app.config.mergeItemLimit },
         customerIds: [sourceCustomerId, targetCustomerId],
         summary: `Merge customer ${sourceCustomerId} into ${targetCustomerId}`,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      if (job.status === 'rejected') throw refusalProblem(job);
       return reply.code(job.status === 'pending' ? 202 : 201).send({ job: jobView(app, job) });
     },
   );

@@ -22,7 +22,7 @@ import {
   type SearchRequest,
 } from '../../search/query';
 import { currentUser, requirePermission } from '../plugins/auth';
-import { HttpProblem } from '../problem';
+import { DomainError } from '../../lib/errors';
 import { IdParams, NoContent, Nullable, OneOf, problems, Timestamp, Uuid } from '../schemas/common';
 
 const tags = ['search'];
@@ -92,7 +92,15 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
       return await runSearch(app.meili, prefix, index, request);
     } catch (error) {
       if (error instanceof SearchUnavailableError)
-        throw new HttpProblem(503, 'SEARCH_UNAVAILABLE', error.message);
+        throw new DomainError(
+          'unavailable',
+          'SEARCH_UNAVAILABLE',
+          error.message,
+          {},
+          {
+            headers: { 'retry-after': '5' },
+          },
+        );
       throw error;
     }
   };

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { checkKObjectMove, checkSplit } from '../../db/queries/transfers';
-import { jobView, refusalProblem, startConfirmableJob } from '../jobs';
+import { checkKObjectMove } from '../../operations/kobject-move';
+import { checkSplit } from '../../operations/split';
+import { jobView, startConfirmableJob } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, JobEnvelope } from '../schemas/jobs';
@@ -39,13 +40,12 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
       await checkSplit(app.db, params);
       const job = await startConfirmableJob(app, {
         type: 'split',
-        userId: currentUser(request).id,
+        user: currentUser(request),
         params,
         customerIds: [params.sourceCustomerId, params.targetCustomerId],
         summary: `Move ${params.conversationIds.length} conversation(s) from customer ${params.sourceCustomerId} to ${params.targetCustomerId}`,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      if (job.status === 'rejected') throw refusalProblem(job);
       return reply.code(job.status === 'pending' ? 202 : 201).send({ job: jobView(app, job) });
     },
   );
@@ -70,13 +70,12 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
       const found = await checkKObjectMove(app.db, params);
       const job = await startConfirmableJob(app, {
         type: 'kobject_move',
-        userId: currentUser(request).id,
+        user: currentUser(request),
         params,
         customerIds: [...new Set([params.targetCustomerId, ...found.map((k) => k.customerId)])],
         summary: `Move ${params.kobjectIds.length} KObject(s) to customer ${params.targetCustomerId}`,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      if (job.status === 'rejected') throw refusalProblem(job);
       return reply.code(job.status === 'pending' ? 202 : 201).send({ job: jobView(app, job) });
     },
   );

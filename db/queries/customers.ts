@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { inArray, and, desc, eq, sql } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
@@ -68,24 +68,18 @@ export async function getCustomer(db: Queryable, id: string): Promise<CustomerRo
 }
 
 /**
- * Where a merged-away customer ID leads now: the end of its redirect chain
- * (A merged into B, B into C: A leads to C), or undefined if it never merged.
+ * Where a merged-away customer ID leads now, or undefined if it never merged.
+ * A merge re-points older redirects at its survivor, so one hop is the whole chain.
  */
 export async function resolveMergedCustomer(
   db: Queryable,
   id: string,
 ): Promise<string | undefined> {
-  const result = await db.execute<{ target: string }>(sql`
-    with recursive chain(target, depth) as (
-      select ${mergeRedirects.targetCustomerId}, 1 from ${mergeRedirects}
-      where ${mergeRedirects.sourceCustomerId} = ${id}
-      union all
-      select r.target_customer_id, chain.depth + 1 from ${mergeRedirects} r
-      join chain on r.source_customer_id = chain.target
-      where chain.depth < 100
-    )
-    select target from chain order by depth desc limit 1`);
-  return result.rows[0]?.target;
+  const [row] = await db
+    .select({ target: mergeRedirects.targetCustomerId })
+    .from(mergeRedirects)
+    .where(eq(mergeRedirects.sourceCustomerId, id));
+  return row?.target;
 }
 
 export async function updateCustomer(
@@ -210,4 +204,28 @@ export async function listCompanyDirectory(
     items: page.map(({ sortName: _sortName, ...row }) => row),
     nextCursor: rows.length > limit && last ? encodeCursor([last.sortName, last.id]) : null,
   };
+}
+
+/** Refuses CUSTOMER_NOT_FOUND for the first of `ids` that does not exist. */
+export async function assertCustomersExist(db: Queryable, ids: string[]): Promise<void> {
+  const rows = await db
+    .select({ id: customers.id })
+    .from(customers)
+    .where(inArray(customers.id, ids));
+  for (const id of ids) if (!rows.some((r) => r.id === id)) throw notFound('Customer', id);
+}
+
+/**
+ * A customer's last activity is that of its most recent item (or its creation
+ * when none is left): after a move it is worked out again for both customers.
+ */
+export async function recomputeLastActivity(db: Queryable, customerIds: string[]): Promise<void> {
+  for (const id of customerIds) {
+    await db.execute(sql`
+      update customers set last_activity_at = greatest(
+        created_at,
+        (select max(last_activity_at) from conversations where customer_id = ${id}),
+        (select max(last_activity_at) from kobjects where customer_id = ${id}))
+      where id = ${id}`);
+  }
 }

@@ -1,9 +1,9 @@
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
-import { notFound } from '../../lib/errors';
+import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
-import { auditLog, jobs, type JobError, type jobStatuses, type jobTypes } from '../schema';
+import { jobs, type JobError, type jobStatuses, type jobTypes } from '../schema';
 
 export type JobRow = typeof jobs.$inferSelect;
 export type JobType = (typeof jobTypes)[number];
@@ -40,7 +40,7 @@ export async function createJob(
       values.type,
       values.idempotencyKey,
     );
-    if (existing) return { job: existing, created: false };
+    if (existing) return { job: sameRequest(existing, values.params), created: false };
   }
   try {
     const [job] = await db.insert(jobs).values(values).returning();
@@ -53,10 +53,31 @@ export async function createJob(
         values.type,
         values.idempotencyKey,
       );
-      if (existing) return { job: existing, created: false };
+      if (existing) return { job: sameRequest(existing, values.params), created: false };
     }
     throw error;
   }
+}
+
+/** JSON with keys in one order, so equal parameters compare equal however they were written. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+
+/** An Idempotency-Key names one request: reused with other parameters, it is refused. */
+function sameRequest(job: JobRow, params: Record<string, unknown>): JobRow {
+  if (canonical(job.params) !== canonical(params)) {
+    throw new DomainError(
+      'unprocessable',
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used for a request with other parameters; use a new key.',
+      { jobId: job.id },
+    );
+  }
+  return job;
 }
 
 async function findJobByIdempotencyKey(
@@ -136,12 +157,20 @@ export async function transitionJob(
     Pick<JobRow, 'preview' | 'result' | 'error' | 'expiresAt' | 'progressTotal' | 'progressDone'>
   > & {
     error?: JobError | null;
+    /** Merged into the job's result: what is known only once the job has ended. */
+    outcome?: Record<string, unknown>;
   } = {},
 ): Promise<boolean> {
+  const { outcome, ...values } = extra;
   const rows = await db
     .update(jobs)
     .set({
-      ...extra,
+      ...values,
+      ...(outcome
+        ? {
+            result: sql`coalesce(${jobs.result}, '{}'::jsonb) || ${JSON.stringify(outcome)}::jsonb`,
+          }
+        : {}),
       status,
       updatedAt: sql`now()`,
       ...(finishedStatuses.includes(status) ? { completedAt: sql`now()` } : {}),
@@ -149,19 +178,4 @@ export async function transitionJob(
     .where(and(eq(jobs.id, jobId), inArray(jobs.status, from)))
     .returning({ id: jobs.id });
   return rows.length > 0;
-}
-
-/** Appends to the audit log: who did what to which object ID, under which job. IDs and counts only. */
-export async function audit(
-  db: Queryable,
-  entries: {
-    actorUserId: string | null;
-    action: string;
-    objectType: string;
-    objectId: string;
-    jobId?: string | null;
-    details?: Record<string, unknown>;
-  }[],
-): Promise<void> {
-  if (entries.length > 0) await db.insert(auditLog).values(entries);
 }

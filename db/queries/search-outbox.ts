@@ -37,3 +37,20 @@ export async function enqueueCompanyCustomers(db: Queryable, companyId: string):
     select 'customer', id from customers where company_id = ${companyId}`);
   await db.execute(sql`select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
 }
+
+/** The newest outbox row this session can see: a committed change is indexed once the outbox has drained up to it. */
+export async function lastOutboxId(db: Queryable): Promise<number> {
+  const result = await db.execute<{ id: string | null }>(
+    sql`select max(id) as id from search_outbox`,
+  );
+  return Number(result.rows[0]?.id ?? 0);
+}
+
+/** Whether any outbox row up to `id` still waits for the search index. */
+export async function outboxPendingUpTo(db: Queryable, id: number): Promise<boolean> {
+  const result = await db.execute<{ pending: boolean }>(sql`
+    select exists (
+      select 1 from search_outbox where processed_at is null and id <= ${id}
+    ) as pending`);
+  return result.rows[0]?.pending ?? false;
+}

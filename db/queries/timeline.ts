@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, sql, type SQL } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
@@ -193,4 +193,14 @@ export async function setPinned(
     .where(eq(table.id, id))
     .returning({ id: table.id });
   if (rows.length === 0) throw notFound(type === 'conversation' ? 'Conversation' : 'KObject', id);
+}
+
+/** How many conversations and KObjects a customer's timeline holds. */
+export async function countTimelineItems(db: Queryable, customerId: string) {
+  const [[c], [k]] = await Promise.all([
+    db.select({ n: count() }).from(conversations).where(eq(conversations.customerId, customerId)),
+    db.select({ n: count() }).from(kobjects).where(eq(kobjects.customerId, customerId)),
+  ]);
+  const counts = { conversations: c?.n ?? 0, kobjects: k?.n ?? 0 };
+  return { ...counts, total: counts.conversations + counts.kobjects };
 }

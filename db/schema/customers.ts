@@ -1,22 +1,10 @@
 import { desc } from 'drizzle-orm';
 import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { companies } from './companies';
+import type { EmailAddress, PhoneNumber, SocialHandle } from '../../domain/contacts';
 import { createdAt, id, timestamptz, updatedAt } from './columns';
 
-export interface EmailAddress {
-  address: string;
-  preferred: boolean;
-}
-
-export interface PhoneNumber {
-  number: string;
-  preferred: boolean;
-}
-
-export interface SocialHandle {
-  network: string;
-  handle: string;
-}
+export type { EmailAddress, PhoneNumber, SocialHandle };
 
 export const customers = pgTable(
   'customers',

@@ -2,6 +2,7 @@ import { desc } from 'drizzle-orm';
 import {
   index,
   integer,
+  primaryKey,
   jsonb,
   pgEnum,
   pgTable,
@@ -38,6 +39,8 @@ export const jobStatus = pgEnum('job_status', jobStatuses);
 export interface JobError {
   code: string;
   message: string;
+  /** The refusal's kind (lib/errors.ts), which gives its HTTP status; absent for faults. */
+  kind?: string | undefined;
 }
 
 /** One row per merge, split, move, delete or bulk delete. Parameters hold IDs only. */
@@ -81,4 +84,34 @@ export const mergeRedirects = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('merge_redirects_target_idx').on(t.targetCustomerId)],
+);
+
+export const jobItemStatuses = ['pending', 'done', 'failed', 'skipped'] as const;
+export const jobItemStatus = pgEnum('job_item_status', jobItemStatuses);
+
+/**
+ * The selection of a bulk job, fixed when it starts: one row per object, in
+ * order. Its status is the job's durable cursor, so a resumed job picks up
+ * exactly where it stopped and an object is never handled twice.
+ */
+export const jobItems = pgTable(
+  'job_items',
+  {
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    objectId: uuid('object_id').notNull(),
+    status: jobItemStatus('status').notNull().default('pending'),
+    /** How often the object was found busy (locked by another job). */
+    attempts: integer('attempts').notNull().default(0),
+    /** Why the object could not be handled: a stable code, never personal data. */
+    reason: text('reason'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.jobId, t.position] }),
+    uniqueIndex('job_items_object_idx').on(t.jobId, t.objectId),
+    index('job_items_status_idx').on(t.jobId, t.status, t.position),
+  ],
 );

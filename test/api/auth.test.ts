@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemOf, startTestApp, userWithKey, type TestApp } from '../helpers';
 
@@ -40,15 +41,17 @@ describe('API keys', () => {
 
   it('answers 403 when the permission set lacks what the route needs', async () => {
     const member = await userWithKey(t.db, { permissions: ['searches.read'] });
+    // An address of its own: a shared one could be created by another test file.
+    const email = `mallory.${randomUUID()}@example.com`;
     const response = await t.call('POST', '/v1/users', {
       key: member.key,
-      body: { name: 'Mallory', email: 'mallory@example.com' },
+      body: { name: 'Mallory', email },
     });
     expect(response.statusCode).toBe(403);
     expect(problemOf(response)).toMatchObject({ code: 'FORBIDDEN', permission: 'admin' });
     const users = await t.call('GET', '/v1/users');
     expect(users.json<{ items: { email: string }[] }>().items.map((u) => u.email)).not.toContain(
-      'mallory@example.com',
+      email,
     );
   });
 

@@ -335,12 +335,16 @@ describe('merging customers', () => {
     for (const secret of [word, 'zelda', '1234 5678', '+49'])
       expect(decoded.toLowerCase()).not.toContain(secret);
 
-    const description = await eventually(async () => {
-      const d = await handle.describe();
-      return d.typedSearchAttributes.get(searchAttributes.jobStatus) === 'completed'
-        ? d
-        : undefined;
-    });
+    const description = await eventually(
+      async () => {
+        const d = await handle.describe();
+        return d.typedSearchAttributes.get(searchAttributes.jobStatus) === 'completed'
+          ? d
+          : undefined;
+      },
+      10_000,
+      `search attribute jobStatus=completed on ${job.workflowId}`,
+    );
     expect(description.typedSearchAttributes.get(searchAttributes.jobType)).toBe('merge');
     expect(description.typedSearchAttributes.get(searchAttributes.jobId)).toBe(job.id);
     expect(description.typedSearchAttributes.get(searchAttributes.customerIds)).toEqual([

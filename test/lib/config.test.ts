@@ -14,6 +14,7 @@ describe('configuration', () => {
     const config = loadConfig(base);
     expect(config.port).toBe(3000);
     expect(config.mergeItemLimit).toBe(1000);
+    expect(config.jobReplyWaitMs).toBe(5_000);
     expect(config.temporal).toMatchObject({ namespace: 'default', taskQueue: 'custodian' });
     expect(config.gdpr).toEqual({ deadlineDays: 30, reminderDays: [7, 1] });
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');

@@ -5,11 +5,13 @@ import {
   emailsToAdd,
   mergeProfiles,
   phonesToAdd,
-} from '../../domain/merge';
-import { notFound } from '../../lib/errors';
-import type { Queryable } from '../client';
-import { conversations, customers, kobjects, mergeRedirects } from '../schema';
-import { audit } from './jobs';
+} from '../domain/merge';
+import { notFound } from '../lib/errors';
+import type { Queryable } from '../db/client';
+import { audit } from '../db/queries/audit';
+import type { CustomerRow } from '../db/queries/customers';
+import { enqueueSearchSync } from '../db/queries/search-outbox';
+import { conversations, customers, kobjects, mergeRedirects } from '../db/schema';
 import {
   executeConfirmed,
   fingerprintOf,
@@ -17,9 +19,8 @@ import {
   recordPreview,
   staleError,
   type PrepareOutcome,
+  type Touched,
 } from './job-steps';
-import { enqueueSearchSync } from './search-outbox';
-import type { CustomerRow } from './customers';
 
 export interface MergeParams {
   sourceCustomerId: string;
@@ -116,11 +117,7 @@ export function prepareMerge(
   });
 }
 
-export interface MergeResult {
-  sourceCustomerId: string;
-  targetCustomerId: string;
-  conversationIds: string[];
-  kobjectIds: string[];
+export interface MergeResult extends Touched {
   counts: { conversations: number; kobjects: number; emailsAdded: number; phonesAdded: number };
 }
 
@@ -138,9 +135,9 @@ export function executeMerge(
     if (!source || !target)
       throw staleError(`Customer ${source ? targetId : sourceId} was merged or deleted`);
     const state = await timelineState(tx, rows);
+    // The fingerprint fixes both item sets, so the limit checked at the preview still holds.
     if (state.fingerprint !== preview.fingerprint)
       throw staleError('A timeline or profile changed');
-    limitCheck(params, state);
 
     const movedConversations = await tx
       .update(conversations)
@@ -173,8 +170,7 @@ export function executeMerge(
       .where(eq(customers.id, targetId));
 
     const result: MergeResult = {
-      sourceCustomerId: sourceId,
-      targetCustomerId: targetId,
+      customerIds: [sourceId, targetId],
       conversationIds: movedConversations.map((r) => r.id),
       kobjectIds: movedKObjects.map((r) => r.id),
       counts: {

@@ -4,13 +4,21 @@
  */
 import { createHash } from 'node:crypto';
 import { eq, inArray } from 'drizzle-orm';
-import { DomainError } from '../../lib/errors';
-import type { Queryable, Transaction } from '../client';
-import { customers, jobs } from '../schema';
-import { transitionJob, type JobRow } from './jobs';
+import type { Queryable, Transaction } from '../db/client';
+import { transitionJob, type JobRow, type JobStatus } from '../db/queries/jobs';
+import { customers, jobs } from '../db/schema';
+import { DomainError, notFound } from '../lib/errors';
 
 export type PrepareOutcome =
   { status: 'awaiting_confirmation' } | { status: 'rejected'; code: string };
+
+/** What an executed job touched: IDs for the search index, counts for the job's result. */
+export interface Touched {
+  customerIds: string[];
+  conversationIds: string[];
+  kobjectIds: string[];
+  counts: Record<string, number>;
+}
 
 /** A preview: what the API shows, plus the fingerprint the execution compares against. */
 export interface Preview {
@@ -40,9 +48,9 @@ export const staleError = (why: string) =>
     `${why} since the preview; start again to see a fresh preview.`,
   );
 
-async function lockJob(tx: Transaction, jobId: string): Promise<JobRow> {
+export async function lockJob(tx: Transaction, jobId: string): Promise<JobRow> {
   const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for('update');
-  if (!job) throw new Error(`job ${jobId} does not exist`);
+  if (!job) throw notFound('Job', jobId);
   return job;
 }
 
@@ -69,7 +77,7 @@ export async function recordPreview<P>(
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       await transitionJob(tx, jobId, ['pending'], 'rejected', {
-        error: { code: error.code, message: error.message },
+        error: { code: error.code, message: error.message, kind: error.kind },
       });
       return { status: 'rejected', code: error.code };
     }
@@ -77,29 +85,29 @@ export async function recordPreview<P>(
 }
 
 /**
- * Executes a confirmed job in one transaction. Retried after a crash, it finds
- * the result its first attempt committed and returns it instead of acting twice.
+ * Executes a job in one transaction: a confirmed one, or one that needs no
+ * confirmation (`from: ['pending']`). Retried after a crash, it finds the
+ * result its first attempt committed and returns it instead of acting twice.
  */
 export async function executeConfirmed<P, R extends object>(
   db: Queryable,
   jobId: string,
-  execute: (tx: Transaction, params: P, preview: Preview) => Promise<R>,
+  execute: (tx: Transaction, params: P, preview: Preview, job: JobRow) => Promise<R>,
+  from: JobStatus[] = ['awaiting_confirmation'],
 ): Promise<R> {
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, jobId);
     if (job.result) return job.result as R;
-    if (job.status !== 'awaiting_confirmation') {
+    if (!from.includes(job.status)) {
       throw new DomainError(
         'conflict',
         'JOB_NOT_AWAITING_CONFIRMATION',
         `The job is ${job.status}.`,
-        {
-          status: job.status,
-        },
+        { status: job.status },
       );
     }
-    const result = await execute(tx, job.params as P, job.preview as Preview);
-    await transitionJob(tx, jobId, ['awaiting_confirmation'], 'running', {
+    const result = await execute(tx, job.params as P, job.preview as Preview, job);
+    await transitionJob(tx, jobId, from, 'running', {
       result: result as Record<string, unknown>,
     });
     return result;

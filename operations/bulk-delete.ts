@@ -1,0 +1,201 @@
+/**
+ * Bulk erasure: a selection fixed when the job starts (job_items), deleted in
+ * batches. Each batch is one transaction that erases its objects and records
+ * them done in the same commit, so a job resumed after any crash or outage
+ * picks up exactly where it stopped and deletes every object once.
+ */
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { Queryable } from '../db/client';
+import { transitionJob } from '../db/queries/jobs';
+import { jobItems, jobs, type jobItemStatuses } from '../db/schema';
+import { eraseObjects, type DeletableEntity } from './delete';
+import { lockJob } from './job-steps';
+
+export interface BulkDeleteParams {
+  entity: DeletableEntity;
+  ids?: string[];
+  savedSearchId?: string;
+}
+
+export interface BulkProgress {
+  total: number;
+  done: number;
+  failed: number;
+  remaining: number;
+  /** Objects of this batch held by another job, to be tried again. */
+  busy: number;
+  /** Objects this batch erased or found already gone. */
+  handled: number;
+}
+
+/** How often a bulk job finds an object locked by another job before it counts it as failed. */
+const MAX_BUSY_ATTEMPTS = 5;
+
+/**
+ * Fixes the selection of a pending bulk job and starts it. Done once: a
+ * retry finds the job running and answers with the total it recorded.
+ */
+export async function recordSelection(
+  db: Queryable,
+  jobId: string,
+  ids: string[],
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    const job = await lockJob(tx, jobId);
+    if (job.status !== 'pending') return job.progressTotal;
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 5000) {
+      await tx.insert(jobItems).values(
+        unique.slice(i, i + 5000).map((objectId, offset) => ({
+          jobId,
+          position: i + offset,
+          objectId,
+        })),
+      );
+    }
+    await transitionJob(tx, jobId, ['pending'], 'running', {
+      progressTotal: unique.length,
+      result: { counts: {} },
+    });
+    return unique.length;
+  });
+}
+
+/** The parameters of a bulk job, for the activity that resolves its selection. */
+export async function bulkParams(db: Queryable, jobId: string) {
+  const [job] = await db
+    .select({ params: jobs.params, status: jobs.status, startedBy: jobs.startedBy })
+    .from(jobs)
+    .where(eq(jobs.id, jobId));
+  return job && { ...job, params: job.params as unknown as BulkDeleteParams };
+}
+
+const addCounts = (sum: Record<string, number>, more: Record<string, number>) => {
+  const total = { ...sum };
+  for (const [key, value] of Object.entries(more)) total[key] = (total[key] ?? 0) + value;
+  return total;
+};
+
+/** Deletes the next batch of a running bulk job and records its progress. */
+export async function deleteBulkBatch(
+  db: Queryable,
+  jobId: string,
+  batchSize: number,
+): Promise<BulkProgress> {
+  return db.transaction(async (tx) => {
+    const job = await lockJob(tx, jobId);
+    const params = job.params as unknown as BulkDeleteParams;
+    let handled = 0;
+    let busy = 0;
+    if (job.status === 'running') {
+      const batch = await tx
+        .select({ objectId: jobItems.objectId })
+        .from(jobItems)
+        .where(and(eq(jobItems.jobId, jobId), eq(jobItems.status, 'pending')))
+        .orderBy(asc(jobItems.position))
+        .limit(batchSize);
+      const ids = batch.map((item) => item.objectId);
+      if (ids.length > 0) {
+        const outcome = await eraseObjects(
+          tx,
+          params.entity,
+          ids,
+          { userId: job.startedBy, jobId },
+          { wait: false },
+        );
+        const gone = [...outcome.erased, ...outcome.missing];
+        handled = gone.length;
+        busy = outcome.busy.length;
+        await setItems(tx, jobId, gone, sql`'done'`, sql`null`);
+        await tx.execute(sql`
+          update job_items set attempts = attempts + 1, updated_at = now(),
+            status = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'failed'::job_item_status else status end,
+            reason = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'OBJECT_BUSY' else reason end
+          where job_id = ${jobId} and object_id = any(${`{${outcome.busy.join(',')}}`}::uuid[])`);
+        const counts = (job.result?.counts as Record<string, number> | undefined) ?? {};
+        await tx
+          .update(jobs)
+          .set({ result: { ...job.result, counts: addCounts(counts, outcome.counts) } })
+          .where(eq(jobs.id, jobId));
+      }
+    }
+    return { ...(await recordProgress(tx, jobId)), busy, handled };
+  });
+}
+
+async function setItems(
+  db: Queryable,
+  jobId: string,
+  ids: string[],
+  status: ReturnType<typeof sql>,
+  reason: ReturnType<typeof sql>,
+) {
+  if (ids.length === 0) return;
+  await db.execute(sql`
+    update job_items set status = ${status}::job_item_status, reason = ${reason}, updated_at = now()
+    where job_id = ${jobId} and object_id = any(${`{${ids.join(',')}}`}::uuid[])`);
+}
+
+/** Counts the job's items by status into its progress columns. */
+async function recordProgress(db: Queryable, jobId: string) {
+  const result = await db.execute<{
+    total: string;
+    done: string;
+    failed: string;
+    pending: string;
+  }>(sql`
+    select count(*) as total,
+      count(*) filter (where status = 'done') as done,
+      count(*) filter (where status = 'failed') as failed,
+      count(*) filter (where status = 'pending') as pending
+    from job_items where job_id = ${jobId}`);
+  const row = result.rows[0]!;
+  const progress = {
+    total: Number(row.total),
+    done: Number(row.done),
+    failed: Number(row.failed),
+    remaining: Number(row.pending),
+  };
+  await db
+    .update(jobs)
+    .set({
+      progressTotal: progress.total,
+      progressDone: progress.done,
+      progressFailed: progress.failed,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(jobs.id, jobId));
+  return progress;
+}
+
+/** A cancelled job leaves what it had not reached untouched: those items are skipped. */
+export async function skipRemainingItems(db: Queryable, jobId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockJob(tx, jobId);
+    await tx.execute(sql`
+      update job_items set status = 'skipped', updated_at = now()
+      where job_id = ${jobId} and status = 'pending'`);
+    await recordProgress(tx, jobId);
+  });
+}
+
+/** A bulk job's items, in selection order, optionally of one status. */
+export async function listJobItems(
+  db: Queryable,
+  jobId: string,
+  {
+    status,
+    after,
+    limit,
+  }: { status?: (typeof jobItemStatuses)[number] | undefined; after?: number; limit: number },
+) {
+  const conditions = [eq(jobItems.jobId, jobId)];
+  if (status) conditions.push(eq(jobItems.status, status));
+  if (after !== undefined) conditions.push(gt(jobItems.position, after));
+  return db
+    .select()
+    .from(jobItems)
+    .where(and(...conditions))
+    .orderBy(asc(jobItems.position))
+    .limit(limit);
+}

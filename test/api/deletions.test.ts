@@ -1,0 +1,392 @@
+import { eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog, customers, jobs, notifications } from '../../db/schema';
+import { searchAttributes } from '../../workflows/contracts';
+import {
+  decodedHistory,
+  eventually,
+  inboxOf,
+  problemOf,
+  startTestApp,
+  testConfig,
+  uniqueWord,
+  userWithKey,
+  type TestApp,
+} from '../helpers';
+import { customerWithItems, jobWhenFinished, type Job } from '../jobs';
+import { getUser } from '../../db/queries/users';
+
+let t: TestApp;
+let klass: string;
+beforeAll(async () => {
+  t = await startTestApp({ worker: true, config: testConfig({ BULK_BATCH_SIZE: '4' }) });
+  klass = `k${uniqueWord('')}`;
+  await t.call('POST', '/v1/klasses', { body: { name: klass, title: 'Order' } });
+});
+afterAll(() => t.close());
+
+const confirm = { confirm: 'DELETE' };
+
+/** Every row of every table in the public schema whose text holds `needle`, by table. */
+async function rowsHolding(needle: string): Promise<Record<string, number>> {
+  const tables = await t.db.execute<{ table_name: string }>(sql`
+    select table_name from information_schema.tables
+    where table_schema = 'public' and table_type = 'BASE TABLE'`);
+  const found: Record<string, number> = {};
+  for (const { table_name } of tables.rows) {
+    const result = await t.db.execute<{ n: string }>(
+      sql`select count(*) as n from ${sql.identifier(table_name)} t where t::text ilike ${`%${needle}%`}`,
+    );
+    const n = Number(result.rows[0]?.n ?? 0);
+    if (n > 0) found[table_name] = n;
+  }
+  return found;
+}
+
+async function searchHits(index: string, q: string): Promise<number> {
+  const response = await t.call('GET', `/v1/search/${index}?q=${encodeURIComponent(q)}`);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json<{ total: number }>().total;
+}
+
+const randomDay = () =>
+  new Date(Date.UTC(1990 + Math.floor(Math.random() * 9), Math.floor(Math.random() * 12), 3));
+
+describe('deleting one object', () => {
+  it('erases a customer everywhere: rows, redirects, previews, saved searches, search and history', async () => {
+    const word = uniqueWord('erase');
+    const email = `${word}@mail.example`;
+    const phone = `+44 20 ${Math.floor(1000_0000 + Math.random() * 8999_9999)}`;
+    const day = randomDay();
+    const customer = await customerWithItems(t, {
+      name: `Ada ${word}`,
+      klass,
+      conversations: 2,
+      kobjects: 2,
+      extra: {
+        emails: [{ address: email }],
+        phones: [{ number: phone }],
+        externalId: `ext-${word}`,
+        customAttributes: { plan: `${word}-gold` },
+      },
+    });
+    const dated = await t.create(`/v1/customers/${customer.id}/conversations`, {
+      channel: 'chat',
+      subject: `${word} dated`,
+      createdAt: day.toISOString(),
+      messages: [{ direction: 'outbound', body: `${word} body` }],
+    });
+    await t.call('PUT', `/v1/conversations/${customer.conversationIds[0]}/pin`);
+    // Merged into it earlier: that old ID must stop leading anywhere.
+    const older = await t.create('/v1/customers', { name: `Old ${word}` });
+    const merged = await t.call('POST', '/v1/merges', {
+      body: { sourceCustomerId: older.id, targetCustomerId: customer.id },
+    });
+    expect(merged.statusCode, merged.body).toBe(201);
+    const mergeJob = merged.json<{ job: Job }>().job;
+    expect((await t.call('POST', `/v1/merges/${mergeJob.id}/confirm`)).statusCode).toBe(200);
+    // A preview that shows its data, left waiting.
+    const other = await t.create('/v1/customers', { name: `Other ${uniqueWord()}` });
+    const waiting = await t.call('POST', '/v1/merges', {
+      body: { sourceCustomerId: customer.id, targetCustomerId: other.id },
+    });
+    expect(waiting.statusCode, waiting.body).toBe(201);
+    const waitingJob = waiting.json<{ job: Job }>().job;
+    expect(JSON.stringify(waitingJob.preview)).toContain(word);
+    const saved = await t.create('/v1/saved-searches', {
+      name: 'Find her',
+      index: 'customers',
+      q: email,
+    });
+    await eventually(async () => ((await searchHits('customers', word)) > 0 ? true : undefined));
+    expect(await searchHits('conversations', word)).toBeGreaterThan(0);
+    const reportUrl = `/v1/reports/conversations?from=${day.toISOString().slice(0, 10)}&to=${day.toISOString().slice(0, 10)}`;
+    const reportBefore: unknown = (await t.call('GET', reportUrl)).json();
+
+    const unconfirmed = await t.call('DELETE', `/v1/customers/${customer.id}`);
+    expect(unconfirmed.statusCode).toBe(422);
+    expect(problemOf(unconfirmed).code).toBe('CONFIRMATION_REQUIRED');
+    const wrong = await t.call('DELETE', `/v1/customers/${customer.id}`, {
+      body: { confirm: 'delete' },
+    });
+    expect(problemOf(wrong).code).toBe('CONFIRMATION_REQUIRED');
+    expect((await t.call('GET', `/v1/customers/${customer.id}`)).statusCode).toBe(200);
+
+    const response = await t.call('DELETE', `/v1/customers/${customer.id}`, { body: confirm });
+    expect(response.statusCode, response.body).toBe(200);
+    const job = response.json<{ job: Job }>().job;
+    expect(job).toMatchObject({
+      type: 'delete',
+      status: 'completed',
+      workflowId: `delete-${job.id}`,
+    });
+    expect(job.result?.counts).toMatchObject({
+      customers: 1,
+      conversations: 3,
+      messages: 3,
+      kobjects: 2,
+      redirects: 1,
+      jobRecords: 2,
+      savedSearches: 1,
+    });
+
+    for (const url of [
+      `/v1/customers/${customer.id}`,
+      `/v1/customers/${older.id}`,
+      `/v1/conversations/${dated.id}`,
+      `/v1/conversations/${customer.conversationIds[0]}`,
+      `/v1/kobjects/${customer.kobjectIds[0]}`,
+      `/v1/saved-searches/${saved.id}`,
+    ]) {
+      expect((await t.call('GET', url)).statusCode, url).toBe(404);
+    }
+    for (const index of ['customers', 'conversations', 'kobjects']) {
+      expect(await searchHits(index, word), index).toBe(0);
+    }
+    expect((await t.call('GET', reportUrl)).json()).toEqual(reportBefore);
+    for (const needle of [word, email, phone])
+      expect(await rowsHolding(needle), needle).toEqual({});
+    for (const workflowId of [job.workflowId, mergeJob.workflowId, waitingJob.workflowId]) {
+      const history = await decodedHistory(t.temporal, workflowId);
+      expect(history).not.toContain(word);
+      expect(history).not.toContain(phone);
+    }
+
+    const entries = await t.db.select().from(auditLog).where(eq(auditLog.jobId, job.id));
+    expect(entries.map((e) => `${e.action} ${e.objectId}`).sort()).toEqual(
+      [
+        `customer.deleted ${customer.id}`,
+        `conversation.deleted ${dated.id}`,
+        ...customer.conversationIds.map((id) => `conversation.deleted ${id}`),
+        ...customer.kobjectIds.map((id) => `kobject.deleted ${id}`),
+      ].sort(),
+    );
+    expect(entries.every((e) => e.actorUserId === t.adminId)).toBe(true);
+    const log = await t.call('GET', `/v1/audit-log?jobId=${job.id}&objectType=customer`);
+    expect(log.json()).toMatchObject({
+      items: [{ action: 'customer.deleted', objectId: customer.id, jobId: job.id }],
+    });
+
+    const again = await t.call('DELETE', `/v1/customers/${customer.id}`, { body: confirm });
+    expect(problemOf(again)).toMatchObject({ status: 404, code: 'CUSTOMER_NOT_FOUND' });
+  });
+
+  it('deletes a conversation with its messages and works out its owner last activity again', async () => {
+    const word = uniqueWord();
+    const gone = uniqueWord('gone');
+    const owner = await t.create('/v1/customers', { name: `Owner ${word}` });
+    const older = await t.create(`/v1/customers/${owner.id}/conversations`, {
+      channel: 'email',
+      subject: `${word} older`,
+      createdAt: '2020-01-01T00:00:00.000Z',
+    });
+    const newer = await t.create(`/v1/customers/${owner.id}/conversations`, {
+      channel: 'email',
+      subject: `${gone} newer`,
+      messages: [{ direction: 'inbound', body: `${gone} hello` }],
+    });
+    const before = (await t.call('GET', `/v1/customers/${owner.id}`)).json<{
+      lastActivityAt: string;
+    }>();
+
+    const response = await t.call('DELETE', `/v1/conversations/${newer.id}`, { body: confirm });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json<{ job: Job }>().job.result?.counts).toMatchObject({
+      conversations: 1,
+      messages: 1,
+    });
+    expect((await t.call('GET', `/v1/conversations/${newer.id}`)).statusCode).toBe(404);
+    expect((await t.call('GET', `/v1/conversations/${older.id}`)).statusCode).toBe(200);
+    const after = (await t.call('GET', `/v1/customers/${owner.id}`)).json<{
+      lastActivityAt: string;
+    }>();
+    expect(new Date(after.lastActivityAt).getTime()).toBeLessThan(
+      new Date(before.lastActivityAt).getTime(),
+    );
+    expect(await searchHits('conversations', gone)).toBe(0);
+    expect(await searchHits('conversations', word)).toBe(1);
+    expect(await rowsHolding(gone)).toEqual({});
+  });
+
+  it('needs objects.delete, and answers 404 for what does not exist', async () => {
+    const customer = await t.create('/v1/customers', { name: `Kept ${uniqueWord()}` });
+    const reader = await userWithKey(t.db, { permissions: ['customers.merge'] });
+    const refused = await t.call('DELETE', `/v1/customers/${customer.id}`, {
+      key: reader.key,
+      body: confirm,
+    });
+    expect(problemOf(refused)).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    const unknown = await t.call('DELETE', `/v1/kobjects/${randomUUID()}`, { body: confirm });
+    expect(problemOf(unknown)).toMatchObject({ status: 404, code: 'KOBJECT_NOT_FOUND' });
+    expect((await t.call('GET', `/v1/customers/${customer.id}`)).statusCode).toBe(200);
+  });
+
+  it('lets exactly one of a merge and a deletion of the same customer win', async () => {
+    const source = await customerWithItems(t, { name: `Race ${uniqueWord()}`, conversations: 2 });
+    const target = await t.create('/v1/customers', { name: `Target ${uniqueWord()}` });
+    const previewed = await t.call('POST', '/v1/merges', {
+      body: { sourceCustomerId: source.id, targetCustomerId: target.id },
+    });
+    const mergeJob = previewed.json<{ job: Job }>().job;
+    const [merge, deletion] = await Promise.all([
+      t.call('POST', `/v1/merges/${mergeJob.id}/confirm`),
+      t.call('DELETE', `/v1/customers/${source.id}`, { body: confirm }),
+    ]);
+    const statuses = [merge.statusCode, deletion.statusCode].sort();
+    expect(statuses, `${merge.body} ${deletion.body}`).toEqual([200, 409]);
+    const conversationsOfTarget = await t.call('GET', `/v1/customers/${target.id}/timeline`);
+    const items = conversationsOfTarget.json<{ items: unknown[] }>().items;
+    // Merge won: the conversations moved; deletion won: they are gone with the source.
+    expect(items.length).toBe(merge.statusCode === 200 ? 2 : 0);
+    const loser = merge.statusCode === 409 ? merge : deletion;
+    expect(['PREVIEW_STALE', 'CUSTOMER_MERGED']).toContain(problemOf(loser).code);
+  });
+});
+
+describe('bulk erasure', () => {
+  it('erases explicit IDs in the background, counts what was already gone, and tells its starter', async () => {
+    const user = await userWithKey(t.db, {
+      permissions: ['searches.read', 'searches.bulkDelete'],
+    });
+    const { email } = await getUser(t.db, user.id);
+    const word = uniqueWord('bulk');
+    const selected = [];
+    for (let i = 0; i < 6; i++)
+      selected.push((await customerWithItems(t, { name: `${word} ${i}`, conversations: 1 })).id);
+    const bystander = await t.create('/v1/customers', { name: `${word} bystander` });
+    const gone = randomUUID();
+
+    const response = await t.call('POST', '/v1/bulk-deletes', {
+      key: user.key,
+      headers: { 'idempotency-key': word },
+      body: { entity: 'customers', ids: [...selected, gone], confirm: 'DELETE' },
+    });
+    expect(response.statusCode, response.body).toBe(202);
+    const started = response.json<{ job: Job }>().job;
+    expect(started.workflowId).toBe(`bulk-delete-${started.id}`);
+    const job = await jobWhenFinished(t, started.id);
+    expect(job).toMatchObject({ status: 'completed', progress: { total: 7, done: 7, failed: 0 } });
+    expect(job.result?.counts).toMatchObject({ customers: 6, conversations: 6 });
+    for (const id of selected)
+      expect((await t.call('GET', `/v1/customers/${id}`)).statusCode).toBe(404);
+    expect((await t.call('GET', `/v1/customers/${bystander.id}`)).statusCode).toBe(200);
+    const items = await t.call('GET', `/v1/jobs/${job.id}/items?status=done&limit=100`, {
+      key: user.key,
+    });
+    expect(items.json<{ items: { objectId: string }[] }>().items.map((i) => i.objectId)).toEqual([
+      ...selected,
+      gone,
+    ]);
+
+    const again = await t.call('POST', '/v1/bulk-deletes', {
+      key: user.key,
+      headers: { 'idempotency-key': word },
+      body: { entity: 'customers', ids: [...selected, gone], confirm: 'DELETE' },
+    });
+    expect(again.json<{ job: Job }>().job.id).toBe(job.id);
+
+    const mail = await eventually(
+      async () => (await inboxOf(email)).find((m) => m.subject.includes('completed')),
+      15_000,
+      'the completion email',
+    );
+    expect(mail.text).toContain(job.id);
+    expect(mail.text).not.toContain(word);
+    const inApp = await t.db.select().from(notifications).where(eq(notifications.userId, user.id));
+    expect(inApp.map((n) => n.jobId)).toContain(job.id);
+
+    const handle = t.temporal.workflow.getHandle(job.workflowId);
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect(attributes.get(searchAttributes.jobType)).toBe('bulk_delete');
+    expect(attributes.get(searchAttributes.itemsDone)).toBe(7);
+  });
+
+  it('erases every match of a saved search in batches', async () => {
+    const word = uniqueWord('saved');
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++)
+      ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
+    await eventually(async () => ((await searchHits('customers', word)) === 10 ? true : undefined));
+    const saved = await t.create('/v1/saved-searches', {
+      name: 'All',
+      index: 'customers',
+      q: word,
+    });
+
+    const mismatch = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'conversations', savedSearchId: saved.id, confirm: 'DELETE' },
+    });
+    expect(problemOf(mismatch)).toMatchObject({ status: 422, code: 'SAVED_SEARCH_INDEX_MISMATCH' });
+
+    const response = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', savedSearchId: saved.id, confirm: 'DELETE' },
+    });
+    expect(response.statusCode, response.body).toBe(202);
+    const job = await jobWhenFinished(t, response.json<{ job: Job }>().job.id);
+    expect(job).toMatchObject({
+      status: 'completed',
+      progress: { total: 10, done: 10, failed: 0 },
+    });
+    expect(
+      await t.db
+        .select()
+        .from(customers)
+        .where(sql`${customers.name} like ${`${word}%`}`),
+    ).toEqual([]);
+    expect(await searchHits('customers', word)).toBe(0);
+  });
+
+  it('stops after the current batch when cancelled; what was not reached stays', async () => {
+    const word = uniqueWord('cancel');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
+    // The first customer is held by another transaction, so the job waits on it until cancelled.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holding = t.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from customers where id = ${ids[0]} for update`);
+      await released;
+    });
+    const response = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids, confirm: 'DELETE' },
+    });
+    const jobId = response.json<{ job: Job }>().job.id;
+    await eventually(async () => {
+      const [row] = await t.db.select().from(jobs).where(eq(jobs.id, jobId));
+      return row?.status === 'running' ? true : undefined;
+    });
+    const cancelled = await t.call('POST', `/v1/bulk-deletes/${jobId}/cancel`);
+    expect([200, 202]).toContain(cancelled.statusCode);
+    const job = await jobWhenFinished(t, jobId);
+    release();
+    await holding;
+    expect(job.status).toBe('cancelled');
+    expect((await t.call('GET', `/v1/customers/${ids[0]}`)).statusCode).toBe(200);
+    const skipped = await t.call('GET', `/v1/jobs/${jobId}/items?status=skipped`);
+    expect(
+      skipped.json<{ items: { objectId: string }[] }>().items.map((i) => i.objectId),
+    ).toContain(ids[0]);
+    const finishedAgain = await t.call('POST', `/v1/bulk-deletes/${jobId}/cancel`);
+    expect(problemOf(finishedAgain)).toMatchObject({ status: 409, code: 'JOB_FINISHED' });
+  });
+
+  it('refuses oversized selections, a missing confirmation and callers without both permissions', async () => {
+    const tooMany = Array.from({ length: 31 }, () => randomUUID());
+    const large = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids: tooMany, confirm: 'DELETE' },
+    });
+    expect(problemOf(large)).toMatchObject({ status: 422, code: 'SELECTION_TOO_LARGE' });
+    const unconfirmed = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids: [randomUUID()] },
+    });
+    expect(problemOf(unconfirmed)).toMatchObject({ status: 422, code: 'CONFIRMATION_REQUIRED' });
+    const deleter = await userWithKey(t.db, { permissions: ['searches.bulkDelete'] });
+    const forbidden = await t.call('POST', '/v1/bulk-deletes', {
+      key: deleter.key,
+      body: { entity: 'customers', ids: [randomUUID()], confirm: 'DELETE' },
+    });
+    expect(problemOf(forbidden)).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+  });
+});

@@ -1,0 +1,74 @@
+/** What every job test shares: the job resource as the API shows it, and waiting for one to end. */
+import { expect } from 'vitest';
+import { eventually, type TestApp } from './helpers';
+
+export interface Job {
+  id: string;
+  type: string;
+  status: string;
+  startedBy: string | null;
+  params: Record<string, unknown>;
+  workflowId: string;
+  temporalUiUrl: string;
+  preview: Record<string, unknown> | null;
+  progress: { total: number; done: number; failed: number };
+  result: { counts: Record<string, number>; indexPending: boolean } | null;
+  error: { code: string; message: string } | null;
+  expiresAt: string | null;
+  completedAt: string | null;
+}
+
+const finished = ['completed', 'failed', 'rejected', 'expired', 'cancelled'];
+
+/** Polls the job until it has ended, and returns it. */
+export async function jobWhenFinished(t: TestApp, jobId: string, timeoutMs = 30_000): Promise<Job> {
+  return eventually(
+    async () => {
+      const response = await t.call('GET', `/v1/jobs/${jobId}`);
+      expect(response.statusCode, response.body).toBe(200);
+      const job = response.json<Job>();
+      return finished.includes(job.status) ? job : undefined;
+    },
+    timeoutMs,
+    `job ${jobId} to finish`,
+  );
+}
+
+/** A customer with conversations (each with a message) and KObjects of `klass`. */
+export async function customerWithItems(
+  t: TestApp,
+  {
+    name,
+    klass,
+    conversations = 0,
+    kobjects = 0,
+    extra = {},
+  }: {
+    name: string;
+    klass?: string;
+    conversations?: number;
+    kobjects?: number;
+    extra?: Record<string, unknown>;
+  },
+) {
+  const customer = await t.create('/v1/customers', { name, ...extra });
+  const conversationIds: string[] = [];
+  for (let i = 0; i < conversations; i++) {
+    const conversation = await t.create(`/v1/customers/${customer.id}/conversations`, {
+      channel: 'email',
+      subject: `${name} #${i}`,
+      messages: [{ direction: 'inbound', body: `Message from ${name} #${i}` }],
+    });
+    conversationIds.push(conversation.id);
+  }
+  const kobjectIds: string[] = [];
+  for (let i = 0; i < kobjects; i++) {
+    const kobject = await t.create(`/v1/customers/${customer.id}/kobjects`, {
+      klass,
+      title: `${name} order ${i}`,
+      data: { note: `${name} data ${i}` },
+    });
+    kobjectIds.push(kobject.id);
+  }
+  return { id: customer.id, conversationIds, kobjectIds };
+}

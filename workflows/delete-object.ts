@@ -1,0 +1,33 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { DeleteJobInput, JobOutcome } from './contracts';
+import { failureOf } from './refusals';
+import { awaitIndex, notifyStarter, retries } from './steps';
+
+const { executeDelete } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: retries.transient,
+});
+const { settleJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: retries.untilDone,
+});
+
+/** Deletes a customer, conversation or KObject, confirmed by its request, and every copy of its data. */
+export async function deleteObjectWorkflow({ jobId }: DeleteJobInput): Promise<JobOutcome> {
+  let executed;
+  try {
+    executed = await executeDelete(jobId);
+  } catch (error) {
+    const failure = failureOf(error, 'delete');
+    if (!failure) throw error;
+    await settleJob(jobId, 'failed', failure);
+    await notifyStarter(jobId, 'failed');
+    return { status: 'failed', code: failure.code };
+  }
+  const indexPending = await awaitIndex(executed.outboxUpTo);
+  await settleJob(jobId, 'completed', undefined, { indexPending });
+  await notifyStarter(jobId, 'completed');
+  return { status: 'completed', counts: executed.counts, indexPending };
+}

@@ -1,0 +1,64 @@
+/** Retry policies and small steps that every job workflow shares. */
+import {
+  ActivityFailure,
+  proxyActivities,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { notify } from './notify';
+
+export const retries = {
+  /**
+   * Transient faults (a database or search outage, a lost connection) retry
+   * for a bounded time; a refusal or a programming error is never retried.
+   */
+  transient: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 20,
+  },
+  /** Recording an outcome retries until Postgres takes it. */
+  untilDone: { initialInterval: '1 second', maximumInterval: '1 minute' },
+} satisfies Record<string, RetryPolicy>;
+
+const { awaitSearchIndex } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 2 },
+});
+
+/**
+ * Waits (a bounded time) until the search index shows what a job committed;
+ * true when it does not yet. Postgres is the source of truth: the outbox
+ * finishes a pending index update, the job does not wait for it.
+ */
+export async function awaitIndex(outboxUpTo: number): Promise<boolean> {
+  try {
+    const { pending } = await awaitSearchIndex(outboxUpTo);
+    return pending;
+  } catch (error) {
+    if (error instanceof ActivityFailure) return true;
+    throw error;
+  }
+}
+
+/** How long the API waits for a job before it answers 202; a job that ends later is news to its starter. */
+const REQUEST_WAIT_MS = 5_000;
+
+/**
+ * Tells a job's starter how it ended, as their settings say: always for a
+ * bulk job or a failure, and for any job that outlived the request that
+ * started (or confirmed) it. A notice that cannot be sent never fails the job.
+ */
+export async function notifyStarter(
+  jobId: string,
+  status: 'completed' | 'failed' | 'cancelled',
+  { always = false, since }: { always?: boolean; since?: number } = {},
+): Promise<void> {
+  const outlivedRequest =
+    Date.now() - (since ?? workflowInfo().startTime.getTime()) > REQUEST_WAIT_MS;
+  if (always || status === 'failed' || outlivedRequest) {
+    await notify({ kind: 'job_finished', jobId, status });
+  }
+}

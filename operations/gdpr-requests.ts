@@ -3,14 +3,14 @@
  * declining it, linking and completing its erasure, and the rule that keeps
  * merges, splits and moves away from a customer whose erasure is pending.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
 import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
 import { findGdprRequest, type GdprRequestRow } from '../db/queries/gdpr';
 import { audit } from '../db/queries/audit';
 import { findJob } from '../db/queries/jobs';
-import { customers, gdprRequests, type gdprDeclineReasons } from '../db/schema';
+import { customers, gdprRequests, jobs, type gdprDeclineReasons } from '../db/schema';
 import { completedOnTime, dueAtOf } from '../domain/gdpr';
 import { DomainError, notFound } from '../lib/errors';
 
@@ -216,6 +216,30 @@ export async function runningErasureOf(db: Queryable, id: string): Promise<strin
   if (!row) throw notFound('GDPR request', id);
   if (!isPending(row)) throw closedError(row);
   return erasureRunning(db, row);
+}
+
+/**
+ * A deletion job of this customer that is still going, or the one that
+ * already erased it: either can fulfil the request instead of a new one.
+ */
+export async function deletionJobOf(
+  db: Queryable,
+  customerId: string,
+): Promise<{ id: string; status: string } | undefined> {
+  const [job] = await db
+    .select({ id: jobs.id, status: jobs.status })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.type, 'delete'),
+        sql`${jobs.params}->>'entity' = 'customer'`,
+        sql`${jobs.params}->>'id' = ${customerId}`,
+        inArray(jobs.status, ['pending', 'running', 'completed']),
+      ),
+    )
+    .orderBy(sql`${jobs.status} = 'completed'`, desc(jobs.createdAt))
+    .limit(1);
+  return job;
 }
 
 export async function linkErasureJob(

@@ -12,6 +12,7 @@ import { audit } from '../db/queries/audit';
 import type { CustomerRow } from '../db/queries/customers';
 import { enqueueSearchSync } from '../db/queries/search-outbox';
 import { conversations, customers, kobjects, mergeRedirects } from '../db/schema';
+import { assertNoErasurePending } from './gdpr-requests';
 import {
   executeConfirmed,
   fingerprintOf,
@@ -85,6 +86,7 @@ export function prepareMerge(
     for (const id of [params.sourceCustomerId, params.targetCustomerId]) {
       if (!rows.some((r) => r.id === id)) throw notFound('Customer', id);
     }
+    await assertNoErasurePending(tx, [params.sourceCustomerId, params.targetCustomerId]);
     const state = await timelineState(tx, rows);
     limitCheck(params, state);
     const source = rows.find((r) => r.id === params.sourceCustomerId)!;
@@ -134,6 +136,7 @@ export function executeMerge(
     const target = rows.find((r) => r.id === targetId);
     if (!source || !target)
       throw staleError(`Customer ${source ? targetId : sourceId} was merged or deleted`);
+    await assertNoErasurePending(tx, [sourceId, targetId]);
     const state = await timelineState(tx, rows);
     // The fingerprint fixes both item sets, so the limit checked at the preview still holds.
     if (state.fingerprint !== preview.fingerprint)

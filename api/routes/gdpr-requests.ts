@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from 'typebox';
 import {
   findGdprRequest,
@@ -9,15 +10,20 @@ import {
 import { findJob } from '../../db/queries/jobs';
 import { checkReceivedAt, MAX_RECEIVED_AGE_DAYS } from '../../domain/gdpr';
 import { DomainError, notFound } from '../../lib/errors';
+import { findCustomer } from '../../db/queries/customers';
 import {
   createGdprRequest,
   declineGdprRequest,
+  deletionJobOf,
   discardGdprRequest,
+  linkErasureJob,
+  runningErasureOf,
 } from '../../operations/gdpr-requests';
 import { auditEntryView, gdprRequestView, signalGdprWorkflow, startGdprWorkflow } from '../gdpr';
-import { jobView } from '../jobs';
+import { jobView, startJob } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
-import { IdParams, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
+import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
+import { Job } from '../schemas/jobs';
 import {
   CreatedGdprRequest,
   GdprDeclineReason,
@@ -28,6 +34,8 @@ import {
 } from '../schemas/gdpr';
 
 const tags = ['gdpr'];
+
+const ErasureEnvelope = Type.Object({ request: GdprRequest, job: Nullable(Job) });
 const MAX_REPORT_DAYS = 366;
 
 const DateOrTime = (description: string) =>
@@ -216,6 +224,62 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
       });
       await signalGdprWorkflow(app, row, user.id, { name: 'gdprRequestDeclined' });
       return gdprRequestView(app, row);
+    },
+  );
+  app.post(
+    '/gdpr-requests/:id/erase',
+    {
+      preHandler: allowed,
+      schema: {
+        tags,
+        summary: "Erase the request's customer everywhere: the deletion job, linked to the request",
+        description:
+          'Starts the deletion job of the customer (workflow `delete-<jobId>`), or links the one already running. ' +
+          "When it completes, the request's workflow completes the request with a record of each place the data " +
+          'was erased from. 200 when that happened within a few seconds, else 202; a failed erasure leaves the ' +
+          'request open and alerts the compliance users. 409 REQUEST_CLOSED for a completed or declined request.',
+        params: IdParams,
+        response: {
+          200: ErasureEnvelope,
+          202: ErasureEnvelope,
+          ...problems(403, 404, 409),
+        },
+      },
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const { id } = request.params;
+      const row = await getRequest(id);
+      let jobId = await runningErasureOf(app.db, id);
+      if (!jobId) {
+        const existing = await deletionJobOf(app.db, row.customerId);
+        if (existing) {
+          jobId = existing.id;
+        } else {
+          if (!(await findCustomer(app.db, row.customerId)))
+            throw notFound('Customer', row.customerId);
+          const job = await startJob(app, {
+            type: 'delete',
+            user,
+            params: { entity: 'customer', id: row.customerId },
+            customerIds: [row.customerId],
+            summary: `Erase customer ${row.customerId} for GDPR request ${id}`,
+          });
+          jobId = job.id;
+        }
+      }
+      const linked = await linkErasureJob(app.db, id, jobId, user.id);
+      await signalGdprWorkflow(app, linked, user.id, { name: 'erasureStarted', jobId });
+      const deadline = Date.now() + app.config.jobReplyWaitMs;
+      let current = linked;
+      while (current.status !== 'completed' && Date.now() < deadline) {
+        await sleep(100);
+        current = await getRequest(id);
+      }
+      const job = await findJob(app.db, jobId);
+      return reply
+        .code(current.status === 'completed' ? 200 : 202)
+        .send({ request: gdprRequestView(app, current), job: job ? jobView(app, job) : null });
     },
   );
 };

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob } from '../../db/queries/jobs';
-import { gdprRequests, jobs } from '../../db/schema';
+import { conversations, gdprRequests, jobs, kobjects } from '../../db/schema';
 import { completeGdprRequest } from '../../operations/gdpr-requests';
 import { searchAttributes } from '../../workflows/contracts';
 import {
@@ -14,6 +14,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
+import { customerWithItems, type Job } from '../jobs';
 
 const DAY = 86_400_000;
 
@@ -340,5 +341,146 @@ describe('listing and reporting', () => {
     expect(problemOf(backwards).code).toBe('INVALID_DATE_RANGE');
     const dates = await t.call('GET', '/v1/gdpr-requests/report?from=2026-01-01&to=2026-02-01');
     expect(dates.statusCode).toBe(200);
+  });
+});
+
+describe('erasing the customer of a request', () => {
+  it('runs the deletion job, completes the request with where the data was erased from, and keeps the proof', async () => {
+    const klass = `k${uniqueWord('')}`;
+    await t.create('/v1/klasses', { name: klass, title: 'Erasure' });
+    const customer = await customerWithItems(t, {
+      name: `Erase Me ${uniqueWord()}`,
+      klass,
+      conversations: 2,
+      kobjects: 1,
+    });
+    const created = (await post({ customerId: customer.id })).json<Request>();
+    const response = await t.call('POST', `/v1/gdpr-requests/${created.id}/erase`);
+    expect([200, 202]).toContain(response.statusCode);
+    const { job } = response.json<{ request: Request; job: Job }>();
+    expect(job).toMatchObject({ type: 'delete', params: { entity: 'customer', id: customer.id } });
+
+    const done = await eventually(async () => {
+      const row = (await t.call('GET', `/v1/gdpr-requests/${created.id}`)).json<
+        Request & { job: Job; auditTrail: { action: string; objectId: string }[] }
+      >();
+      return row.status === 'completed' ? row : undefined;
+    }, 20_000);
+    expect(done.job).toMatchObject({ id: job.id, status: 'completed' });
+    expect(done.completedAt).not.toBeNull();
+    const places = Object.fromEntries(done.completionRecord!.places.map((p) => [p.place, p.count]));
+    expect(places).toMatchObject({
+      customers: 1,
+      conversations: 2,
+      messages: 2,
+      kobjects: 1,
+      searchDocuments: 4,
+    });
+    expect('notifications' in places && 'jobRecords' in places).toBe(true);
+    const actions = done.auditTrail.map((e) => e.action);
+    expect(actions.slice(0, 2)).toEqual(['gdpr_request.created', 'gdpr_request.erasure_started']);
+    expect(actions).toContain('customer.deleted');
+    expect(actions.at(-1)).toBe('gdpr_request.completed');
+    expect((await t.call('GET', `/v1/customers/${customer.id}`)).statusCode).toBe(404);
+    expect(await t.temporal.workflow.getHandle(created.workflowId).result()).toEqual({
+      status: 'completed',
+      onTime: true,
+    });
+
+    const again = await t.call('POST', `/v1/gdpr-requests/${created.id}/erase`);
+    expect(problemOf(again)).toMatchObject({ status: 409, code: 'REQUEST_CLOSED' });
+  });
+
+  it('erases decline notes when the customer is deleted by any deletion', async () => {
+    const customerId = await newCustomer();
+    const created = (await post({ customerId })).json<Request>();
+    await t.call('POST', `/v1/gdpr-requests/${created.id}/decline`, {
+      body: { reason: 'legal_hold', note: 'Kept for the audit of 2026' },
+    });
+    const deleted = await t.call('DELETE', `/v1/customers/${customerId}`, {
+      body: { confirm: 'DELETE' },
+    });
+    expect(deleted.statusCode, deleted.body).toBe(200);
+    const after = (await t.call('GET', `/v1/gdpr-requests/${created.id}`)).json<Request>();
+    expect(after.decline).toMatchObject({ reason: 'legal_hold', note: null });
+  });
+});
+
+describe('while an erasure is pending', () => {
+  async function pair() {
+    const klass = `k${uniqueWord('')}`;
+    await t.create('/v1/klasses', { name: klass, title: 'Pending' });
+    const a = await customerWithItems(t, {
+      name: `A ${uniqueWord()}`,
+      klass,
+      conversations: 1,
+      kobjects: 1,
+    });
+    const b = await customerWithItems(t, { name: `B ${uniqueWord()}`, klass, conversations: 1 });
+    return { a, b };
+  }
+  const ownerOf = async (table: typeof conversations | typeof kobjects, id: string) =>
+    (await t.db.select({ customerId: table.customerId }).from(table).where(eq(table.id, id)))[0]
+      ?.customerId;
+
+  it('refuses merges, splits and moves into or out of the customer with ERASURE_PENDING', async () => {
+    const { a, b } = await pair();
+    const request = (await post({ customerId: a.id })).json<Request>();
+    const attempts = [
+      ['merges', { sourceCustomerId: a.id, targetCustomerId: b.id }],
+      ['merges', { sourceCustomerId: b.id, targetCustomerId: a.id }],
+      [
+        'splits',
+        { sourceCustomerId: a.id, targetCustomerId: b.id, conversationIds: a.conversationIds },
+      ],
+      [
+        'splits',
+        { sourceCustomerId: b.id, targetCustomerId: a.id, conversationIds: b.conversationIds },
+      ],
+      ['kobject-moves', { kobjectIds: a.kobjectIds, targetCustomerId: b.id }],
+    ] as const;
+    for (const [path, body] of attempts) {
+      const refused = await t.call('POST', `/v1/${path}`, { body });
+      expect(problemOf(refused), `${path} ${JSON.stringify(body)}`).toMatchObject({
+        status: 409,
+        code: 'ERASURE_PENDING',
+      });
+    }
+    expect(await ownerOf(conversations, a.conversationIds[0]!)).toBe(a.id);
+    expect(await ownerOf(kobjects, a.kobjectIds[0]!)).toBe(a.id);
+    expect((await t.call('GET', `/v1/customers/${b.id}`)).statusCode).toBe(200);
+
+    // Closing the request lifts the refusal.
+    await t.call('POST', `/v1/gdpr-requests/${request.id}/decline`, { body: { reason: 'other' } });
+    const allowed = await t.call('POST', '/v1/kobject-moves', {
+      body: { kobjectIds: a.kobjectIds, targetCustomerId: b.id },
+    });
+    expect(allowed.statusCode, allowed.body).toBe(201);
+  });
+
+  it('refuses the confirm of a merge, split or move previewed before the request arrived', async () => {
+    const { a, b } = await pair();
+    const previews = [
+      ['merges', { sourceCustomerId: b.id, targetCustomerId: a.id }],
+      [
+        'splits',
+        { sourceCustomerId: a.id, targetCustomerId: b.id, conversationIds: a.conversationIds },
+      ],
+      ['kobject-moves', { kobjectIds: a.kobjectIds, targetCustomerId: b.id }],
+    ] as const;
+    const jobIds: [string, string][] = [];
+    for (const [path, body] of previews) {
+      const previewed = await t.call('POST', `/v1/${path}`, { body });
+      expect(previewed.statusCode, previewed.body).toBe(201);
+      jobIds.push([path, previewed.json<{ job: Job }>().job.id]);
+    }
+    expect((await post({ customerId: a.id })).statusCode).toBe(201);
+    for (const [path, jobId] of jobIds) {
+      const refused = await t.call('POST', `/v1/${path}/${jobId}/confirm`);
+      expect(problemOf(refused), path).toMatchObject({ status: 409, code: 'ERASURE_PENDING' });
+    }
+    expect(await ownerOf(conversations, a.conversationIds[0]!)).toBe(a.id);
+    expect(await ownerOf(conversations, b.conversationIds[0]!)).toBe(b.id);
+    expect(await ownerOf(kobjects, a.kobjectIds[0]!)).toBe(a.id);
   });
 });

@@ -217,6 +217,40 @@ describe('a GDPR request workflow across its 30-day deadline', () => {
     }
   });
 
+  it('goes on when notices cannot be emailed: bounded retries, in-app still delivered, overdue still marked', async () => {
+    await t.worker!.shutdown();
+    t.worker = await startWorker(
+      { ...t.config, smtp: { ...t.config.smtp, url: 'smtp://127.0.0.1:9' } },
+      {
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        shutdownGraceTime: '1 second',
+        ...noStickyCache,
+      },
+    );
+    const { request } = await newRequest();
+    await env.sleep(23 * DAY + 60_000);
+    expect(await waitForNotices(request.id, ['7'])).toEqual(['gdpr_reminderDays left: 7']);
+    // Eight attempts over a few minutes of (skipped) time, then the reminder is given up.
+    await env.sleep(DAY);
+    await env.sleep(7 * DAY);
+    expect(await waitForNotices(request.id, ['7', '1', 'overdue'])).toEqual([
+      'gdpr_reminderDays left: 7',
+      'gdpr_reminderDays left: 1',
+      'gdpr_overdueDays left: 0',
+    ]);
+    expect(await statusOf(request.id)).toBe('overdue');
+    const failures = (await t.temporal.workflow.getHandle(request.workflowId).fetchHistory())
+      .events!.filter((e) => e.activityTaskFailedEventAttributes)
+      .map((e) => e.activityTaskFailedEventAttributes!.retryState);
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    for (const retryState of failures) {
+      expect(retryState).toBe(
+        proto.temporal.api.enums.v1.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED,
+      );
+    }
+    expect((await inboxOf(officer.email)).filter((m) => m.text.includes(request.id))).toEqual([]);
+  });
+
   it('replays the recorded history of a request that went through every step', async () => {
     // Recorded from the test above (RECORD_WORKFLOW_HISTORIES=1); a change that would
     // break running request workflows fails here and needs `patched` or a new workflow type.

@@ -1,7 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { Config } from '../lib/config';
-import errors from './plugins/errors';
+import { errorLogView, requestLogView } from './logging';
+import errors, { clientErrorHandler } from './plugins/errors';
+import { RouteTable } from './route-table';
 import infrastructure from './plugins/infrastructure';
 import openapi from './plugins/openapi';
 import validation from './plugins/validation';
@@ -11,20 +14,31 @@ import v1 from './routes';
 export interface BuildAppOptions {
   config: Config;
   logger?: boolean;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: DestinationStream;
 }
 
 /** The whole HTTP API as one Fastify instance; the caller decides whether to listen. */
 export async function buildApp({
   config,
   logger = true,
+  logStream,
 }: BuildAppOptions): Promise<FastifyInstance> {
+  const routes = new RouteTable();
   const app = Fastify({
-    logger: logger ? { level: config.logLevel } : false,
+    logger: logger
+      ? {
+          level: config.logLevel,
+          serializers: { req: requestLogView, err: (error) => errorLogView(error) },
+          ...(logStream ? { stream: logStream } : {}),
+        }
+      : false,
     bodyLimit: 5 * 1024 * 1024,
+    clientErrorHandler: clientErrorHandler(routes),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(validation);
-  await app.register(errors);
+  await app.register(errors, { routes });
   await app.register(infrastructure, { config });
   await app.register(openapi);
   await app.register(health);

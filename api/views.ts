@@ -5,11 +5,20 @@
 import type { CompanyRow } from '../db/queries/companies';
 import type { ConversationRow, MessageRow } from '../db/queries/conversations';
 import type { CustomerRow } from '../db/queries/customers';
+import type { EventRow } from '../db/queries/events';
 import type { NotificationRow } from '../db/queries/notifications';
 import type { TimelineItem } from '../db/queries/timeline';
 
-const iso = (date: Date) => date.toISOString();
-const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
+/**
+ * A stored time as RFC 3339. Rows written before times were bounded can hold
+ * values a Date cannot represent (the driver then yields an invalid Date);
+ * they read as the start of the accepted range instead of failing the request.
+ */
+export function iso(date: Date): string {
+  return Number.isNaN(date.getTime()) ? new Date(0).toISOString() : date.toISOString();
+}
+
+export const isoOrNull = (date: Date | null | undefined) => (date ? iso(date) : null);
 
 export function customerView(row: CustomerRow) {
   return {
@@ -89,6 +98,18 @@ export function timelineItemView(item: TimelineItem) {
     lastActivityAt: iso(item.lastActivityAt),
     pinned: item.pinnedAt !== null,
     pinnedAt: isoOrNull(item.pinnedAt),
+  };
+}
+
+export function eventView(row: EventRow) {
+  return {
+    id: row.id,
+    customerId: row.customerId,
+    type: row.type,
+    occurredAt: iso(row.occurredAt),
+    properties: row.properties,
+    externalId: row.externalId,
+    createdAt: iso(row.createdAt),
   };
 }
 

@@ -91,9 +91,10 @@ export function mergeProfiles(
     target.socialHandles.map((h) => `${h.network.toLowerCase()}\n${h.handle.toLowerCase()}`),
   );
   const sites = new Set(target.websites.map((w) => w.toLowerCase()));
-  const attributes = { ...target.customAttributes };
+  // Keys are user-given: a Map never mistakes `constructor` or `__proto__` for one of its own.
+  const attributes = new Map(Object.entries(target.customAttributes));
   for (const [key, value] of Object.entries(source.customAttributes)) {
-    if (isEmpty(attributes[key])) attributes[key] = value;
+    if (isEmpty(attributes.get(key))) attributes.set(key, value);
   }
   return {
     name: isEmpty(target.name) ? source.name : target.name,
@@ -108,6 +109,6 @@ export function mergeProfiles(
     ],
     websites: [...target.websites, ...source.websites.filter((w) => !sites.has(w.toLowerCase()))],
     externalId: target.externalId ?? source.externalId,
-    customAttributes: attributes,
+    customAttributes: Object.fromEntries(attributes),
   };
 }

@@ -143,6 +143,11 @@ async function eraseCustomers(
   );
   counts.conversations = conversationIds.length;
   counts.kobjects = kobjectIds.length;
+  // Engagement events go by the cascade too; the count is the erasure record's proof.
+  counts.events = await countOf(
+    tx,
+    sql`select count(*) as n from engagement_events where customer_id = any(${owned})`,
+  );
   counts.messages = await countOf(
     tx,
     sql`select count(*) as n from messages m join conversations c on c.id = m.conversation_id
@@ -166,7 +171,7 @@ async function eraseCustomers(
     sql`with gone as (delete from merge_redirects where target_customer_id = any(${owned}) returning 1)
         select count(*) as n from gone`,
   );
-  // Conversations, messages, KObjects (and their pins) cascade from the customer.
+  // Conversations, messages, KObjects (and their pins) and events cascade from the customer.
   await tx.execute(sql`delete from customers where id = any(${owned})`);
 
   const entry = (objectType: string, objectId: string) => ({

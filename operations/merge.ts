@@ -11,6 +11,7 @@ import type { Queryable } from '../db/client';
 import { audit } from '../db/queries/audit';
 import type { CustomerRow } from '../db/queries/customers';
 import { enqueueSearchSync } from '../db/queries/search-outbox';
+import { eventsPreview, moveEvents } from '../db/queries/events';
 import { conversations, customers, kobjects, mergeRedirects } from '../db/schema';
 import { assertNoErasurePending } from './gdpr-requests';
 import {
@@ -38,6 +39,9 @@ interface TimelineState {
  * What a preview promised, as a hash: both customers' profiles and the exact
  * sets of their conversations and KObjects. Any change in between (an item
  * added, moved or deleted, a profile edited, a customer merged away) changes it.
+ * Engagement events are left out on purpose: they arrive all the time, so
+ * including them would make a busy customer's merge impossible to confirm;
+ * execution moves every event the source has by then, whatever the preview counted.
  */
 async function timelineState(db: Queryable, customerRows: CustomerRow[]): Promise<TimelineState> {
   const ids = customerRows.map((c) => c.id);
@@ -114,13 +118,20 @@ export function prepareMerge(
         kobjects: movingKObjects.rows.length,
         total: moving.length + movingKObjects.rows.length,
       },
+      events: await eventsPreview(tx, source.id),
       fingerprint: state.fingerprint,
     };
   });
 }
 
 export interface MergeResult extends Touched {
-  counts: { conversations: number; kobjects: number; emailsAdded: number; phonesAdded: number };
+  counts: {
+    conversations: number;
+    kobjects: number;
+    events: number;
+    emailsAdded: number;
+    phonesAdded: number;
+  };
 }
 
 /** Executes a confirmed merge in one transaction that re-checks everything the preview showed. */
@@ -152,6 +163,8 @@ export function executeMerge(
       .set({ customerId: targetId })
       .where(eq(kobjects.customerId, sourceId))
       .returning({ id: kobjects.id });
+    // Before the source row goes: its delete would cascade to the events.
+    const movedEvents = await moveEvents(tx, sourceId, targetId);
     const merged = mergeProfiles(target, source);
 
     // Old links to the source, and to everything merged into it before, now lead to the target.
@@ -179,6 +192,7 @@ export function executeMerge(
       counts: {
         conversations: movedConversations.length,
         kobjects: movedKObjects.length,
+        events: movedEvents,
         emailsAdded: merged.emails.length - target.emails.length,
         phonesAdded: merged.phones.length - target.phones.length,
       },

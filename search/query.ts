@@ -28,7 +28,8 @@ export function filterExpressions(
 ): string[] {
   const definitions = indexDefinitions[index].filters;
   return Object.entries(filters).map(([name, value]) => {
-    const definition = definitions[name];
+    // A user-given name: `toString` or `constructor` must not find Object.prototype.
+    const definition = Object.hasOwn(definitions, name) ? definitions[name] : undefined;
     if (!definition) {
       throw new DomainError(
         'invalid',

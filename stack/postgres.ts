@@ -189,6 +189,13 @@ export async function startPostgres({
       'listen_addresses=127.0.0.1',
       '-c',
       'unix_socket_directories=',
+      // Keep personal data out of the server log: no statement text with a
+      // failed query, and no DETAIL lines (a unique violation's DETAIL quotes
+      // the email or external ID; a not-null violation's the whole row).
+      '-c',
+      'log_min_error_statement=panic',
+      '-c',
+      'log_error_verbosity=terse',
     ],
     // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to leave.
     { logFile, stopSignal: 'SIGINT', ...(account ?? {}) },

@@ -1,8 +1,11 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { ConnectionError, FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import { pgErrorOf } from '../../db/errors';
 import { DomainError, type DomainErrorKind } from '../../lib/errors';
-import { sendProblem } from '../problem';
+import { problemDocument, sendProblem } from '../problem';
+import { pathOf, type RouteTable } from '../route-table';
+import { validationIssues } from '../validation-issues';
 
 /** The one table from a refusal's kind to its HTTP status. */
 export const statusOfKind: Record<DomainErrorKind, number> = {
@@ -30,15 +33,29 @@ const codeOfFastifyError: Record<string, string> = {
  * without internals.
  */
 export default fp(
-  async function errors(app: FastifyInstance) {
-    app.setNotFoundHandler((request, reply) =>
-      sendProblem(
+  async function errors(app: FastifyInstance, { routes }: { routes: RouteTable }) {
+    app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+
+    app.setNotFoundHandler((request, reply) => {
+      const path = pathOf(request.url);
+      const allowed = routes.allowed(path);
+      if (allowed.length > 0) {
+        reply.header('allow', allowed.join(', '));
+        return sendProblem(
+          reply,
+          405,
+          'METHOD_NOT_ALLOWED',
+          `${path} answers ${allowed.join(', ')}, not ${request.method}.`,
+          { allowed },
+        );
+      }
+      return sendProblem(
         reply,
         404,
         'ROUTE_NOT_FOUND',
-        `No route answers ${request.method} ${request.url}.`,
-      ),
-    );
+        `No route answers ${request.method} ${path}.`,
+      );
+    });
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const cause = (error as { cause?: unknown }).cause;
@@ -55,20 +72,16 @@ export default fp(
         );
       }
       if (error.validation) {
+        const part = error.validationContext ?? 'input';
+        const issues = validationIssues(error.validation, part);
         return sendProblem(
           reply,
           400,
           'VALIDATION_FAILED',
-          `The request ${error.validationContext ?? 'input'} is not valid.`,
-          {
-            errors: error.validation.map((issue) => ({
-              path: issue.instancePath || '/',
-              message: issue.message ?? 'is not valid',
-              ...(issue.keyword === 'additionalProperties'
-                ? { property: (issue.params as { additionalProperty?: string }).additionalProperty }
-                : {}),
-            })),
-          },
+          `The request ${part} is not valid: ${issues
+            .map((issue) => `${issue.field} ${issue.message}`)
+            .join('; ')}.`,
+          { errors: issues },
         );
       }
       const pg = pgErrorOf(error);
@@ -108,7 +121,7 @@ export default fp(
           error.message,
         );
       }
-      request.log.error({ err: error, route: request.routeOptions.url }, 'request failed');
+      request.log.error({ err: error }, 'request failed');
       return sendProblem(
         reply,
         500,
@@ -119,3 +132,56 @@ export default fp(
   },
   { name: 'errors' },
 );
+
+const clientErrors: Record<string, [status: number, code: string, detail: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'The request headers are too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request took too long to arrive.'],
+  HPE_INVALID_HEADER_TOKEN: [
+    400,
+    'INVALID_HEADER',
+    'A request header holds a character HTTP does not allow (a control character?).',
+  ],
+  HPE_INVALID_METHOD: [405, 'METHOD_NOT_ALLOWED', 'The request method is not one this API knows.'],
+};
+
+/** Node hands over a Buffer, though Fastify's types say `{ type, data }`. */
+const rawText = (packet: unknown) => (Buffer.isBuffer(packet) ? packet.toString('latin1') : '');
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a header with
+ * a control character, headers over the size limit, an unknown method) are
+ * answered with problem+json like every other refusal. The raw packet is not
+ * logged: it holds the URL and headers.
+ */
+export function clientErrorHandler(routes: RouteTable) {
+  return function (this: FastifyInstance, error: ConnectionError, socket: Socket) {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, code, detail] = clientErrors[error.code ?? ''] ?? [
+      400,
+      'BAD_REQUEST',
+      'The request is not valid HTTP.',
+    ];
+    const headers: string[] = [];
+    if (code === 'METHOD_NOT_ALLOWED') {
+      const target = /^\S+ (\S+)/.exec(rawText(error.rawPacket))?.[1];
+      const allowed = target ? routes.allowed(pathOf(target)) : [];
+      if (allowed.length > 0) headers.push(`Allow: ${allowed.join(', ')}`);
+    }
+    this.log.info({ code: error.code, status }, 'refused a request HTTP could not parse');
+    const body = JSON.stringify(problemDocument(status, code, detail));
+    if (socket.writable) {
+      socket.write(
+        [
+          `HTTP/1.1 ${status} ${problemDocument(status, code, detail).title}`,
+          'Content-Type: application/problem+json',
+          `Content-Length: ${Buffer.byteLength(body)}`,
+          'Connection: close',
+          ...headers,
+          '',
+          body,
+        ].join('\r\n'),
+      );
+    }
+    socket.destroy();
+  };
+}

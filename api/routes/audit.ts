@@ -47,7 +47,7 @@ const audit: FastifyPluginAsyncTypebox = async (app) => {
         ...filter,
         from: from ? new Date(from) : undefined,
         to: to ? new Date(to) : undefined,
-        before: cursor ? Number(decodeCursor(cursor, 1)[0]) : undefined,
+        before: cursor ? decodeCursor(cursor, ['integer'])[0] : undefined,
         limit: limit + 1,
       });
       const page = rows.slice(0, limit);

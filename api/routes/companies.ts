@@ -12,6 +12,7 @@ import { DomainError } from '../../lib/errors';
 import {
   Attributes,
   IdParams,
+  Name,
   Page,
   PageQuery,
   problems,
@@ -19,7 +20,7 @@ import {
   Uuid,
 } from '../schemas/common';
 import { TimelineItem } from '../schemas/timeline';
-import { companyView, timelineItemView } from '../views';
+import { companyView, iso, timelineItemView } from '../views';
 
 const tags = ['companies'];
 
@@ -31,7 +32,7 @@ const Company = Type.Object({
   updatedAt: Timestamp,
 });
 
-const CompanyName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const CompanyName = Name(200);
 
 const CustomerCard = Type.Object({
   customer: Type.Object({ id: Uuid, name: Type.String(), lastActivityAt: Timestamp }),
@@ -164,7 +165,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
         items: page.items.map((card) => ({
           customer: {
             ...card.customer,
-            lastActivityAt: card.customer.lastActivityAt.toISOString(),
+            lastActivityAt: iso(card.customer.lastActivityAt),
           },
           conversationCounts: card.conversationCounts,
           recentItems: card.recentItems.map(timelineItemView),
@@ -207,7 +208,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
       return {
         items: page.items.map((entry) => ({
           ...entry,
-          lastActivityAt: entry.lastActivityAt.toISOString(),
+          lastActivityAt: iso(entry.lastActivityAt),
         })),
         nextCursor: page.nextCursor,
       };

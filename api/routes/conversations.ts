@@ -7,7 +7,7 @@ import {
   updateConversation,
 } from '../../db/queries/conversations';
 import { conversationChannels, conversationStatuses, messageDirections } from '../../db/schema';
-import { IdParams, OneOf, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import { IdParams, OneOf, Nullable, problems, Timestamp, UserTime, Uuid } from '../schemas/common';
 import { conversationView, messageView } from '../views';
 
 const tags = ['conversations'];
@@ -19,7 +19,7 @@ const MessageInput = Type.Object(
   {
     direction: OneOf(messageDirections),
     body: Type.String({ minLength: 1, maxLength: 100_000 }),
-    sentAt: Type.Optional(Timestamp),
+    sentAt: Type.Optional(UserTime('When the message was sent; defaults to now.')),
   },
   { additionalProperties: false },
 );
@@ -66,11 +66,11 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
             subject: Type.Optional(Type.String({ maxLength: 500 })),
             status: Type.Optional(Status),
             messages: Type.Optional(Type.Array(MessageInput, { maxItems: 1000 })),
-            createdAt: Type.Optional({
-              ...Timestamp,
-              description:
+            createdAt: Type.Optional(
+              UserTime(
                 'When an imported conversation started; defaults to now. Reports count it on that day.',
-            }),
+              ),
+            ),
           },
           { additionalProperties: false },
         ),

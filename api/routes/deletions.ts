@@ -112,7 +112,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { ids, savedSearchId } = request.body;
-      const entity = request.body.entity as keyof typeof bulkEntities;
+      const entity = request.body.entity;
       assertConfirmed(request.body);
       const user = currentUser(request);
       if ((ids === undefined) === (savedSearchId === undefined)) {

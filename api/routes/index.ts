@@ -6,6 +6,7 @@ import conversations from './conversations';
 import customers from './customers';
 import deletions from './deletions';
 import diagnostics from './diagnostics';
+import events from './events';
 import gdprRequests from './gdpr-requests';
 import jobs from './jobs';
 import kobjects from './kobjects';
@@ -27,6 +28,7 @@ export default async function v1(app: FastifyInstance) {
     companies,
     conversations,
     kobjects,
+    events,
     timeline,
     reports,
     search,

@@ -85,7 +85,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const job = await findOwnJob(app, currentUser(request), request.params.id);
       const { limit = 25, cursor, status } = request.query;
-      const after = cursor ? Number(decodeCursor(cursor, 1)[0]) : undefined;
+      const after = cursor ? decodeCursor(cursor, ['integer'])[0] : undefined;
       const rows = await listJobItems(app.db, job.id, { status, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return {

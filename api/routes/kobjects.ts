@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createKlass, createKObject, getKObject, listKlasses } from '../../db/queries/kobjects';
-import { Attributes, IdParams, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
-import { kobjectView } from '../views';
+import { jsonLimits } from '../../domain/json';
+import { FreeJson, IdParams, Name, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import { iso, kobjectView } from '../views';
 
 const KlassName = Type.String({
   minLength: 1,
@@ -10,6 +11,8 @@ const KlassName = Type.String({
   pattern: '^[a-z][a-z0-9_]*$',
   description: 'A lower-case identifier such as `order`.',
 });
+
+const KObjectData = FreeJson(jsonLimits.kobjectData, "The KObject's data (JSON object).");
 
 const Klass = Type.Object({
   id: Uuid,
@@ -23,7 +26,7 @@ const KObject = Type.Object({
   customerId: Uuid,
   klass: Type.String(),
   title: Type.String(),
-  data: Attributes,
+  data: KObjectData,
   createdAt: Timestamp,
   lastActivityAt: Timestamp,
   pinnedAt: Nullable(Timestamp),
@@ -36,16 +39,13 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kobjects'],
         summary: 'Define a klass (a custom object type)',
-        body: Type.Object(
-          { name: KlassName, title: Type.String({ minLength: 1, maxLength: 200 }) },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ name: KlassName, title: Name(200) }, { additionalProperties: false }),
         response: { 201: Klass, ...problems(409) },
       },
     },
     async (request, reply) => {
       const row = await createKlass(app.db, request.body);
-      return reply.code(201).send({ ...row, createdAt: row.createdAt.toISOString() });
+      return reply.code(201).send({ ...row, createdAt: iso(row.createdAt) });
     },
   );
 
@@ -61,7 +61,7 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
     async () => ({
       items: (await listKlasses(app.db)).map((row) => ({
         ...row,
-        createdAt: row.createdAt.toISOString(),
+        createdAt: iso(row.createdAt),
       })),
     }),
   );
@@ -76,8 +76,8 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object(
           {
             klass: KlassName,
-            title: Type.String({ minLength: 1, maxLength: 500 }),
-            data: Type.Optional(Attributes),
+            title: Name(500),
+            data: Type.Optional(KObjectData),
           },
           { additionalProperties: false },
         ),

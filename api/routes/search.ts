@@ -23,7 +23,17 @@ import {
 } from '../../search/query';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { DomainError } from '../../lib/errors';
-import { IdParams, NoContent, Nullable, OneOf, problems, Timestamp, Uuid } from '../schemas/common';
+import { iso } from '../views';
+import {
+  IdParams,
+  Name,
+  NoContent,
+  Nullable,
+  OneOf,
+  problems,
+  Timestamp,
+  Uuid,
+} from '../schemas/common';
 
 const tags = ['search'];
 
@@ -46,7 +56,7 @@ function searchQuery(index: SearchIndexName) {
       ...Object.fromEntries(
         Object.entries(filters).map(([name, d]) => [name, Type.Optional(filterSchema(d))]),
       ),
-      sort: Type.Optional(OneOf(sorts.flatMap((s) => [s, `${s}:asc`, `${s}:desc`]))),
+      sort: Type.Optional(OneOf(sortValues(sorts))),
       ...paging,
     },
     { additionalProperties: false },
@@ -60,6 +70,28 @@ const Results = Type.Object({
   limit: Type.Integer(),
   offset: Type.Integer(),
 });
+
+const sortValues = (sorts: readonly string[]) => sorts.flatMap((s) => [s, `${s}:asc`, `${s}:desc`]);
+
+/** Every sort any index accepts; the saved search's index narrows it down. */
+const SavedSort = OneOf([
+  ...new Set(searchIndexNames.flatMap((index) => sortValues(indexDefinitions[index].sorts))),
+]);
+
+/**
+ * Saved filters as stored: IDs lower-cased like every ID at the edge, so a
+ * saved `customer` filter matches the indexed ID whatever case it was sent in.
+ */
+function savedFilters(index: SearchIndexName, filters: Record<string, string>) {
+  filterExpressions(index, filters);
+  const definitions = indexDefinitions[index].filters;
+  return Object.fromEntries(
+    Object.entries(filters).map(([name, value]) => [
+      name,
+      definitions[name]?.kind === 'uuid' ? value.toLowerCase() : value,
+    ]),
+  );
+}
 
 const FiltersBody = Type.Record(Type.String({ maxLength: 50 }), Type.String({ maxLength: 200 }));
 
@@ -81,8 +113,8 @@ const savedSearchView = (row: SavedSearchRow) => ({
   q: row.query,
   filters: row.filters as Record<string, string>,
   sort: row.sort,
-  createdAt: row.createdAt.toISOString(),
-  updatedAt: row.updatedAt.toISOString(),
+  createdAt: iso(row.createdAt),
+  updatedAt: iso(row.updatedAt),
 });
 
 const search: FastifyPluginAsyncTypebox = async (app) => {
@@ -146,11 +178,11 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Save a search',
         body: Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: Name(200),
             index: OneOf(searchIndexNames),
             q: Type.Optional(Type.String({ maxLength: 500 })),
             filters: Type.Optional(FiltersBody),
-            sort: Type.Optional(Type.String({ maxLength: 50 })),
+            sort: Type.Optional(SavedSort),
           },
           { additionalProperties: false },
         ),
@@ -159,13 +191,13 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { name, index, q = '', filters = {}, sort } = request.body;
-      filterExpressions(index, filters);
+      const stored = savedFilters(index, filters);
       sortExpressions(index, sort);
       const row = await createSavedSearch(app.db, currentUser(request).id, {
         name,
         index,
         query: q,
-        filters,
+        filters: stored,
         sort: sort ?? null,
       });
       return reply.code(201).send(savedSearchView(row));
@@ -212,10 +244,10 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParams,
         body: Type.Object(
           {
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            name: Type.Optional(Name(200)),
             q: Type.Optional(Type.String({ maxLength: 500 })),
             filters: Type.Optional(FiltersBody),
-            sort: Type.Optional(Nullable(Type.String({ maxLength: 50 }))),
+            sort: Type.Optional(Nullable(SavedSort)),
           },
           { additionalProperties: false, minProperties: 1 },
         ),
@@ -226,12 +258,12 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
       const user = currentUser(request);
       const existing = await getSavedSearch(app.db, request.params.id, user);
       const { name, q, filters, sort } = request.body;
-      if (filters) filterExpressions(existing.index, filters);
+      const stored = filters && savedFilters(existing.index, filters);
       if (sort) sortExpressions(existing.index, sort);
       const row = await updateSavedSearch(app.db, existing.id, user, {
         ...(name === undefined ? {} : { name }),
         ...(q === undefined ? {} : { query: q }),
-        ...(filters === undefined ? {} : { filters }),
+        ...(stored === undefined ? {} : { filters: stored }),
         ...(sort === undefined ? {} : { sort }),
       });
       return savedSearchView(row);

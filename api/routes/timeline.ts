@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { customerTimeline, setPinned } from '../../db/queries/timeline';
 import { currentUser } from '../plugins/auth';
-import { IdParams, NoContent, Page, PageQuery, problems } from '../schemas/common';
+import { IdParams, NoContent, OneOf, Page, PageQuery, problems } from '../schemas/common';
 import { TimelineItem } from '../schemas/timeline';
 import { timelineItemView } from '../views';
 
@@ -15,8 +15,13 @@ const timeline: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: "A customer's conversations and KObjects: pinned first, then most recent activity",
+        description:
+          '`include=events` interleaves the engagement events (never pinned) by when they occurred.',
         params: IdParams,
-        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        querystring: Type.Object(
+          { ...PageQuery, include: Type.Optional(OneOf(['events'] as const)) },
+          { additionalProperties: false },
+        ),
         response: { 200: Page(TimelineItem), ...problems(404) },
       },
     },
@@ -24,6 +29,7 @@ const timeline: FastifyPluginAsyncTypebox = async (app) => {
       const page = await customerTimeline(app.db, request.params.id, {
         limit: request.query.limit ?? 25,
         cursor: request.query.cursor,
+        includeEvents: request.query.include === 'events',
       });
       return { items: page.items.map(timelineItemView), nextCursor: page.nextCursor };
     },

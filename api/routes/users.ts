@@ -7,15 +7,30 @@ import {
   listApiKeys,
   listUsers,
   revokeApiKey,
+  updateUser,
   type UserRow,
 } from '../../db/queries/users';
-import { permissions } from '../../lib/permissions';
+import { DomainError } from '../../lib/errors';
+import { assertCoherentPermissions, permissions } from '../../lib/permissions';
 import { currentUser, requireAdmin } from '../plugins/auth';
-import { IdParams, NoContent, OneOf, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import { iso, isoOrNull } from '../views';
+import {
+  IdParams,
+  Name,
+  NoContent,
+  OneOf,
+  Nullable,
+  problems,
+  Timestamp,
+  Uuid,
+} from '../schemas/common';
 
 const tags = ['users'];
 
-const Permission = OneOf(permissions);
+const PermissionSet = Type.Array(OneOf(permissions), {
+  maxItems: permissions.length,
+  description: '`searches.bulkDelete` needs `searches.read`.',
+});
 
 const User = Type.Object({
   id: Uuid,
@@ -41,7 +56,7 @@ const userView = (row: UserRow) => ({
   email: row.email,
   isAdmin: row.isAdmin,
   permissions: row.permissions,
-  createdAt: row.createdAt.toISOString(),
+  createdAt: iso(row.createdAt),
 });
 
 const users: FastifyPluginAsyncTypebox = async (app) => {
@@ -66,18 +81,56 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create a user with a permission set (admin)',
         body: Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: Name(200),
             email: Type.String({ format: 'email', maxLength: 320 }),
             isAdmin: Type.Optional(Type.Boolean()),
-            permissions: Type.Optional(Type.Array(Permission, { maxItems: permissions.length })),
+            permissions: Type.Optional(PermissionSet),
           },
           { additionalProperties: false },
         ),
-        response: { 201: User, ...problems(403, 409) },
+        response: { 201: User, ...problems(403, 409, 422) },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(userView(await createUser(app.db, request.body))),
+    async (request, reply) => {
+      assertCoherentPermissions(request.body.permissions ?? []);
+      return reply.code(201).send(userView(await createUser(app.db, request.body)));
+    },
+  );
+
+  app.patch(
+    '/users/:id',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: "Change a user's name, admin flag or permissions (admin)",
+        description:
+          'Permissions given replace the stored set. `searches.bulkDelete` needs `searches.read` (422 ' +
+          'PERMISSION_REQUIRES_ANOTHER); admins cannot take their own admin flag (422 CANNOT_DEMOTE_SELF).',
+        params: IdParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(Name(200)),
+            isAdmin: Type.Optional(Type.Boolean()),
+            permissions: Type.Optional(PermissionSet),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: User, ...problems(403, 404, 422) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      if (request.body.isAdmin === false && id === currentUser(request).id) {
+        throw new DomainError(
+          'unprocessable',
+          'CANNOT_DEMOTE_SELF',
+          'Admins cannot take their own admin flag; ask another admin.',
+        );
+      }
+      if (request.body.permissions) assertCoherentPermissions(request.body.permissions);
+      return userView(await updateUser(app.db, id, request.body));
+    },
   );
 
   app.get(
@@ -115,10 +168,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Issue an API key (admin); the key is shown once',
         params: IdParams,
-        body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100 }) },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ name: Name(100) }, { additionalProperties: false }),
         response: {
           201: Type.Object({
             id: Uuid,
@@ -134,7 +184,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       await getUser(app.db, request.params.id);
       const issued = await issueApiKey(app.db, request.params.id, request.body.name);
-      return reply.code(201).send({ ...issued, createdAt: issued.createdAt.toISOString() });
+      return reply.code(201).send({ ...issued, createdAt: iso(issued.createdAt) });
     },
   );
 
@@ -155,9 +205,9 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       return {
         items: keys.map((key) => ({
           ...key,
-          createdAt: key.createdAt.toISOString(),
-          lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
-          revokedAt: key.revokedAt?.toISOString() ?? null,
+          createdAt: iso(key.createdAt),
+          lastUsedAt: isoOrNull(key.lastUsedAt),
+          revokedAt: isoOrNull(key.revokedAt),
         })),
       };
     },

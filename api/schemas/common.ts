@@ -1,15 +1,54 @@
 import { Type, type TSchema } from 'typebox';
+import { jsonLimits, type JsonLimits } from '../../domain/json';
+import { USER_TIME_RANGE } from '../../domain/time';
+import { keywords } from './keywords';
 
-export const Uuid = Type.String({ format: 'uuid' });
+/**
+ * A UUID in either case; validation lower-cases it in place (`x-lowercase`),
+ * so every handler, query and comparison sees one spelling of an ID.
+ */
+export const Uuid = Type.String({
+  format: 'uuid',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  [keywords.lowercase]: true,
+});
 
 /** A string schema that accepts exactly the given values (an enum in OpenAPI). */
-export const OneOf = <T extends readonly string[]>(values: T) =>
-  Type.Union(values.map((v) => Type.Literal(v)));
+export const OneOf = <const T extends readonly string[]>(values: T, options: object = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+
+/** A time in a response. */
 export const Timestamp = Type.String({ format: 'date-time' });
+
+/**
+ * A time a user gives us (`createdAt`, `sentAt`, `occurredAt`…): RFC 3339 within
+ * the one accepted range of `domain/time.ts`; anything else is a 400 naming the field.
+ * Parse the accepted string with `new Date(value)`.
+ */
+export const UserTime = (description = '') =>
+  Type.String({
+    format: 'date-time',
+    [keywords.userTime]: true,
+    description: `${description}${description ? ' ' : ''}Accepted ${USER_TIME_RANGE}.`.trim(),
+  });
+
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-export const Attributes = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
-  description: 'Free-form custom attributes (JSON object).',
-});
+
+/** Free-form JSON object within documented depth and size bounds (`domain/json.ts`). */
+export const FreeJson = (limits: JsonLimits, description: string) =>
+  Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+    description: `${description} At most ${limits.maxDepth} levels deep and ${limits.maxBytes / 1024} KB as JSON.`,
+    [keywords.jsonLimits]: limits,
+  });
+
+export const Attributes = FreeJson(
+  jsonLimits.attributes,
+  'Free-form custom attributes (JSON object).',
+);
+
+/** A name or title: not empty and not only white space. */
+export const Name = (maxLength: number, options: object = {}) =>
+  Type.String({ minLength: 1, maxLength, pattern: '\\S', ...options });
 
 export const IdParams = Type.Object({ id: Uuid });
 

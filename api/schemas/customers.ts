@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Attributes, Nullable, Timestamp, Uuid } from './common';
+import { Attributes, Name, Nullable, Timestamp, Uuid } from './common';
 
 const EmailInput = Type.Object(
   {
@@ -26,7 +26,7 @@ const SocialHandle = Type.Object(
 );
 
 const customerFields = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  name: Name(200),
   companyId: Nullable(Uuid),
   emails: Type.Array(EmailInput, {
     maxItems: 50,

@@ -40,7 +40,7 @@ export async function listCompanies(
   db: Queryable,
   { limit, cursor }: { limit: number; cursor?: string | undefined },
 ) {
-  const after = cursor ? decodeCursor(cursor, 1)[0] : undefined;
+  const after = cursor ? decodeCursor(cursor, ['uuid'])[0] : undefined;
   const rows = await db
     .select()
     .from(companies)

@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { latestEventAt } from './events';
 import { enqueueCustomerItems, enqueueSearchSync } from './search-outbox';
 import { companies, customers, mergeRedirects } from '../schema';
 
@@ -139,7 +140,7 @@ export async function listCustomers(
   const conditions = [];
   if (companyId) conditions.push(eq(customers.companyId, companyId));
   if (cursor) {
-    const [createdAt, id] = decodeCursor(cursor, 2);
+    const [createdAt, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     conditions.push(
       sql`(${customers.createdAt}, ${customers.id}) < (${createdAt}::timestamptz, ${id}::uuid)`,
     );
@@ -183,7 +184,7 @@ export async function listCompanyDirectory(
     );
   }
   if (cursor) {
-    const [name, id] = decodeCursor(cursor, 2);
+    const [name, id] = decodeCursor(cursor, ['text', 'uuid']);
     conditions.push(sql`(lower(${customers.name}), ${customers.id}) > (${name}, ${id}::uuid)`);
   }
   const rows = await db
@@ -216,7 +217,7 @@ export async function assertCustomersExist(db: Queryable, ids: string[]): Promis
 }
 
 /**
- * A customer's last activity is that of its most recent item (or its creation
+ * A customer's last activity is that of its most recent item or event (or its creation
  * when none is left): after a move it is worked out again for both customers.
  */
 export async function recomputeLastActivity(db: Queryable, customerIds: string[]): Promise<void> {
@@ -225,7 +226,8 @@ export async function recomputeLastActivity(db: Queryable, customerIds: string[]
       update customers set last_activity_at = greatest(
         created_at,
         (select max(last_activity_at) from conversations where customer_id = ${id}),
-        (select max(last_activity_at) from kobjects where customer_id = ${id}))
+        (select max(last_activity_at) from kobjects where customer_id = ${id}),
+        ${latestEventAt(id)})
       where id = ${id}`);
   }
 }

@@ -35,7 +35,7 @@ export async function listGdprRequests(
   if (status) conditions.push(eq(gdprRequests.status, status));
   if (customerId) conditions.push(eq(gdprRequests.customerId, customerId));
   if (cursor) {
-    const [dueAt, id] = decodeCursor(cursor, 2);
+    const [dueAt, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     conditions.push(
       sql`(${gdprRequests.dueAt}, ${gdprRequests.id}) > (${dueAt}::timestamptz, ${id}::uuid)`,
     );

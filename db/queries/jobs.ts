@@ -125,7 +125,7 @@ export async function listJobs(
   if (status) conditions.push(eq(jobs.status, status));
   if (startedBy) conditions.push(eq(jobs.startedBy, startedBy));
   if (cursor) {
-    const [createdAt, id] = decodeCursor(cursor, 2);
+    const [createdAt, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     conditions.push(
       sql`(${jobs.createdAt}, ${jobs.id}) < (${createdAt}::timestamptz, ${id}::uuid)`,
     );

@@ -194,7 +194,7 @@ export async function listNotifications(
   const conditions: SQL[] = [eq(notifications.userId, userId)];
   if (unread) conditions.push(sql`${notifications.readAt} is null`);
   if (cursor) {
-    const [read, createdAt, id] = decodeCursor(cursor, 3);
+    const [read, createdAt, id] = decodeCursor(cursor, ['flag', 'timestamp', 'uuid']);
     conditions.push(sql`(${isRead} > ${read}::int or (${isRead} = ${read}::int and
       (${notifications.createdAt}, ${notifications.id}) < (${createdAt}::timestamptz, ${id}::uuid)))`);
   }

@@ -3,9 +3,10 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { conversations, customers, kobjects } from '../schema';
+import { eventTimelineItems } from './events';
 
 export interface TimelineItem {
-  type: 'conversation' | 'kobject';
+  type: 'conversation' | 'kobject' | 'event';
   id: string;
   customerId: string;
   title: string;
@@ -17,7 +18,7 @@ export interface TimelineItem {
 }
 
 interface TimelineRow {
-  type: 'conversation' | 'kobject';
+  type: 'conversation' | 'kobject' | 'event';
   id: string;
   customer_id: string;
   title: string;
@@ -64,7 +65,11 @@ function toItem(row: TimelineRow): TimelineItem {
 export async function customerTimeline(
   db: Queryable,
   customerId: string,
-  { limit, cursor }: { limit: number; cursor?: string | undefined },
+  {
+    limit,
+    cursor,
+    includeEvents = false,
+  }: { limit: number; cursor?: string | undefined; includeEvents?: boolean },
 ) {
   const [customer] = await db
     .select({ id: customers.id })
@@ -72,17 +77,24 @@ export async function customerTimeline(
     .where(eq(customers.id, customerId));
   if (!customer) throw notFound('Customer', customerId);
   let after = sql`true`;
+  let eventsAfter: { sortKey: string; id: string } | undefined;
   if (cursor) {
-    const [pinned, sortKey, id] = decodeCursor(cursor, 3);
+    const [pinned, sortKey, id] = decodeCursor(cursor, ['flag', 'timestamp', 'uuid']);
     after = sql`(pinned, sort_key_ts, id) < (${Number(pinned)}, ${sortKey}::timestamptz, ${id}::uuid)`;
+    // Events are never pinned: while the cursor is among the pins, every event is still ahead.
+    if (Number(pinned) === 0) eventsAfter = { sortKey: String(sortKey), id: String(id) };
   }
+  const items = timelineItems({
+    conversations: sql`c.customer_id = ${customerId}`,
+    kobjects: sql`k.customer_id = ${customerId}`,
+  });
+  const events = includeEvents
+    ? sql`union all ${eventTimelineItems(customerId, eventsAfter, limit + 1)}`
+    : sql``;
   const result = await db.execute<TimelineRow>(sql`
     select *, sort_key_ts::text as sort_key from (
       select t.*, (t.pinned_at is not null)::int as pinned, coalesce(t.pinned_at, t.last_activity_at) as sort_key_ts
-      from (${timelineItems({
-        conversations: sql`c.customer_id = ${customerId}`,
-        kobjects: sql`k.customer_id = ${customerId}`,
-      })}) t
+      from (${items} ${events}) t
     ) ranked
     where ${after}
     order by pinned desc, sort_key_ts desc, id desc
@@ -135,7 +147,7 @@ export async function companyTimeline(
 ) {
   const conditions = [eq(customers.companyId, companyId)];
   if (cursor) {
-    const [sortKey, id] = decodeCursor(cursor, 2);
+    const [sortKey, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     conditions.push(
       sql`(${customers.lastActivityAt}, ${customers.id}) < (${sortKey}::timestamptz, ${id}::uuid)`,
     );

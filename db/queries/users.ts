@@ -43,6 +43,29 @@ export async function getUser(db: Queryable, id: string): Promise<UserRow> {
   return row;
 }
 
+/** Changes a user's name, admin flag or permission set (replaced as a whole). */
+export async function updateUser(
+  db: Queryable,
+  id: string,
+  patch: {
+    name?: string | undefined;
+    isAdmin?: boolean | undefined;
+    permissions?: string[] | undefined;
+  },
+): Promise<UserRow> {
+  const [row] = await db
+    .update(users)
+    .set({
+      ...(patch.name === undefined ? {} : { name: patch.name }),
+      ...(patch.isAdmin === undefined ? {} : { isAdmin: patch.isAdmin }),
+      ...(patch.permissions === undefined ? {} : { permissions: [...new Set(patch.permissions)] }),
+    })
+    .where(eq(users.id, id))
+    .returning();
+  if (!row) throw notFound('User', id);
+  return row;
+}
+
 export const listUsers = (db: Queryable) =>
   db.select().from(users).orderBy(asc(users.createdAt), asc(users.id));
 

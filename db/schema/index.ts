@@ -2,6 +2,7 @@ export * from './audit';
 export * from './companies';
 export * from './conversations';
 export * from './customers';
+export * from './events';
 export * from './gdpr';
 export * from './jobs';
 export * from './kobjects';

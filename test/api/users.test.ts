@@ -76,4 +76,69 @@ describe('users and API keys', () => {
     const other = await t.call('DELETE', `/v1/users/${t.adminId}/api-keys/${randomUUID()}`);
     expect(problemOf(other).code).toBe('API_KEY_NOT_FOUND');
   });
+
+  it('lets an admin change a user’s name, permissions and admin flag; the next request uses them', async () => {
+    const user = await t.create<{ id: string }>('/v1/users', newUser());
+    const { key } = await t.create<{ key: string }>(`/v1/users/${user.id}/api-keys`, {
+      name: 'integration',
+    });
+    expect((await t.call('GET', '/v1/search/customers', { key })).statusCode).toBe(403);
+
+    const changed = await t.call('PATCH', `/v1/users/${user.id}`, {
+      body: { name: 'Grace B. Hopper', permissions: ['searches.read', 'searches.bulkDelete'] },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json()).toMatchObject({
+      name: 'Grace B. Hopper',
+      permissions: ['searches.read', 'searches.bulkDelete'],
+      isAdmin: false,
+    });
+    expect((await t.call('GET', '/v1/search/customers', { key })).statusCode).not.toBe(403);
+
+    const promoted = await t.call('PATCH', `/v1/users/${user.id}`, { body: { isAdmin: true } });
+    expect(promoted.json()).toMatchObject({ isAdmin: true });
+    expect((await t.call('GET', '/v1/users', { key })).statusCode).toBe(200);
+  });
+
+  it('refuses PATCH /v1/users from a non-admin, for an unknown user, and an admin demoting itself', async () => {
+    const user = await t.create<{ id: string }>('/v1/users', newUser());
+    const { key } = await t.create<{ key: string }>(`/v1/users/${user.id}/api-keys`, {
+      name: 'integration',
+    });
+    const selfPromotion = await t.call('PATCH', `/v1/users/${user.id}`, {
+      key,
+      body: { isAdmin: true },
+    });
+    expect(selfPromotion.statusCode).toBe(403);
+    const unknown = await t.call('PATCH', `/v1/users/${randomUUID()}`, { body: { name: 'X' } });
+    expect(problemOf(unknown).code).toBe('USER_NOT_FOUND');
+    const demote = await t.call('PATCH', `/v1/users/${t.adminId}`, { body: { isAdmin: false } });
+    expect(demote.statusCode).toBe(422);
+    expect(problemOf(demote).code).toBe('CANNOT_DEMOTE_SELF');
+    const me = await t.call('GET', '/v1/me');
+    expect(me.json()).toMatchObject({ isAdmin: true });
+  });
+
+  it('refuses searches.bulkDelete without searches.read, at creation and by PATCH', async () => {
+    const body = { ...newUser(), permissions: ['searches.bulkDelete'] };
+    const created = await t.call('POST', '/v1/users', { body });
+    expect(created.statusCode).toBe(422);
+    expect(problemOf(created)).toMatchObject({
+      code: 'PERMISSION_REQUIRES_ANOTHER',
+      permission: 'searches.bulkDelete',
+      requires: 'searches.read',
+    });
+    expect(
+      (await t.call('GET', '/v1/users')).json<{ items: { email: string }[] }>().items,
+    ).not.toContainEqual(expect.objectContaining({ email: body.email }));
+
+    const user = await t.create<{ id: string }>('/v1/users', newUser());
+    const patched = await t.call('PATCH', `/v1/users/${user.id}`, {
+      body: { permissions: ['customers.merge', 'searches.bulkDelete'] },
+    });
+    expect(patched.statusCode).toBe(422);
+    expect(problemOf(patched).code).toBe('PERMISSION_REQUIRES_ANOTHER');
+    const stored = await t.call('GET', `/v1/users/${user.id}`);
+    expect(stored.json()).toMatchObject({ permissions: ['customers.merge'] });
+  });
 });

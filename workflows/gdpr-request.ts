@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   proxyActivities,
@@ -19,9 +20,11 @@ import { notify } from './notify';
 
 const DAY_MS = 86_400_000;
 
+// One guarded update each: the only transient fault is Postgres being away, and a
+// request must not lose its tracker over an outage, so these retry until it returns.
 const { markGdprRequestOverdue, completeGdprRequest } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes' },
 });
 
 // Follows a deletion job that may run for a long time; heartbeats show it is still watching.
@@ -72,13 +75,22 @@ export async function trackGdprRequestWorkflow(
       await condition(() => closed() || pendingErasures.length > 0);
       const jobId = pendingErasures.shift();
       if (jobId === undefined) return;
-      const outcome = await awaitErasureJob(jobId);
-      if (closed()) return;
-      if (outcome.status === 'completed') {
-        const completedAt = new Date().toISOString();
-        const completed = await completeGdprRequest(requestId, jobId, completedAt);
-        if (completed.status === 'completed') enter('completed');
-      } else {
+      try {
+        const outcome = await awaitErasureJob(jobId);
+        if (closed()) return;
+        if (outcome.status === 'completed') {
+          const completedAt = new Date().toISOString();
+          const completed = await completeGdprRequest(requestId, jobId, completedAt);
+          if (completed.status === 'completed') {
+            enter('completed');
+            continue;
+          }
+        }
+      } catch (error) {
+        // Lost track of the job (or it was refused): the request stays open, people are told.
+        if (!(error instanceof ActivityFailure)) throw error;
+      }
+      if (!closed()) {
         await notify({ kind: 'gdpr_erasure_failed', gdprRequestId: requestId, jobId });
       }
     }

@@ -391,6 +391,27 @@ describe('erasing the customer of a request', () => {
     expect(problemOf(again)).toMatchObject({ status: 409, code: 'REQUEST_CLOSED' });
   });
 
+  it('links the deletion job that already erased the customer instead of starting another', async () => {
+    const customerId = await newCustomer();
+    const created = (await post({ customerId })).json<Request>();
+    const deleted = await t.call('DELETE', `/v1/customers/${customerId}`, {
+      body: { confirm: 'DELETE' },
+    });
+    expect(deleted.statusCode, deleted.body).toBe(200);
+    const deleteJob = deleted.json<{ job: Job }>().job;
+
+    const response = await t.call('POST', `/v1/gdpr-requests/${created.id}/erase`);
+    expect([200, 202]).toContain(response.statusCode);
+    expect(response.json<{ job: Job }>().job.id).toBe(deleteJob.id);
+    const done = await eventually(async () => {
+      const row = (await t.call('GET', `/v1/gdpr-requests/${created.id}`)).json<Request>();
+      return row.status === 'completed' ? row : undefined;
+    });
+    expect(done.completionRecord).toMatchObject({ jobId: deleteJob.id });
+    const deletions = await t.db.select().from(jobs).where(eq(jobs.type, 'delete'));
+    expect(deletions.filter((job) => job.params.id === customerId)).toHaveLength(1);
+  });
+
   it('erases decline notes when the customer is deleted by any deletion', async () => {
     const customerId = await newCustomer();
     const created = (await post({ customerId })).json<Request>();

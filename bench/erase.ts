@@ -8,15 +8,9 @@
 import { sql } from 'drizzle-orm';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildApp } from '../api/app';
-import { createDatabase, type Database } from '../db/client';
-import { issueApiKey } from '../db/queries/api-keys';
-import { createUser } from '../db/queries/users';
-import { runMigrations } from '../db/migrate';
-import { loadConfig } from '../lib/config';
+import type { Database } from '../db/client';
+import { withThrowawayApp } from './harness';
 import { rebuildSearchIndexes } from '../search/rebuild';
-import { startThrowawayStack } from '../stack';
-import { startWorker } from '../worker';
 
 const CUSTOMERS = Number(process.env.ERASE_CUSTOMERS ?? 20_000);
 const OBJECTS_PER_CUSTOMER = 1 + 5 + 3;
@@ -48,106 +42,82 @@ async function seed(db: Database, tag: string, klassId: string): Promise<string[
 }
 
 async function main() {
-  const stack = await startThrowawayStack('bench-erase');
-  try {
-    await runMigrations(stack.env.DATABASE_URL!);
-    const config = loadConfig({ ...stack.env, LOG_LEVEL: 'silent' });
-    const worker = await startWorker(config);
-    const app = await buildApp({ config, logger: false });
-    const database = createDatabase(config.databaseUrl, { max: 4 });
-    const db = database.db;
-    try {
-      const admin = await createUser(db, {
-        name: 'Bench',
-        email: 'bench@example.com',
-        isAdmin: true,
-      });
-      const { key } = await issueApiKey(db, admin.id, 'bench');
-      const headers = { authorization: `Bearer ${key}` };
-      const klass = await db.execute<{ id: string }>(
-        sql`insert into klasses (name, title) values ('order', 'Order') returning id`,
-      );
-      const klassId = klass.rows[0]!.id;
+  await withThrowawayApp('bench-erase', async ({ app, config, db, headers }) => {
+    const klass = await db.execute<{ id: string }>(
+      sql`insert into klasses (name, title) values ('order', 'Order') returning id`,
+    );
+    const klassId = klass.rows[0]!.id;
 
-      let started = performance.now();
-      await seed(db, 'erasebench', klassId);
-      const seedMs = performance.now() - started;
-      started = performance.now();
-      await rebuildSearchIndexes(db, app.meili, config.meili.indexPrefix);
-      const indexMs = performance.now() - started;
+    let started = performance.now();
+    await seed(db, 'erasebench', klassId);
+    const seedMs = performance.now() - started;
+    started = performance.now();
+    await rebuildSearchIndexes(db, app.meili, config.meili.indexPrefix);
+    const indexMs = performance.now() - started;
 
-      const saved = await app.inject({
-        method: 'POST',
-        url: '/v1/saved-searches',
-        headers,
-        payload: { name: 'Everyone', index: 'customers', q: 'erasebench' },
-      });
-      const savedSearchId = saved.json<{ id: string }>().id;
-      let peakRss = process.memoryUsage().rss;
-      const sampler = setInterval(() => {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      }, 50);
-      started = performance.now();
-      const response = await app.inject({
-        method: 'POST',
-        url: '/v1/bulk-deletes',
-        headers,
-        payload: { entity: 'customers', savedSearchId, confirm: 'DELETE' },
-      });
-      if (response.statusCode !== 202) throw new Error(`bulk delete: ${response.body}`);
-      const jobId = response.json<{ job: { id: string } }>().job.id;
-      let job: { status: string; progress: { done: number }; result: { indexPending: boolean } };
-      for (;;) {
-        job = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers })).json();
-        if (job.status !== 'running' && job.status !== 'pending') break;
-        await sleep(100);
-      }
-      const eraseMs = performance.now() - started;
-      clearInterval(sampler);
-      if (job.status !== 'completed' || job.progress.done !== CUSTOMERS)
-        throw new Error(`the erasure ended ${job.status} with ${job.progress.done} done`);
-
-      const bare = await seed(db, 'sqlbench', klassId);
-      started = performance.now();
-      for (let i = 0; i < bare.length; i += 1000) {
-        const slice = bare.slice(i, i + 1000);
-        await db.execute(
-          sql`delete from customers where id = any(${`{${slice.join(',')}}`}::uuid[])`,
-        );
-      }
-      const sqlMs = performance.now() - started;
-
-      const objects = CUSTOMERS * OBJECTS_PER_CUSTOMER;
-      console.log(
-        `\nerasing ${CUSTOMERS} customers (2 emails, 5 conversations × 4 messages, 3 KObjects each: ${objects} objects)`,
-      );
-      console.log(
-        `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-      );
-      console.log(
-        `seeding ${(seedMs / 1000).toFixed(1)} s; indexing ${(indexMs / 1000).toFixed(1)} s\n`,
-      );
-      console.log('                                          seconds   objects/s');
-      const line = (label: string, ms: number) =>
-        console.log(
-          `${label.padEnd(42)}${(ms / 1000).toFixed(1).padStart(7)}   ${(objects / (ms / 1000)).toFixed(0).padStart(9)}`,
-        );
-      line('bulk erasure job (API → done, index too)', eraseMs);
-      line('plain SQL cascade delete (same rows)', sqlMs);
-      console.log(
-        `\nratio ${(eraseMs / sqlMs).toFixed(1)}× (target ≤ 2×); search index pending at the end: ${job.result.indexPending}`,
-      );
-      console.log(
-        `peak memory of the process running API and worker: ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
-      );
-    } finally {
-      await app.close();
-      await worker.shutdown();
-      await database.close();
+    const saved = await app.inject({
+      method: 'POST',
+      url: '/v1/saved-searches',
+      headers,
+      payload: { name: 'Everyone', index: 'customers', q: 'erasebench' },
+    });
+    const savedSearchId = saved.json<{ id: string }>().id;
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 50);
+    started = performance.now();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/bulk-deletes',
+      headers,
+      payload: { entity: 'customers', savedSearchId, confirm: 'DELETE' },
+    });
+    if (response.statusCode !== 202) throw new Error(`bulk delete: ${response.body}`);
+    const jobId = response.json<{ job: { id: string } }>().job.id;
+    let job: { status: string; progress: { done: number }; result: { indexPending: boolean } };
+    for (;;) {
+      job = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers })).json();
+      if (job.status !== 'running' && job.status !== 'pending') break;
+      await sleep(100);
     }
-  } finally {
-    await stack.destroy();
-  }
+    const eraseMs = performance.now() - started;
+    clearInterval(sampler);
+    if (job.status !== 'completed' || job.progress.done !== CUSTOMERS)
+      throw new Error(`the erasure ended ${job.status} with ${job.progress.done} done`);
+
+    const bare = await seed(db, 'sqlbench', klassId);
+    started = performance.now();
+    for (let i = 0; i < bare.length; i += 1000) {
+      const slice = bare.slice(i, i + 1000);
+      await db.execute(
+        sql`delete from customers where id = any(${`{${slice.join(',')}}`}::uuid[])`,
+      );
+    }
+    const sqlMs = performance.now() - started;
+
+    const objects = CUSTOMERS * OBJECTS_PER_CUSTOMER;
+    console.log(
+      `\nerasing ${CUSTOMERS} customers (2 emails, 5 conversations × 4 messages, 3 KObjects each: ${objects} objects)`,
+    );
+    console.log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
+    console.log(
+      `seeding ${(seedMs / 1000).toFixed(1)} s; indexing ${(indexMs / 1000).toFixed(1)} s\n`,
+    );
+    console.log('                                          seconds   objects/s');
+    const line = (label: string, ms: number) =>
+      console.log(
+        `${label.padEnd(42)}${(ms / 1000).toFixed(1).padStart(7)}   ${(objects / (ms / 1000)).toFixed(0).padStart(9)}`,
+      );
+    line('bulk erasure job (API → done, index too)', eraseMs);
+    line('plain SQL cascade delete (same rows)', sqlMs);
+    console.log(
+      `\nratio ${(eraseMs / sqlMs).toFixed(1)}× (target ≤ 2×); search index pending at the end: ${job.result.indexPending}`,
+    );
+    console.log(
+      `peak memory of the process running API and worker: ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+    );
+  });
 }
 
 main().catch((error: unknown) => {

@@ -8,14 +8,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
-import { buildApp } from '../api/app';
-import { createDatabase, type Database } from '../db/client';
-import { issueApiKey } from '../db/queries/api-keys';
-import { createUser } from '../db/queries/users';
-import { runMigrations } from '../db/migrate';
-import { loadConfig } from '../lib/config';
-import { startThrowawayStack } from '../stack';
-import { startWorker } from '../worker';
+import type { Database } from '../db/client';
+import { withThrowawayApp } from './harness';
 
 const RUNS = 7;
 const CONVERSATIONS = 250;
@@ -44,100 +38,78 @@ const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
-  const stack = await startThrowawayStack('bench-merge');
-  try {
-    await runMigrations(stack.env.DATABASE_URL!);
-    const config = loadConfig({ ...stack.env, LOG_LEVEL: 'silent' });
-    const worker = await startWorker(config);
-    const app = await buildApp({ config, logger: false });
-    const database = createDatabase(config.databaseUrl, { max: 4 });
-    const db = database.db;
-    try {
-      const admin = await createUser(db, {
-        name: 'Bench',
-        email: 'bench@example.com',
-        isAdmin: true,
+  await withThrowawayApp('bench-merge', async ({ app, db, headers }) => {
+    const klass = await db.execute<{ id: string }>(
+      sql`insert into klasses (name, title) values ('order', 'Order') returning id`,
+    );
+    const klassId = klass.rows[0]!.id;
+
+    const workflowMs: number[] = [];
+    const sqlMs: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const [source, target] = [await seedCustomer(db, klassId), await seedCustomer(db, klassId)];
+      const previewed = await app.inject({
+        method: 'POST',
+        url: '/v1/merges',
+        headers,
+        payload: { sourceCustomerId: source, targetCustomerId: target },
       });
-      const { key } = await issueApiKey(db, admin.id, 'bench');
-      const headers = { authorization: `Bearer ${key}` };
-      const klass = await db.execute<{ id: string }>(
-        sql`insert into klasses (name, title) values ('order', 'Order') returning id`,
-      );
-      const klassId = klass.rows[0]!.id;
-
-      const workflowMs: number[] = [];
-      const sqlMs: number[] = [];
-      for (let run = 0; run < RUNS; run++) {
-        const [source, target] = [await seedCustomer(db, klassId), await seedCustomer(db, klassId)];
-        const previewed = await app.inject({
-          method: 'POST',
-          url: '/v1/merges',
-          headers,
-          payload: { sourceCustomerId: source, targetCustomerId: target },
-        });
-        const jobId = previewed.json<{ job: { id: string } }>().job.id;
-        const started = performance.now();
-        const confirmed = await app.inject({
-          method: 'POST',
-          url: `/v1/merges/${jobId}/confirm`,
-          headers,
-        });
-        if (confirmed.statusCode === 202) {
-          for (;;) {
-            const job = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
-            if (job.json<{ status: string }>().status === 'completed') break;
-            await sleep(10);
-          }
-        } else if (confirmed.statusCode !== 200) {
-          throw new Error(`confirm answered ${confirmed.statusCode}: ${confirmed.body}`);
+      const jobId = previewed.json<{ job: { id: string } }>().job.id;
+      const started = performance.now();
+      const confirmed = await app.inject({
+        method: 'POST',
+        url: `/v1/merges/${jobId}/confirm`,
+        headers,
+      });
+      if (confirmed.statusCode === 202) {
+        for (;;) {
+          const job = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
+          if (job.json<{ status: string }>().status === 'completed') break;
+          await sleep(10);
         }
-        workflowMs.push(performance.now() - started);
-
-        const [bareSource, bareTarget] = [
-          await seedCustomer(db, klassId),
-          await seedCustomer(db, klassId),
-        ];
-        const bareStart = performance.now();
-        await db.transaction(async (tx) => {
-          await tx.execute(
-            sql`select id from customers where id in (${bareSource}, ${bareTarget}) order by id for update`,
-          );
-          await tx.execute(
-            sql`update conversations set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
-          );
-          await tx.execute(
-            sql`update kobjects set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
-          );
-          await tx.execute(sql`delete from customers where id = ${bareSource}`);
-        });
-        sqlMs.push(performance.now() - bareStart);
+      } else if (confirmed.statusCode !== 200) {
+        throw new Error(`confirm answered ${confirmed.statusCode}: ${confirmed.body}`);
       }
+      workflowMs.push(performance.now() - started);
 
-      const format = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
-      console.log(
-        `\nmerge of 2 × ${CONVERSATIONS + KOBJECTS} items (${CONVERSATIONS} conversations × 2 messages + ${KOBJECTS} KObjects each), ${RUNS} runs`,
-      );
-      console.log(
-        `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
-      );
-      console.log('                                   median ms   runs (ms)');
-      console.log(
-        `confirm → completed (workflow)     ${median(workflowMs).toFixed(0).padStart(9)}   ${format(workflowMs)}`,
-      );
-      console.log(
-        `bare SQL moving the same rows      ${median(sqlMs).toFixed(0).padStart(9)}   ${format(sqlMs)}`,
-      );
-      console.log(
-        `\ntarget: confirm → completed ≤ 1000 ms: ${median(workflowMs) <= 1000 ? 'met' : 'NOT met'}`,
-      );
-    } finally {
-      await app.close();
-      await worker.shutdown();
-      await database.close();
+      const [bareSource, bareTarget] = [
+        await seedCustomer(db, klassId),
+        await seedCustomer(db, klassId),
+      ];
+      const bareStart = performance.now();
+      await db.transaction(async (tx) => {
+        await tx.execute(
+          sql`select id from customers where id in (${bareSource}, ${bareTarget}) order by id for update`,
+        );
+        await tx.execute(
+          sql`update conversations set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
+        );
+        await tx.execute(
+          sql`update kobjects set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
+        );
+        await tx.execute(sql`delete from customers where id = ${bareSource}`);
+      });
+      sqlMs.push(performance.now() - bareStart);
     }
-  } finally {
-    await stack.destroy();
-  }
+
+    const format = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
+    console.log(
+      `\nmerge of 2 × ${CONVERSATIONS + KOBJECTS} items (${CONVERSATIONS} conversations × 2 messages + ${KOBJECTS} KObjects each), ${RUNS} runs`,
+    );
+    console.log(
+      `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
+    );
+    console.log('                                   median ms   runs (ms)');
+    console.log(
+      `confirm → completed (workflow)     ${median(workflowMs).toFixed(0).padStart(9)}   ${format(workflowMs)}`,
+    );
+    console.log(
+      `bare SQL moving the same rows      ${median(sqlMs).toFixed(0).padStart(9)}   ${format(sqlMs)}`,
+    );
+    console.log(
+      `\ntarget: confirm → completed ≤ 1000 ms: ${median(workflowMs) <= 1000 ? 'met' : 'NOT met'}`,
+    );
+  });
 }
 
 main().catch((error: unknown) => {

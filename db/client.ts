@@ -12,8 +12,22 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export function createDatabase(url: string, { max = 10 }: { max?: number } = {}): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max });
+export function createDatabase(
+  url: string,
+  {
+    max = 10,
+    connectionTimeoutMillis = 5_000,
+  }: { max?: number; connectionTimeoutMillis?: number } = {},
+): DatabaseHandle {
+  // Without a connection timeout a request waits forever for a server that
+  // does not answer (or for a free client): it fails instead, and the API
+  // answers 503 DATABASE_UNAVAILABLE.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis,
+    keepAlive: true,
+  });
   // A client that loses its connection (server restart) must not crash the
   // process: the pool reports idle ones here, and a client in use reports on
   // itself; the query in flight rejects either way and its caller decides.

@@ -47,3 +47,27 @@ export const notFound = (what: string, id: string) =>
     `No ${what.toLowerCase()} has the ID ${id}.`,
     { id },
   );
+
+/** The services whose outage the API reports as `503 <SERVICE>_UNAVAILABLE`. */
+export type Dependency = 'database' | 'temporal' | 'search';
+
+const RETRY_AFTER_SECONDS = 5;
+
+const outageDetails: Record<Dependency, string> = {
+  database: 'The database is unreachable right now. Try again shortly.',
+  temporal: 'The job engine (Temporal) is unreachable right now. Try again shortly.',
+  search: 'Search is unavailable right now. Try again shortly.',
+};
+
+/**
+ * The one shape of "a service we depend on is down": 503 with a code naming
+ * the service and a `Retry-After`, so clients back off alike for each.
+ */
+export const serviceUnavailable = (dependency: Dependency, cause?: unknown) =>
+  new DomainError(
+    'unavailable',
+    `${dependency.toUpperCase()}_UNAVAILABLE`,
+    outageDetails[dependency],
+    {},
+    { cause, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } },
+  );

@@ -1,15 +1,32 @@
-import { Connection } from '@temporalio/client';
+import {
+  Connection,
+  defaultGrpcRetryOptions,
+  isGrpcServiceError,
+  makeGrpcRetryInterceptor,
+  ServiceError,
+} from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { searchAttributes } from '../workflows/contracts';
 
-/** Connects to Temporal, retrying while a freshly started server comes up. */
-export async function connectTemporal(address: string, timeoutMs = 60_000): Promise<Connection> {
+/**
+ * Connects to Temporal, retrying while a freshly started server comes up.
+ * `rpcAttempts` bounds how often each later call is tried while the server is
+ * unreachable: the SDK's default (10, about 20 s) suits a worker; an API
+ * request should fail within a second and answer 503 instead.
+ */
+export async function connectTemporal(
+  address: string,
+  { timeoutMs = 60_000, rpcAttempts }: { timeoutMs?: number; rpcAttempts?: number } = {},
+): Promise<Connection> {
   const deadline = Date.now() + timeoutMs;
+  const interceptors = rpcAttempts
+    ? [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: rpcAttempts }))]
+    : undefined;
   for (;;) {
     try {
-      return await Connection.connect({ address });
+      return await Connection.connect({ address, ...(interceptors ? { interceptors } : {}) });
     } catch (error) {
       if (Date.now() > deadline) {
         throw new Error(`Temporal is not reachable at ${address}`, { cause: error });
@@ -17,6 +34,28 @@ export async function connectTemporal(address: string, timeoutMs = 60_000): Prom
       await sleep(500);
     }
   }
+}
+
+/** gRPC status codes that mean the server could not be reached or did not answer in time. */
+const unreachable = new Set([
+  4, // DEADLINE_EXCEEDED
+  14, // UNAVAILABLE
+]);
+
+/**
+ * Whether a Temporal client error means the server is unreachable (down,
+ * restarting, not answering), rather than that it refused the request.
+ */
+export function isTemporalUnavailable(error: unknown): boolean {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(current)) return unreachable.has(current.code);
+    if (
+      current instanceof ServiceError &&
+      /Failed to connect before the deadline/.test(current.message)
+    )
+      return true;
+  }
+  return false;
 }
 
 const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;

@@ -186,9 +186,8 @@ async function eraseCustomers(
     ...conversationIds.map((id) => entry('conversation', id)),
     ...kobjectIds.map((id) => entry('kobject', id)),
   ]);
+  // Removing a customer's document removes every document filed under it (search/documents.ts).
   await enqueueSearchSync(tx, 'customer', locked);
-  await enqueueSearchSync(tx, 'conversation', conversationIds);
-  await enqueueSearchSync(tx, 'kobject', kobjectIds);
   counts.searchDocuments = locked.length + conversationIds.length + kobjectIds.length;
   return { erased: locked, missing, busy, counts };
 }

@@ -8,7 +8,7 @@ import type { Meilisearch } from 'meilisearch';
 import type { Queryable } from '../db/client';
 import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts';
 import { phoneKey } from '../domain/contacts';
-import { waitForSearchTask } from './client';
+import { waitForSearchTask, waitForSearchTasks } from './client';
 import { indexOfEntity, indexUid, type SearchEntity } from './indexes';
 
 export interface CustomerDocument {
@@ -167,6 +167,16 @@ export async function projectEntities(
   if (documents.length > 0) {
     await waitForSearchTask(meili, index.addDocuments(documents, { primaryKey: 'id' }));
   }
-  if (missing.length > 0) await waitForSearchTask(meili, index.deleteDocuments(missing));
+  if (missing.length > 0) {
+    const tasks = [index.deleteDocuments(missing)];
+    // A customer that is gone takes the documents still filed under it: an
+    // erasure enqueues only the customer, not each of its items.
+    if (entity === 'customer') {
+      const filter = `customerId IN [${missing.map((id) => JSON.stringify(id)).join(', ')}]`;
+      for (const items of ['conversations', 'kobjects'] as const)
+        tasks.push(meili.index(indexUid(prefix, items)).deleteDocuments({ filter }));
+    }
+    await waitForSearchTasks(meili, tasks);
+  }
   return { upserted: documents.length, removed: missing.length };
 }

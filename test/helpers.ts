@@ -72,12 +72,14 @@ export async function startTestApp({
   worker = false,
   config = testConfig(),
   workerOptions = {},
+  logStream = undefined,
 }: {
   worker?: boolean;
   config?: Config;
   workerOptions?: Parameters<typeof startWorker>[1];
+  logStream?: NodeJS.WritableStream | undefined;
 } = {}): Promise<TestApp> {
-  const app = await buildApp({ config, logger: false });
+  const app = await buildApp({ config, logger: logStream !== undefined, logStream });
   const database = createDatabase(config.databaseUrl, { max: 4 });
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });

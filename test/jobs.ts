@@ -1,8 +1,10 @@
 /** What every job test shares: the job resource as the API shows it, and waiting for one to end. */
 import { expect } from 'vitest';
-import { eventually, type TestApp } from './helpers';
+import type { Config } from '../lib/config';
+import { searchAttributes } from '../workflows/contracts';
+import { eventually, startTestApp, uniqueWord, type TestApp } from './helpers';
 
-export interface Job {
+export interface Job<P = Record<string, unknown> | null> {
   id: string;
   type: string;
   status: string;
@@ -10,7 +12,7 @@ export interface Job {
   params: Record<string, unknown>;
   workflowId: string;
   temporalUiUrl: string;
-  preview: Record<string, unknown> | null;
+  preview: P;
   progress: { total: number; done: number; failed: number };
   result: { counts: Record<string, number>; indexPending: boolean } | null;
   error: { code: string; message: string } | null;
@@ -71,4 +73,25 @@ export async function customerWithItems(
     kobjectIds.push(kobject.id);
   }
   return { id: customer.id, conversationIds, kobjectIds };
+}
+
+/** The API with a worker on its own task queue and a klass of its own: where every job test starts. */
+export async function startJobTestApp(config?: Config): Promise<{ t: TestApp; klass: string }> {
+  const t = await startTestApp({ worker: true, ...(config ? { config } : {}) });
+  const klass = `k${uniqueWord('')}`;
+  await t.create('/v1/klasses', { name: klass, title: 'Order' });
+  return { t, klass };
+}
+
+/** The workflow's description once its status search attribute says `status`. */
+export function descriptionWhen(t: TestApp, workflowId: string, status: string) {
+  const handle = t.temporal.workflow.getHandle(workflowId);
+  return eventually(
+    async () => {
+      const d = await handle.describe();
+      return d.typedSearchAttributes.get(searchAttributes.jobStatus) === status ? d : undefined;
+    },
+    10_000,
+    `search attribute jobStatus=${status} on ${workflowId}`,
+  );
 }

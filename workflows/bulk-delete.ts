@@ -17,16 +17,12 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries } from './steps';
+import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
 
 const { selectBulkItems, deleteBulkBatch, skipRemainingItems } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
   retry: retries.transient,
-});
-const { settleJob } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: retries.untilDone,
 });
 
 /** Batches per run before the history is handed to a fresh run. */

@@ -20,7 +20,7 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries } from './steps';
+import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -31,11 +31,6 @@ const { executeJob } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
   retry: retries.transient,
-});
-// Recording a job's end must outlast a database outage: it is all that tells the caller.
-const { settleJob } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: retries.untilDone,
 });
 
 type Phase = 'preparing' | 'awaiting_confirmation' | 'executing' | 'finished';

@@ -2,16 +2,12 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DeleteJobInput, JobOutcome } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries } from './steps';
+import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
 
 const { executeDelete } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
   retry: retries.transient,
-});
-const { settleJob } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: retries.untilDone,
 });
 
 /** Deletes a customer, conversation or KObject, confirmed by its request, and every copy of its data. */

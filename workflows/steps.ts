@@ -23,6 +23,12 @@ export const retries = {
   untilDone: { initialInterval: '1 second', maximumInterval: '1 minute' },
 } satisfies Record<string, RetryPolicy>;
 
+// Recording a job's end must outlast a database outage: it is all that tells the caller.
+export const { settleJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: retries.untilDone,
+});
+
 const { awaitSearchIndex } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 2 },

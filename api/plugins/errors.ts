@@ -1,8 +1,9 @@
 import type { ConnectionError, FastifyError, FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
-import { pgErrorOf } from '../../db/errors';
-import { DomainError, type DomainErrorKind } from '../../lib/errors';
+import { isDatabaseUnavailable, pgErrorOf } from '../../db/errors';
+import { DomainError, serviceUnavailable, type DomainErrorKind } from '../../lib/errors';
+import { isTemporalUnavailable } from '../../lib/temporal';
 import { problemDocument, sendProblem } from '../problem';
 import { pathOf, type RouteTable } from '../route-table';
 import { validationIssues } from '../validation-issues';
@@ -26,6 +27,26 @@ const codeOfFastifyError: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_JSON_BODY',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
+
+/** The first machine-readable code along an error's causes (`ECONNREFUSED`, `57P01`, 14). */
+function reasonOf(error: unknown): string | number | undefined {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' || typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+/**
+ * A service the API depends on is down: 503 with `Retry-After`, alike for
+ * Postgres, Temporal and Meilisearch; undefined for any other error.
+ */
+function outageProblem(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error.kind === 'unavailable' ? error : undefined;
+  if (isDatabaseUnavailable(error)) return serviceUnavailable('database', error);
+  if (isTemporalUnavailable(error)) return serviceUnavailable('temporal', error);
+  return undefined;
+}
 
 /**
  * One error handler for the whole API: every refusal becomes problem+json with
@@ -58,6 +79,16 @@ export default fp(
     });
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
+      const outage = outageProblem(error);
+      if (outage) {
+        // One line per request, no stack: an outage is not a bug, and it repeats.
+        request.log.warn(
+          { route: request.routeOptions.url, code: outage.code, reason: reasonOf(error) },
+          'dependency unavailable',
+        );
+        reply.headers(outage.headers);
+        return sendProblem(reply, 503, outage.code, outage.message);
+      }
       const cause = (error as { cause?: unknown }).cause;
       const domain =
         error instanceof DomainError ? error : cause instanceof DomainError ? cause : undefined;

@@ -22,7 +22,7 @@ import {
   type SearchRequest,
 } from '../../search/query';
 import { currentUser, requirePermission } from '../plugins/auth';
-import { DomainError } from '../../lib/errors';
+import { serviceUnavailable } from '../../lib/errors';
 import { iso } from '../views';
 import {
   IdParams,
@@ -123,16 +123,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     try {
       return await runSearch(app.meili, prefix, index, request);
     } catch (error) {
-      if (error instanceof SearchUnavailableError)
-        throw new DomainError(
-          'unavailable',
-          'SEARCH_UNAVAILABLE',
-          error.message,
-          {},
-          {
-            headers: { 'retry-after': '5' },
-          },
-        );
+      if (error instanceof SearchUnavailableError) throw serviceUnavailable('search', error);
       throw error;
     }
   };

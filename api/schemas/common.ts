@@ -80,12 +80,14 @@ export const Problem = Type.Object(
 
 type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 422 | 503;
 
-/** The problem responses a route can give, for its schema and the OpenAPI document. */
+/**
+ * The problem responses a route can give, for its schema and the OpenAPI
+ * document. Every route may answer 503 while a service it needs is down.
+ */
 export function problems(...statuses: ProblemStatus[]) {
-  return Object.fromEntries([400, 401, ...statuses].map((status) => [status, Problem])) as Record<
-    ProblemStatus,
-    typeof Problem
-  >;
+  return Object.fromEntries(
+    [400, 401, 503, ...statuses].map((status) => [status, Problem]),
+  ) as Record<ProblemStatus, typeof Problem>;
 }
 
 export const NoContent = Type.Null({ description: 'No content' });

@@ -3,14 +3,13 @@ import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import {
   conversations,
-  customers,
   messages,
   type conversationChannels,
   type conversationStatuses,
   type messageDirections,
 } from '../schema';
-import { touchCustomer } from './customers';
-import { countConversation, reportingDay } from './reporting';
+import { lockCustomerForWrite, touchCustomer } from './customers';
+import { countConversations, reportingDay } from './reporting';
 import { enqueueSearchSync } from './search-outbox';
 
 export type ConversationRow = typeof conversations.$inferSelect;
@@ -20,19 +19,6 @@ export interface NewMessage {
   direction: (typeof messageDirections)[number];
   body: string;
   sentAt?: Date | undefined;
-}
-
-/**
- * Locks the customer row against a concurrent merge, split or delete for the
- * rest of the transaction, and fails if it is gone.
- */
-export async function lockCustomerForWrite(db: Queryable, customerId: string): Promise<void> {
-  const [row] = await db
-    .select({ id: customers.id })
-    .from(customers)
-    .where(eq(customers.id, customerId))
-    .for('share');
-  if (!row) throw notFound('Customer', customerId);
 }
 
 export async function createConversation(
@@ -47,13 +33,11 @@ export async function createConversation(
     createdAt?: Date | undefined;
   },
 ): Promise<ConversationRow & { messages: MessageRow[] }> {
+  const now = input.createdAt ?? new Date();
+  const sent = (input.messages ?? []).map((m) => ({ ...m, sentAt: m.sentAt ?? now }));
+  const lastActivityAt = new Date(Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())));
   return db.transaction(async (tx) => {
-    await lockCustomerForWrite(tx, customerId);
-    const now = input.createdAt ?? new Date();
-    const sent = (input.messages ?? []).map((m) => ({ ...m, sentAt: m.sentAt ?? now }));
-    const lastActivityAt = new Date(
-      Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())),
-    );
+    await touchCustomer(tx, customerId, lastActivityAt);
     const [conversation] = await tx
       .insert(conversations)
       .values({
@@ -71,13 +55,15 @@ export async function createConversation(
           .values(sent.map((m) => ({ ...m, conversationId: conversation!.id })))
           .returning()
       : [];
-    await countConversation(
-      tx,
-      { day: reportingDay(now), channel: conversation!.channel, status: conversation!.status },
-      1,
-    );
+    await countConversations(tx, [
+      {
+        day: reportingDay(now),
+        channel: conversation!.channel,
+        status: conversation!.status,
+        delta: 1,
+      },
+    ]);
     await enqueueSearchSync(tx, 'conversation', [conversation!.id]);
-    await touchCustomer(tx, customerId, lastActivityAt);
     return { ...conversation!, messages: inserted };
   });
 }
@@ -93,10 +79,28 @@ export async function getConversation(db: Queryable, id: string) {
   return { ...conversation, messages: thread };
 }
 
+/**
+ * Locks a conversation for a write, after its customer (the lock order every
+ * write and job keeps). A split or merge may move the conversation between
+ * reading its owner and locking it; then the owner is read again.
+ */
 async function lockConversation(db: Queryable, id: string): Promise<ConversationRow> {
-  const [row] = await db.select().from(conversations).where(eq(conversations.id, id)).for('update');
-  if (!row) throw notFound('Conversation', id);
-  return row;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [seen] = await db
+      .select({ customerId: conversations.customerId })
+      .from(conversations)
+      .where(eq(conversations.id, id));
+    if (!seen) break;
+    const customerLocked = await lockCustomerForWrite(db, seen.customerId);
+    const [row] = await db
+      .select()
+      .from(conversations)
+      .where(eq(conversations.id, id))
+      .for('update');
+    if (!row) break;
+    if (customerLocked && row.customerId === seen.customerId) return row;
+  }
+  throw notFound('Conversation', id);
 }
 
 export async function addMessage(
@@ -140,9 +144,11 @@ export async function updateConversation(
       .returning();
     if (patch.status && patch.status !== before.status) {
       // The report counts each conversation once, under its current status.
-      const day = reportingDay(before.createdAt);
-      await countConversation(tx, { day, channel: before.channel, status: before.status }, -1);
-      await countConversation(tx, { day, channel: before.channel, status: patch.status }, 1);
+      const cell = { day: reportingDay(before.createdAt), channel: before.channel };
+      await countConversations(tx, [
+        { ...cell, status: before.status, delta: -1 },
+        { ...cell, status: patch.status, delta: 1 },
+      ]);
     }
     await enqueueSearchSync(tx, 'conversation', [id]);
     await touchCustomer(tx, before.customerId);

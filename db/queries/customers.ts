@@ -110,17 +110,42 @@ export async function updateCustomer(
   }
 }
 
-/** Moves a customer's last activity forward, never back. */
+/**
+ * Moves a customer's last activity forward, never back, and then re-indexes
+ * the customer (its search document sorts by last activity); fails if it is gone.
+ * The update takes the row lock (FOR NO KEY UPDATE) a timeline write needs, so
+ * call it first, before touching the customer's items: writes to one customer
+ * then queue here instead of deadlocking, as they would if each held a weaker
+ * lock and then asked for this one. Merges, splits and moves (FOR UPDATE)
+ * wait for it, and it for them; both lock the customer before its items.
+ */
 export async function touchCustomer(
   db: Queryable,
   customerId: string,
   at: Date | undefined = undefined,
-) {
+): Promise<void> {
   const when = at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
-  await db
+  const [touched] = await db
     .update(customers)
     .set({ lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${when})` })
-    .where(eq(customers.id, customerId));
+    .where(eq(customers.id, customerId))
+    .returning({ moved: sql<boolean>`${customers.lastActivityAt} = ${when}` });
+  if (!touched) throw notFound('Customer', customerId);
+  // An imported item older than the customer's last activity changes nothing to re-index.
+  if (touched.moved) await enqueueSearchSync(db, 'customer', [customerId]);
+}
+
+/**
+ * Takes the lock `touchCustomer` takes, for a write that must read something
+ * first; false when the customer is gone.
+ */
+export async function lockCustomerForWrite(db: Queryable, customerId: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: customers.id })
+    .from(customers)
+    .where(eq(customers.id, customerId))
+    .for('no key update');
+  return rows.length > 0;
 }
 
 export interface Page<T> {

@@ -3,7 +3,6 @@ import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
 import { klasses, kobjects } from '../schema';
-import { lockCustomerForWrite } from './conversations';
 import { touchCustomer } from './customers';
 import { enqueueSearchSync } from './search-outbox';
 
@@ -47,7 +46,8 @@ export async function createKObject(
   input: { klass: string; title: string; data?: Record<string, unknown> | undefined },
 ) {
   return db.transaction(async (tx) => {
-    await lockCustomerForWrite(tx, customerId);
+    // A new KObject's last activity is the transaction's start, as the customer's becomes.
+    await touchCustomer(tx, customerId);
     const [klass] = await tx.select().from(klasses).where(eq(klasses.name, input.klass));
     if (!klass) {
       throw new DomainError(
@@ -64,7 +64,6 @@ export async function createKObject(
       .values({ customerId, klassId: klass.id, title: input.title, data: input.data ?? {} })
       .returning();
     await enqueueSearchSync(tx, 'kobject', [row!.id]);
-    await touchCustomer(tx, customerId, row!.lastActivityAt);
     return { ...row!, klass: klass.name };
   });
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../client';
-import { searchOutbox } from '../schema';
+import type { searchOutbox } from '../schema';
 
 export const SEARCH_OUTBOX_CHANNEL = 'custodian_search_outbox';
 
@@ -16,8 +16,14 @@ export async function enqueueSearchSync(
   ids: string[],
 ): Promise<void> {
   if (ids.length === 0) return;
-  await db.insert(searchOutbox).values(ids.map((entityId) => ({ entity, entityId })));
-  await db.execute(sql`select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
+  // One round trip: timeline writes call this while they hold their customer's row lock.
+  const rows = sql.join(
+    ids.map((id) => sql`(${entity}, ${id}::uuid)`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    with queued as (insert into search_outbox (entity, entity_id) values ${rows})
+    select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
 }
 
 /** A customer's conversations and KObjects carry its name and company in their documents. */

@@ -8,21 +8,18 @@ import {
   eventually,
   inboxOf,
   problemOf,
-  startTestApp,
   testConfig,
   uniqueWord,
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { customerWithItems, jobWhenFinished, type Job } from '../jobs';
+import { customerWithItems, jobWhenFinished, type Job, startJobTestApp } from '../jobs';
 import { getUser } from '../../db/queries/users';
 
 let t: TestApp;
 let klass: string;
 beforeAll(async () => {
-  t = await startTestApp({ worker: true, config: testConfig({ BULK_BATCH_SIZE: '4' }) });
-  klass = `k${uniqueWord('')}`;
-  await t.call('POST', '/v1/klasses', { body: { name: klass, title: 'Order' } });
+  ({ t, klass } = await startJobTestApp(testConfig({ BULK_BATCH_SIZE: '4' })));
 });
 afterAll(() => t.close());
 

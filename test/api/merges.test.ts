@@ -3,22 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, conversations, customers, kobjects } from '../../db/schema';
 import { searchAttributes } from '../../workflows/contracts';
-import {
-  eventually,
-  problemOf,
-  startTestApp,
-  uniqueWord,
-  userWithKey,
-  type TestApp,
-  decodedHistory,
-} from '../helpers';
+import { problemOf, uniqueWord, userWithKey, type TestApp, decodedHistory } from '../helpers';
+import { descriptionWhen, startJobTestApp } from '../jobs';
 
 let t: TestApp;
 let klass: string;
 beforeAll(async () => {
-  t = await startTestApp({ worker: true });
-  klass = `k${uniqueWord('')}`;
-  await t.call('POST', '/v1/klasses', { body: { name: klass, title: 'Order' } });
+  ({ t, klass } = await startJobTestApp());
 });
 afterAll(() => t.close());
 
@@ -330,21 +321,11 @@ describe('merging customers', () => {
     const { job } = (await preview(source.id, target.id)).json<{ job: Job }>();
     expect((await t.call('POST', `/v1/merges/${job.id}/confirm`)).statusCode).toBe(200);
 
-    const handle = t.temporal.workflow.getHandle(job.workflowId);
     const decoded = await decodedHistory(t.temporal, job.workflowId);
     for (const secret of [word, 'zelda', '1234 5678', '+49'])
       expect(decoded.toLowerCase()).not.toContain(secret);
 
-    const description = await eventually(
-      async () => {
-        const d = await handle.describe();
-        return d.typedSearchAttributes.get(searchAttributes.jobStatus) === 'completed'
-          ? d
-          : undefined;
-      },
-      10_000,
-      `search attribute jobStatus=completed on ${job.workflowId}`,
-    );
+    const description = await descriptionWhen(t, job.workflowId, 'completed');
     expect(description.typedSearchAttributes.get(searchAttributes.jobType)).toBe('merge');
     expect(description.typedSearchAttributes.get(searchAttributes.jobId)).toBe(job.id);
     expect(description.typedSearchAttributes.get(searchAttributes.customerIds)).toEqual([

@@ -6,19 +6,17 @@ import { searchAttributes } from '../../workflows/contracts';
 import {
   eventually,
   problemOf,
-  startTestApp,
   uniqueName,
   uniqueWord,
   type TestApp,
   decodedHistory,
 } from '../helpers';
+import { descriptionWhen, startJobTestApp } from '../jobs';
 
 let t: TestApp;
 let klass: string;
 beforeAll(async () => {
-  t = await startTestApp({ worker: true });
-  klass = `k${uniqueWord('')}`;
-  await t.call('POST', '/v1/klasses', { body: { name: klass, title: 'Order' } });
+  ({ t, klass } = await startJobTestApp());
 });
 afterAll(() => t.close());
 
@@ -289,19 +287,9 @@ describe('moving KObjects', () => {
     const hits = await t.call('GET', `/v1/search/kobjects?q=${word}&customer=${target.id}`);
     expect(hits.json<{ hits: unknown[] }>().hits).toHaveLength(2);
 
-    const handle = t.temporal.workflow.getHandle(job.workflowId);
     const decoded = await decodedHistory(t.temporal, job.workflowId);
     expect(decoded.toLowerCase()).not.toContain(word);
-    const description = await eventually(
-      async () => {
-        const d = await handle.describe();
-        return d.typedSearchAttributes.get(searchAttributes.jobStatus) === 'completed'
-          ? d
-          : undefined;
-      },
-      10_000,
-      `search attribute jobStatus=completed on ${job.workflowId}`,
-    );
+    const description = await descriptionWhen(t, job.workflowId, 'completed');
     expect(description.typedSearchAttributes.get(searchAttributes.jobType)).toBe('kobject_move');
     expect(description.typedSearchAttributes.get(searchAttributes.customerIds)).toEqual([
       target.id,

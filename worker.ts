@@ -48,6 +48,8 @@ export async function startWorker(
     workflowBundle?: WorkflowBundlePath;
     taskQueue?: string;
     shutdownGraceTime?: string;
+    /** 0 replays every workflow task from history (no sticky cache). */
+    maxCachedWorkflows?: number;
   } = {},
 ): Promise<RunningWorker> {
   const client = await connectTemporal(config.temporal.address);
@@ -73,6 +75,9 @@ export async function startWorker(
     activities: createActivities({ db: database.db, search, mailer, config }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
+    ...(options.maxCachedWorkflows === undefined
+      ? {}
+      : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   const statFolding = startStatFolding(database.db);
   const done = worker.run().finally(async () => {

@@ -3,6 +3,7 @@ import type { Database } from '../db/client';
 import type { Config } from '../lib/config';
 import type { Mailer } from '../notifications/mailer';
 import { refusalsAsFailures } from './failures';
+import { gdprActivities } from './gdpr';
 import { deletionActivities } from './deletion';
 import { jobActivities } from './jobs';
 import { notificationActivities } from './notifications';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...searchActivities(deps),
     ...jobActivities(deps),
     ...notificationActivities(deps),
+    ...gdprActivities(deps),
     ...deletionActivities(deps),
   });
 }

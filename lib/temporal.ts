@@ -71,6 +71,22 @@ const indexedValueTypes: Record<SearchAttributeType, IndexedValueType> = {
   KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
 
+const GRPC_ALREADY_EXISTS = 6;
+const GRPC_UNIMPLEMENTED = 12;
+
+async function listCustomSearchAttributes(connection: Connection, namespace: string) {
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({
+      namespace,
+    });
+    return customAttributes;
+  } catch (error) {
+    // The time-skipping test server can add search attributes but not list them.
+    if ((error as { code?: unknown }).code === GRPC_UNIMPLEMENTED) return {};
+    throw error;
+  }
+}
+
 /**
  * Registers Custodian's custom search attributes in the namespace, adding only
  * the missing ones. Runs at every worker start: a dev server with a persistent
@@ -81,17 +97,22 @@ export async function ensureSearchAttributes(
   connection: Connection,
   namespace: string,
 ): Promise<void> {
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const customAttributes = await listCustomSearchAttributes(connection, namespace);
   const missing = Object.values(searchAttributes).filter(
     (key) => !(key.name in (customAttributes ?? {})),
   );
   if (missing.length === 0) return;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(
-      missing.map((key) => [key.name, indexedValueTypes[key.type]]),
-    ),
-  });
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(
+        missing.map((key) => [key.name, indexedValueTypes[key.type]]),
+      ),
+    });
+  } catch (error) {
+    // Another worker registered them meanwhile, or the server could not list them.
+    if ((error as { code?: unknown }).code !== GRPC_ALREADY_EXISTS) throw error;
+  }
 }
 
 /** Where an admin sees a workflow in Temporal UI. */

@@ -14,6 +14,7 @@ import { recomputeLastActivity } from '../db/queries/customers';
 import { enqueueSearchSync } from '../db/queries/search-outbox';
 import type { EmailAddress, PhoneNumber } from '../domain/contacts';
 import { DomainError, notFound } from '../lib/errors';
+import { forgetDeclineNotes } from './gdpr-requests';
 import { executeConfirmed } from './job-steps';
 
 export const deletableEntities = ['customer', 'conversation', 'kobject'] as const;
@@ -163,6 +164,8 @@ async function eraseCustomers(
       ...(p.external_id ? [p.external_id] : []),
     ]),
   );
+  // Notes the compliance team kept with declined requests about these customers.
+  counts.gdprNotes = await forgetDeclineNotes(tx, locked);
   counts.redirects = await countOf(
     tx,
     sql`with gone as (delete from merge_redirects where target_customer_id = any(${owned}) returning 1)

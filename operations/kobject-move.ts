@@ -8,6 +8,7 @@ import { assertCustomersExist, recomputeLastActivity } from '../db/queries/custo
 import { enqueueSearchSync } from '../db/queries/search-outbox';
 import { klasses, kobjects } from '../db/schema';
 import { assertKObjects, assertSomethingSelected } from '../domain/transfers';
+import { assertNoErasurePending } from './gdpr-requests';
 import {
   executeConfirmed,
   fingerprintOf,
@@ -60,6 +61,7 @@ export function prepareKObjectMove(
 ): Promise<PrepareOutcome> {
   return recordPreview<KObjectMoveParams>(db, jobId, expiresAt, async (tx, params) => {
     const found = await checkKObjectMove(tx, params);
+    await assertNoErasurePending(tx, [params.targetCustomerId, ...found.map((k) => k.customerId)]);
     return {
       kobjects: found.map(({ id, klass, title, customerId }) => ({
         id,
@@ -84,6 +86,7 @@ export function executeKObjectMove(
     const locked = await lockCustomers(tx, customerIds);
     if (!locked.some((c) => c.id === params.targetCustomerId))
       throw staleError('The target customer was merged or deleted');
+    await assertNoErasurePending(tx, customerIds);
     const current = await tx
       .select({ id: kobjects.id, customerId: kobjects.customerId })
       .from(kobjects)

@@ -13,6 +13,7 @@ import type { CustomerRow } from '../db/queries/customers';
 import { enqueueSearchSync } from '../db/queries/search-outbox';
 import { eventsPreview, moveEvents } from '../db/queries/events';
 import { conversations, customers, kobjects, mergeRedirects } from '../db/schema';
+import { assertNoErasurePending } from './gdpr-requests';
 import {
   executeConfirmed,
   fingerprintOf,
@@ -89,6 +90,7 @@ export function prepareMerge(
     for (const id of [params.sourceCustomerId, params.targetCustomerId]) {
       if (!rows.some((r) => r.id === id)) throw notFound('Customer', id);
     }
+    await assertNoErasurePending(tx, [params.sourceCustomerId, params.targetCustomerId]);
     const state = await timelineState(tx, rows);
     limitCheck(params, state);
     const source = rows.find((r) => r.id === params.sourceCustomerId)!;
@@ -145,6 +147,7 @@ export function executeMerge(
     const target = rows.find((r) => r.id === targetId);
     if (!source || !target)
       throw staleError(`Customer ${source ? targetId : sourceId} was merged or deleted`);
+    await assertNoErasurePending(tx, [sourceId, targetId]);
     const state = await timelineState(tx, rows);
     // The fingerprint fixes both item sets, so the limit checked at the preview still holds.
     if (state.fingerprint !== preview.fingerprint)

@@ -10,6 +10,7 @@ import { enqueueSearchSync } from '../db/queries/search-outbox';
 import { conversations } from '../db/schema';
 import { assertDifferentCustomers } from '../domain/merge';
 import { assertConversationsOfSource, assertSomethingSelected } from '../domain/transfers';
+import { assertNoErasurePending } from './gdpr-requests';
 import {
   executeConfirmed,
   fingerprintOf,
@@ -67,6 +68,7 @@ export function prepareSplit(
 ): Promise<PrepareOutcome> {
   return recordPreview<SplitParams>(db, jobId, expiresAt, async (tx, params) => {
     const owned = await checkSplit(tx, params);
+    await assertNoErasurePending(tx, [params.sourceCustomerId, params.targetCustomerId]);
     return {
       conversations: owned.map(({ id, subject, status, channel }) => ({
         id,
@@ -85,6 +87,7 @@ export function executeSplit(db: Queryable, jobId: string, confirmedBy: string):
     const { sourceCustomerId: sourceId, targetCustomerId: targetId } = params;
     const locked = await lockCustomers(tx, [sourceId, targetId]);
     if (locked.length < 2) throw staleError('A customer was merged or deleted');
+    await assertNoErasurePending(tx, [sourceId, targetId]);
     const owned = await conversationOwners(tx, params.conversationIds).for('update');
     if (splitFingerprint(params, owned) !== preview.fingerprint)
       throw staleError('A selected conversation moved or was deleted');

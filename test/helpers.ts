@@ -71,7 +71,13 @@ export interface TestApp {
 export async function startTestApp({
   worker = false,
   config = testConfig(),
-  logStream = undefined as NodeJS.WritableStream | undefined,
+  workerOptions = {},
+  logStream = undefined,
+}: {
+  worker?: boolean;
+  config?: Config;
+  workerOptions?: Parameters<typeof startWorker>[1];
+  logStream?: NodeJS.WritableStream | undefined;
 } = {}): Promise<TestApp> {
   const app = await buildApp({ config, logger: logStream !== undefined, logStream });
   const database = createDatabase(config.databaseUrl, { max: 4 });
@@ -81,6 +87,7 @@ export async function startTestApp({
     ? await startWorker(config, {
         workflowBundle: { codePath: inject('workflowBundlePath') },
         shutdownGraceTime: '1 second',
+        ...workerOptions,
       })
     : undefined;
   const admin = await userWithKey(database.db, { isAdmin: true });

@@ -7,7 +7,7 @@
  * Temporal keeps history beyond an erasure, Postgres does not.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const searchAttributes = {
   jobType: defineSearchAttributeKey('CustodianJobType', SearchAttributeType.KEYWORD),
@@ -16,6 +16,7 @@ export const searchAttributes = {
   customerIds: defineSearchAttributeKey('CustodianCustomerIds', SearchAttributeType.KEYWORD_LIST),
   startedBy: defineSearchAttributeKey('CustodianStartedBy', SearchAttributeType.KEYWORD),
   gdprDueAt: defineSearchAttributeKey('CustodianGdprDueAt', SearchAttributeType.DATETIME),
+  gdprStatus: defineSearchAttributeKey('CustodianGdprStatus', SearchAttributeType.KEYWORD),
   itemsTotal: defineSearchAttributeKey('CustodianItemsTotal', SearchAttributeType.INT),
   itemsDone: defineSearchAttributeKey('CustodianItemsDone', SearchAttributeType.INT),
   itemsFailed: defineSearchAttributeKey('CustodianItemsFailed', SearchAttributeType.INT),
@@ -109,6 +110,37 @@ export interface NoticeResult {
   emails: number;
 }
 
+// ---------------------------------------------------------------------------
+// GDPR erasure requests: one workflow per request, alive until it is closed.
+
+export const gdprWorkflowIds = {
+  request: (requestId: string) => `gdpr-request-${requestId}`,
+} as const;
+
+export interface TrackGdprRequestInput {
+  requestId: string;
+  /** ISO time of the deadline. */
+  dueAt: string;
+  /** Days before the deadline at which to remind, largest first. */
+  reminderDays: number[];
+}
+
+export type GdprRequestState = 'open' | 'overdue' | 'completed' | 'declined';
+
+export interface GdprRequestOutcome {
+  status: 'completed' | 'declined';
+  /** Whether it was closed by its deadline. */
+  onTime: boolean;
+}
+
+/** How an erasure job ended, as the request's workflow learns it. */
+export type ErasureOutcome = { status: 'completed' } | { status: 'failed'; code: string };
+
+/** The API linked an erasure job to the request; the workflow follows it to its end. */
+export const erasureStartedSignal = defineSignal<[{ jobId: string }]>('erasureStarted');
+/** The API declined the request (already recorded in Postgres); the workflow ends. */
+export const gdprRequestDeclinedSignal = defineSignal('gdprRequestDeclined');
+export const gdprRequestStatusQuery = defineQuery<GdprRequestState>('gdprRequestStatus');
 /** A single deletion: what to delete is in the job's row. */
 export interface DeleteJobInput {
   jobId: string;

@@ -6,3 +6,4 @@ export {
 } from './confirmable-job';
 export { bulkDeleteWorkflow } from './bulk-delete';
 export { deleteObjectWorkflow } from './delete-object';
+export { trackGdprRequestWorkflow } from './gdpr-request';

@@ -7,6 +7,7 @@ import customers from './customers';
 import deletions from './deletions';
 import diagnostics from './diagnostics';
 import events from './events';
+import gdprRequests from './gdpr-requests';
 import jobs from './jobs';
 import kobjects from './kobjects';
 import merges from './merges';
@@ -34,6 +35,7 @@ export default async function v1(app: FastifyInstance) {
     jobs,
     merges,
     transfers,
+    gdprRequests,
     deletions,
     audit,
     diagnostics,

@@ -1,0 +1,109 @@
+/**
+ * The API side of GDPR requests: their resource shape, and starting and
+ * signalling the workflow that tracks each one.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AuditRow, GdprRequestRow } from '../db/queries/gdpr';
+import { daysLeft } from '../domain/gdpr';
+import { temporalUiLink } from '../lib/temporal';
+import {
+  erasureStartedSignal,
+  gdprRequestDeclinedSignal,
+  gdprWorkflowIds,
+  searchAttributes,
+  type TrackGdprRequestInput,
+} from '../workflows/contracts';
+
+const WORKFLOW_TYPE = 'trackGdprRequestWorkflow';
+
+export function gdprRequestView(app: FastifyInstance, row: GdprRequestRow, now = new Date()) {
+  const settings = app.config.temporal;
+  const workflowId = gdprWorkflowIds.request(row.id);
+  const pending = row.status === 'open' || row.status === 'overdue';
+  return {
+    id: row.id,
+    customerId: row.customerId,
+    reference: row.reference,
+    receivedAt: row.receivedAt.toISOString(),
+    dueAt: row.dueAt.toISOString(),
+    status: row.status,
+    daysLeft: pending ? daysLeft(row.dueAt, now) : null,
+    erasureJobId: row.erasureJobId,
+    completedAt: row.completedAt?.toISOString() ?? null,
+    completionRecord: row.completionRecord,
+    decline: row.declineReason
+      ? { reason: row.declineReason, note: row.declineNote, declinedBy: row.declinedBy }
+      : null,
+    workflowId,
+    temporalUiUrl: temporalUiLink(settings.uiUrl, settings.namespace, workflowId),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function auditEntryView(row: AuditRow) {
+  return {
+    at: row.at.toISOString(),
+    action: row.action,
+    actorUserId: row.actorUserId,
+    objectType: row.objectType,
+    objectId: row.objectId,
+    jobId: row.jobId,
+    details: row.details,
+  };
+}
+
+function startOptions(app: FastifyInstance, row: GdprRequestRow, userId: string) {
+  const input: TrackGdprRequestInput = {
+    requestId: row.id,
+    dueAt: row.dueAt.toISOString(),
+    reminderDays: app.config.gdpr.reminderDays,
+  };
+  return {
+    taskQueue: app.config.temporal.taskQueue,
+    workflowId: gdprWorkflowIds.request(row.id),
+    args: [input] as [TrackGdprRequestInput],
+    staticSummary: `GDPR erasure request ${row.id} for customer ${row.customerId}, due ${input.dueAt}`,
+    typedSearchAttributes: [
+      { key: searchAttributes.jobType, value: 'gdpr_request' },
+      { key: searchAttributes.customerIds, value: [row.customerId] },
+      { key: searchAttributes.startedBy, value: userId },
+      { key: searchAttributes.gdprDueAt, value: row.dueAt },
+      { key: searchAttributes.gdprStatus, value: row.status },
+    ],
+  };
+}
+
+export async function startGdprWorkflow(
+  app: FastifyInstance,
+  row: GdprRequestRow,
+  userId: string,
+): Promise<void> {
+  await app.temporal.workflow.start(WORKFLOW_TYPE, startOptions(app, row, userId));
+}
+
+/**
+ * Signals a request's workflow, starting it first should it be missing (a
+ * crash between recording the request and starting its workflow).
+ */
+export async function signalGdprWorkflow(
+  app: FastifyInstance,
+  row: GdprRequestRow,
+  userId: string,
+  signal: { name: 'erasureStarted'; jobId: string } | { name: 'gdprRequestDeclined' },
+): Promise<void> {
+  const options = startOptions(app, row, userId);
+  if (signal.name === 'erasureStarted') {
+    await app.temporal.workflow.signalWithStart(WORKFLOW_TYPE, {
+      ...options,
+      signal: erasureStartedSignal,
+      signalArgs: [{ jobId: signal.jobId }],
+    });
+  } else {
+    await app.temporal.workflow.signalWithStart(WORKFLOW_TYPE, {
+      ...options,
+      signal: gdprRequestDeclinedSignal,
+      signalArgs: [],
+    });
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * GDPR erasure requests: recording one (one open request per customer),
+ * declining it, linking and completing its erasure, and the rule that keeps
+ * merges, splits and moves away from a customer whose erasure is pending.
+ */
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { Queryable } from '../db/client';
+import { isUniqueViolation } from '../db/errors';
+import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
+import { findGdprRequest, type GdprRequestRow } from '../db/queries/gdpr';
+import { audit } from '../db/queries/audit';
+import { findJob } from '../db/queries/jobs';
+import { customers, gdprRequests, jobs, type gdprDeclineReasons } from '../db/schema';
+import { completedOnTime, dueAtOf } from '../domain/gdpr';
+import { DomainError, notFound } from '../lib/errors';
+
+export type GdprDeclineReason = (typeof gdprDeclineReasons)[number];
+
+/** Statuses in which a request is still being worked on. */
+export const pendingStatuses = ['open', 'overdue'] as const;
+
+const isPending = (row: GdprRequestRow) =>
+  (pendingStatuses as readonly string[]).includes(row.status);
+
+/**
+ * Refuses (409 ERASURE_PENDING) when any of these customers has an open or
+ * overdue erasure request. Called inside the merge, split and move
+ * transactions after they lock the customers: a request is recorded under a
+ * key-share lock on its customer, so it either committed before (and is seen
+ * here) or waits until the job's transaction has finished.
+ */
+export async function assertNoErasurePending(db: Queryable, customerIds: string[]): Promise<void> {
+  const ids = [...new Set(customerIds)];
+  if (ids.length === 0) return;
+  const [pending] = await db
+    .select({ id: gdprRequests.id, customerId: gdprRequests.customerId })
+    .from(gdprRequests)
+    .where(
+      and(inArray(gdprRequests.customerId, ids), inArray(gdprRequests.status, pendingStatuses)),
+    )
+    .orderBy(gdprRequests.customerId)
+    .limit(1);
+  if (pending) {
+    throw new DomainError(
+      'conflict',
+      'ERASURE_PENDING',
+      `Customer ${pending.customerId} has an erasure request pending; it cannot be merged, split or moved until the request is closed.`,
+      { customerId: pending.customerId, gdprRequestId: pending.id },
+    );
+  }
+}
+
+const alreadyOpen = (customerId: string, existing: string | undefined) =>
+  new DomainError(
+    'conflict',
+    'REQUEST_ALREADY_OPEN',
+    `Customer ${customerId} already has an open erasure request.`,
+    { customerId, ...(existing ? { gdprRequestId: existing } : {}) },
+  );
+
+export interface NewGdprRequest {
+  customerId: string;
+  receivedAt: Date;
+  reference: string | null;
+  requestedBy: string;
+  deadlineDays: number;
+}
+
+/**
+ * Records a request. A merged-away customer's ID is resolved to the customer
+ * that survived (`resolvedFrom` says so); a second open request for the same
+ * customer is refused with REQUEST_ALREADY_OPEN, also when both arrive at once.
+ */
+export async function createGdprRequest(
+  db: Queryable,
+  values: NewGdprRequest,
+): Promise<{ request: GdprRequestRow; resolvedFrom: string | null }> {
+  let customerId = values.customerId;
+  let resolvedFrom: string | null = null;
+  if (!(await findCustomer(db, customerId))) {
+    const survivor = await resolveMergedCustomer(db, customerId);
+    if (!survivor) throw notFound('Customer', customerId);
+    resolvedFrom = customerId;
+    customerId = survivor;
+  }
+  try {
+    const request = await db.transaction(async (tx) => {
+      // Key share: waits for a merge, split or move holding the customer, blocks no ordinary edit.
+      const [customer] = await tx
+        .select({ id: customers.id })
+        .from(customers)
+        .where(eq(customers.id, customerId))
+        .for('key share');
+      if (!customer) throw notFound('Customer', values.customerId);
+      const [row] = await tx
+        .insert(gdprRequests)
+        .values({
+          customerId,
+          reference: values.reference,
+          receivedAt: values.receivedAt,
+          dueAt: dueAtOf(values.receivedAt, values.deadlineDays),
+          requestedBy: values.requestedBy,
+        })
+        .returning();
+      await audit(tx, [
+        {
+          actorUserId: values.requestedBy,
+          action: 'gdpr_request.created',
+          objectType: 'gdpr_request',
+          objectId: row!.id,
+          details: { customerId, ...(resolvedFrom ? { resolvedFrom } : {}) },
+        },
+      ]);
+      return row!;
+    });
+    return { request, resolvedFrom };
+  } catch (error) {
+    if (isUniqueViolation(error, 'gdpr_requests_one_open_per_customer')) {
+      const [existing] = await db
+        .select({ id: gdprRequests.id })
+        .from(gdprRequests)
+        .where(
+          and(
+            eq(gdprRequests.customerId, customerId),
+            inArray(gdprRequests.status, pendingStatuses),
+          ),
+        );
+      throw alreadyOpen(customerId, existing?.id);
+    }
+    throw error;
+  }
+}
+
+/** Undoes a request whose workflow could not be started, so the caller can simply try again. */
+export async function discardGdprRequest(db: Queryable, id: string, userId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.delete(gdprRequests).where(eq(gdprRequests.id, id));
+    await audit(tx, [
+      {
+        actorUserId: userId,
+        action: 'gdpr_request.discarded',
+        objectType: 'gdpr_request',
+        objectId: id,
+      },
+    ]);
+  });
+}
+
+async function lockRequest(db: Queryable, id: string): Promise<GdprRequestRow> {
+  const [row] = await db.select().from(gdprRequests).where(eq(gdprRequests.id, id)).for('update');
+  if (!row) throw notFound('GDPR request', id);
+  return row;
+}
+
+const closedError = (row: GdprRequestRow) =>
+  new DomainError('conflict', 'REQUEST_CLOSED', `The request is already ${row.status}.`, {
+    gdprRequestId: row.id,
+    requestStatus: row.status,
+  });
+
+async function erasureRunning(db: Queryable, row: GdprRequestRow): Promise<string | undefined> {
+  if (!row.erasureJobId) return undefined;
+  const job = await findJob(db, row.erasureJobId);
+  return job && ['pending', 'running'].includes(job.status) ? job.id : undefined;
+}
+
+/** Closes a pending request as declined, with the reason and the team's note. */
+export async function declineGdprRequest(
+  db: Queryable,
+  id: string,
+  decision: { reason: GdprDeclineReason; note: string | null; userId: string },
+): Promise<GdprRequestRow> {
+  return db.transaction(async (tx) => {
+    const row = await lockRequest(tx, id);
+    if (!isPending(row)) throw closedError(row);
+    const running = await erasureRunning(tx, row);
+    if (running) {
+      throw new DomainError(
+        'conflict',
+        'ERASURE_RUNNING',
+        'The erasure of this customer is already running; the request cannot be declined.',
+        { gdprRequestId: id, jobId: running },
+      );
+    }
+    const [updated] = await tx
+      .update(gdprRequests)
+      .set({
+        status: 'declined',
+        declineReason: decision.reason,
+        declineNote: decision.note,
+        declinedBy: decision.userId,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(gdprRequests.id, id))
+      .returning();
+    await audit(tx, [
+      {
+        actorUserId: decision.userId,
+        action: 'gdpr_request.declined',
+        objectType: 'gdpr_request',
+        objectId: id,
+        details: { customerId: row.customerId, reason: decision.reason },
+      },
+    ]);
+    return updated!;
+  });
+}
+
+/**
+ * The erasure job a pending request should follow: the one it already
+ * follows while that runs, else none (the caller starts or finds one and
+ * links it with `linkErasureJob`).
+ */
+export async function runningErasureOf(db: Queryable, id: string): Promise<string | undefined> {
+  const row = await findGdprRequest(db, id);
+  if (!row) throw notFound('GDPR request', id);
+  if (!isPending(row)) throw closedError(row);
+  return erasureRunning(db, row);
+}
+
+/**
+ * A deletion job of this customer that is still going, or the one that
+ * already erased it: either can fulfil the request instead of a new one.
+ */
+export async function deletionJobOf(
+  db: Queryable,
+  customerId: string,
+): Promise<{ id: string; status: string } | undefined> {
+  const [job] = await db
+    .select({ id: jobs.id, status: jobs.status })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.type, 'delete'),
+        sql`${jobs.params}->>'entity' = 'customer'`,
+        sql`${jobs.params}->>'id' = ${customerId}`,
+        inArray(jobs.status, ['pending', 'running', 'completed']),
+      ),
+    )
+    .orderBy(sql`${jobs.status} = 'completed'`, desc(jobs.createdAt))
+    .limit(1);
+  return job;
+}
+
+export async function linkErasureJob(
+  db: Queryable,
+  id: string,
+  jobId: string,
+  userId: string,
+): Promise<GdprRequestRow> {
+  return db.transaction(async (tx) => {
+    const row = await lockRequest(tx, id);
+    if (!isPending(row)) throw closedError(row);
+    if (row.erasureJobId === jobId) return row;
+    const [updated] = await tx
+      .update(gdprRequests)
+      .set({ erasureJobId: jobId, updatedAt: sql`now()` })
+      .where(eq(gdprRequests.id, id))
+      .returning();
+    await audit(tx, [
+      {
+        actorUserId: userId,
+        action: 'gdpr_request.erasure_started',
+        objectType: 'gdpr_request',
+        objectId: id,
+        jobId,
+        details: { customerId: row.customerId },
+      },
+    ]);
+    return updated!;
+  });
+}
+
+/** Marks an open request overdue; false when it was not open (closed, or already marked). */
+export async function markGdprRequestOverdue(db: Queryable, id: string): Promise<boolean> {
+  const rows = await db
+    .update(gdprRequests)
+    .set({ status: 'overdue', updatedAt: sql`now()` })
+    .where(and(eq(gdprRequests.id, id), eq(gdprRequests.status, 'open')))
+    .returning({ id: gdprRequests.id });
+  if (rows.length > 0) {
+    await audit(db, [
+      {
+        actorUserId: null,
+        action: 'gdpr_request.overdue',
+        objectType: 'gdpr_request',
+        objectId: id,
+      },
+    ]);
+  }
+  return rows.length > 0;
+}
+
+/** Erases the free-text notes kept with requests about these customers (their data is gone). */
+export async function forgetDeclineNotes(db: Queryable, customerIds: string[]): Promise<number> {
+  if (customerIds.length === 0) return 0;
+  const rows = await db
+    .update(gdprRequests)
+    .set({ declineNote: null, updatedAt: sql`now()` })
+    .where(
+      and(
+        inArray(gdprRequests.customerId, customerIds),
+        sql`${gdprRequests.declineNote} is not null`,
+      ),
+    )
+    .returning({ id: gdprRequests.id });
+  return rows.length;
+}
+
+/**
+ * Completes a pending request from its finished erasure job: status,
+ * completion time (`at`, the workflow's clock, which also decided the overdue
+ * mark), and the record of each place the data was erased from with counts.
+ * Safe to retry: a completed request is returned as it is.
+ */
+export async function completeGdprRequest(
+  db: Queryable,
+  id: string,
+  jobId: string,
+  at: Date,
+): Promise<GdprRequestRow> {
+  return db.transaction(async (tx) => {
+    const row = await lockRequest(tx, id);
+    if (!isPending(row)) return row;
+    const job = await findJob(tx, jobId);
+    if (job?.status !== 'completed') {
+      throw new DomainError('conflict', 'ERASURE_NOT_COMPLETED', `Job ${jobId} has not completed.`);
+    }
+    const counts = (job.result?.counts ?? {}) as Record<string, unknown>;
+    const places = Object.entries(counts)
+      .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
+      .map(([place, count]) => ({ place, count }));
+    const [updated] = await tx
+      .update(gdprRequests)
+      .set({
+        status: 'completed',
+        completedAt: at,
+        erasureJobId: jobId,
+        completionRecord: {
+          jobId,
+          customerId: row.customerId,
+          erasedAt: (job.completedAt ?? at).toISOString(),
+          places,
+        },
+        updatedAt: sql`now()`,
+      })
+      .where(eq(gdprRequests.id, id))
+      .returning();
+    await forgetDeclineNotes(tx, [row.customerId]);
+    await audit(tx, [
+      {
+        actorUserId: null,
+        action: 'gdpr_request.completed',
+        objectType: 'gdpr_request',
+        objectId: id,
+        jobId,
+        details: {
+          customerId: row.customerId,
+          onTime: completedOnTime(at, row.dueAt),
+          places: places.length,
+        },
+      },
+    ]);
+    return updated!;
+  });
+}

@@ -1,0 +1,120 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  erasureStartedSignal,
+  gdprRequestDeclinedSignal,
+  gdprRequestStatusQuery,
+  searchAttributes,
+  type GdprRequestOutcome,
+  type GdprRequestState,
+  type TrackGdprRequestInput,
+} from './contracts';
+import { notify } from './notify';
+
+const DAY_MS = 86_400_000;
+
+// One guarded update each: the only transient fault is Postgres being away, and a
+// request must not lose its tracker over an outage, so these retry until it returns.
+const { markGdprRequestOverdue, completeGdprRequest } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes' },
+});
+
+// Follows a deletion job that may run for a long time; heartbeats show it is still watching.
+const { awaitErasureJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 50 },
+});
+
+/**
+ * Tracks one GDPR erasure request until it is closed: reminders to the
+ * compliance users before the deadline, the overdue mark and alert at it, and
+ * completion when the linked erasure job finishes. Payloads carry IDs, dates
+ * and statuses only; the notices read the rest from Postgres.
+ */
+export async function trackGdprRequestWorkflow(
+  input: TrackGdprRequestInput,
+): Promise<GdprRequestOutcome> {
+  const { requestId } = input;
+  const dueAt = Date.parse(input.dueAt);
+  const startedAt = Date.now();
+  let state: GdprRequestState = 'open';
+  const pendingErasures: string[] = [];
+  const closed = () => state === 'completed' || state === 'declined';
+
+  const enter = (next: GdprRequestState) => {
+    state = next;
+    upsertSearchAttributes([{ key: searchAttributes.gdprStatus, value: next }]);
+  };
+
+  setHandler(gdprRequestStatusQuery, () => state);
+  setHandler(erasureStartedSignal, ({ jobId }) => {
+    if (!closed() && !pendingErasures.includes(jobId)) pendingErasures.push(jobId);
+  });
+  setHandler(gdprRequestDeclinedSignal, () => {
+    if (!closed()) enter('declined');
+  });
+
+  /** Waits until `at` (workflow time); false if the request closed first. */
+  const waitUntil = async (at: number) => {
+    const ms = at - Date.now();
+    if (ms > 0) await condition(closed, ms);
+    return !closed();
+  };
+
+  const followErasures = async () => {
+    while (!closed()) {
+      await condition(() => closed() || pendingErasures.length > 0);
+      const jobId = pendingErasures.shift();
+      if (jobId === undefined) return;
+      try {
+        const outcome = await awaitErasureJob(jobId);
+        if (closed()) return;
+        if (outcome.status === 'completed') {
+          const completedAt = new Date().toISOString();
+          const completed = await completeGdprRequest(requestId, jobId, completedAt);
+          if (completed.status === 'completed') {
+            enter('completed');
+            continue;
+          }
+        }
+      } catch (error) {
+        // Lost track of the job (or it was refused): the request stays open, people are told.
+        if (!(error instanceof ActivityFailure)) throw error;
+      }
+      if (!closed()) {
+        await notify({ kind: 'gdpr_erasure_failed', gdprRequestId: requestId, jobId });
+      }
+    }
+  };
+  const following = followErasures();
+
+  for (const days of input.reminderDays) {
+    const at = dueAt - days * DAY_MS;
+    // A request recorded late skips the reminders whose time had already passed.
+    if (at < startedAt) continue;
+    if (!(await waitUntil(at))) break;
+    await notify({ kind: 'gdpr_reminder', gdprRequestId: requestId, daysBefore: days });
+  }
+  if (await waitUntil(dueAt)) {
+    const marked = await markGdprRequestOverdue(requestId);
+    if (marked.status === 'overdue' && !closed()) {
+      enter('overdue');
+      // The alert's own delivery records keep a retried step from alerting twice.
+      await notify({ kind: 'gdpr_overdue', gdprRequestId: requestId });
+    }
+  }
+
+  await condition(closed);
+  await following;
+  await condition(allHandlersFinished);
+  return { status: state as 'completed' | 'declined', onTime: Date.now() <= dueAt };
+}

@@ -22,7 +22,8 @@ export interface Config {
     indexPrefix: string;
   };
   smtp: {
-    url: string;
+    /** Needed by the worker, which sends notices; the API sends no email. */
+    url: string | undefined;
     from: string;
   };
   /** Where people reach the API; links in notices point here. */
@@ -143,7 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
       indexPrefix: optional(env, 'MEILI_INDEX_PREFIX', ''),
     },
     smtp: {
-      url: parseUrl('SMTP_URL', required(env, 'SMTP_URL')),
+      url: env.SMTP_URL ? parseUrl('SMTP_URL', env.SMTP_URL) : undefined,
       from: optional(env, 'MAIL_FROM', 'Custodian <custodian@localhost>'),
     },
     publicUrl: parseUrl('PUBLIC_URL', optional(env, 'PUBLIC_URL', 'http://127.0.0.1:3000')),

@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import type { Config } from '../lib/config';
+import { ConfigError, type Config } from '../lib/config';
 
 export interface MailMessage {
   to: string;
@@ -14,6 +14,7 @@ export interface Mailer {
 }
 
 export function createMailer(smtp: Config['smtp']): Mailer {
+  if (!smtp.url) throw new ConfigError('SMTP_URL is required: the worker sends notices by email');
   const transport = nodemailer.createTransport(smtp.url, { from: smtp.from });
   return {
     async send(message) {

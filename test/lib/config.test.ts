@@ -1,6 +1,7 @@
 // Pure unit tests: no services involved.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
+import { createMailer } from '../../notifications/mailer';
 
 const base = {
   DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db',
@@ -31,6 +32,13 @@ describe('configuration', () => {
       loadConfig({ ...base, GDPR_DEADLINE_DAYS: '10', GDPR_REMINDER_DAYS: '14' }),
     ).toThrow('GDPR_REMINDER_DAYS must hold days between 1 and 10');
     expect(() => loadConfig({ ...base, GDPR_DEADLINE_DAYS: '0' })).toThrow('GDPR_DEADLINE_DAYS');
+  });
+
+  it('lets the API run without SMTP, and refuses a worker mailer without it', () => {
+    const { SMTP_URL: _smtp, ...withoutSmtp } = base;
+    const config = loadConfig(withoutSmtp);
+    expect(config.smtp.url).toBeUndefined();
+    expect(() => createMailer(config.smtp)).toThrow('SMTP_URL is required');
   });
 
   it('names the variable that is missing or malformed', () => {

@@ -6,6 +6,7 @@
  * "most recent activity" to that day for good, and leap seconds have no
  * instant a database or a JavaScript Date can hold.
  */
+import { clockParts, isCalendarTime } from '../lib/calendar';
 import { DomainError } from '../lib/errors';
 
 export const EARLIEST_USER_TIME = '1970-01-01T00:00:00Z';
@@ -17,32 +18,13 @@ export const USER_TIME_RANGE = `from ${EARLIEST_USER_TIME} to ${FUTURE_LEEWAY_MI
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
-
 /** Why a user-given RFC 3339 time is refused, or undefined when it is accepted. */
 export function userTimeProblem(value: string, now = Date.now()): string | undefined {
   const parts = RFC3339.exec(value);
   if (!parts) return 'must be an RFC 3339 date-time such as 2026-01-31T09:30:00Z';
-  const [year, month, day, hour, minute, second] = [
-    Number(parts[1]),
-    Number(parts[2]),
-    Number(parts[3]),
-    Number(parts[4]),
-    Number(parts[5]),
-    Number(parts[6]),
-  ] as const;
-  if (second === 60) return 'must not be a leap second (use :59)';
-  if (
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysIn(year, month) ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59
-  ) {
-    return 'is not a calendar date and time';
-  }
+  const fields = clockParts(parts);
+  if (fields.second === 60) return 'must not be a leap second (use :59)';
+  if (!isCalendarTime(fields)) return 'is not a calendar date and time';
   const millis = Date.parse(value.replace(' ', 'T'));
   if (
     Number.isNaN(millis) ||

@@ -1,3 +1,4 @@
+import { clockParts, isCalendarTime } from './calendar';
 import { DomainError } from './errors';
 
 /**
@@ -25,25 +26,8 @@ const PG_TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
 
 function isTimestamp(value: string): boolean {
-  const parts = PG_TIMESTAMP.exec(value);
-  if (!parts) return false;
-  const [year, month, day, hour, minute, second] = [
-    Number(parts[1]),
-    Number(parts[2]),
-    Number(parts[3]),
-    Number(parts[4]),
-    Number(parts[5]),
-    Number(parts[6]),
-  ] as const;
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return (
-    year >= 1 &&
-    date.getUTCMonth() === month - 1 &&
-    date.getUTCDate() === day &&
-    hour < 24 &&
-    minute < 60 &&
-    second < 60
-  );
+  const match = PG_TIMESTAMP.exec(value);
+  return match !== null && isCalendarTime(clockParts(match));
 }
 
 const fits: Record<CursorPart, (value: unknown) => boolean> = {

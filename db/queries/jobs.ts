@@ -33,28 +33,25 @@ export async function createJob(
     idempotencyKey?: string | undefined;
   },
 ): Promise<{ job: JobRow; created: boolean }> {
-  if (values.idempotencyKey) {
+  const earlier = async () => {
+    if (!values.idempotencyKey) return undefined;
     const existing = await findJobByIdempotencyKey(
       db,
       values.startedBy,
       values.type,
       values.idempotencyKey,
     );
-    if (existing) return { job: sameRequest(existing, values.params), created: false };
-  }
+    return existing && { job: sameRequest(existing, values.params), created: false };
+  };
+  const found = await earlier();
+  if (found) return found;
   try {
     const [job] = await db.insert(jobs).values(values).returning();
     return { job: job!, created: true };
   } catch (error) {
-    if (values.idempotencyKey && isUniqueViolation(error, 'jobs_idempotency_key')) {
-      const existing = await findJobByIdempotencyKey(
-        db,
-        values.startedBy,
-        values.type,
-        values.idempotencyKey,
-      );
-      if (existing) return { job: sameRequest(existing, values.params), created: false };
-    }
+    // Two requests with one key at once: the loser gives back the winner's job.
+    const winner = isUniqueViolation(error, 'jobs_idempotency_key') ? await earlier() : undefined;
+    if (winner) return winner;
     throw error;
   }
 }

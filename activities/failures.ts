@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { pgErrorOf } from '../db/errors';
 import { DomainError } from '../lib/errors';
 import { INTERNAL_FAULT } from '../workflows/refusals';
@@ -35,6 +35,8 @@ export function refusalsAsFailures<
               message: error.message,
               nonRetryable: true,
               details: [{ kind: error.kind, ...error.details }],
+              // An expected refusal, not a fault: the worker logs it at DEBUG, without a stack.
+              category: ApplicationFailureCategory.BENIGN,
             });
           }
           if (isProgrammingError(error)) {

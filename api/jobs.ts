@@ -98,6 +98,14 @@ export function refusalOfJob(job: JobRow): DomainError {
   );
 }
 
+/**
+ * Temporal refuses a keyword-list value over 2 KB (about 50 UUIDs): a job
+ * touching more customers is found in Temporal UI by its job ID instead.
+ */
+const MAX_SEARCHABLE_CUSTOMERS = 40;
+const searchableCustomerIds = (ids: string[]) =>
+  ids.length <= MAX_SEARCHABLE_CUSTOMERS ? ids : [];
+
 export interface StartJobRequest {
   type: WorkflowJobType;
   user: AuthUser;
@@ -134,7 +142,7 @@ export async function startJob(app: FastifyInstance, request: StartJobRequest): 
           { key: searchAttributes.jobType, value: request.type },
           { key: searchAttributes.jobId, value: job.id },
           { key: searchAttributes.jobStatus, value: 'pending' },
-          { key: searchAttributes.customerIds, value: request.customerIds },
+          { key: searchAttributes.customerIds, value: searchableCustomerIds(request.customerIds) },
           { key: searchAttributes.startedBy, value: request.user.id },
         ],
       });

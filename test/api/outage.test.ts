@@ -69,7 +69,13 @@ describe('while Postgres is down', () => {
     await runMigrations(postgres.url);
     t = await startTestApp({
       worker: true,
-      config: testConfig({ DATABASE_URL: postgres.url, LOG_LEVEL: 'info' }),
+      config: testConfig({
+        DATABASE_URL: postgres.url,
+        LOG_LEVEL: 'info',
+        // Small batches over a selection by ID, so a bulk erasure is caught mid-way.
+        BULK_BATCH_SIZE: '5',
+        BULK_SELECTION_LIMIT: '1000',
+      }),
       logStream: log,
     });
   });
@@ -186,6 +192,51 @@ describe('while Postgres is down', () => {
     expect(job.status).toBe('completed');
     expect(await mergeEffects(t, merge)).toEqual({ redirects: 1, audits: 1, sources: 0, items: 2 });
   }, 120_000);
+
+  it('resumes a bulk erasure that lost Postgres mid-way, and deletes each selected customer once', async () => {
+    const seeded = await t.db.execute<{ id: string }>(sql`
+      insert into customers (name) select 'Erased ' || n from generate_series(1, 300) n returning id`);
+    const ids = seeded.rows.map((row) => row.id);
+    const started = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids, confirm: 'DELETE' },
+    });
+    expect(started.statusCode, started.body).toBe(202);
+    const jobId = started.json<{ job: { id: string } }>().job.id;
+    await eventually(
+      async () => {
+        const { rows } = await t.db.execute<{ done: number }>(
+          sql`select progress_done as done from jobs where id = ${jobId}`,
+        );
+        return rows[0]!.done >= 20 ? true : undefined;
+      },
+      30_000,
+      'twenty customers erased',
+    );
+    await postgres.stop();
+    postgres = await start();
+
+    const job = await eventually(
+      async () => {
+        const response = await t.call('GET', `/v1/jobs/${jobId}`);
+        const body =
+          response.statusCode === 200
+            ? response.json<{ status: string; progress: Record<string, number> }>()
+            : undefined;
+        return body && ['completed', 'failed'].includes(body.status) ? body : undefined;
+      },
+      90_000,
+      'the bulk erasure to end',
+    );
+    expect(job).toMatchObject({
+      status: 'completed',
+      progress: { total: 300, done: 300, failed: 0 },
+    });
+    const { rows } = await t.db.execute<{ left: number; audits: number; distinct: number }>(sql`
+      select (select count(*)::int from customers where id = any(${`{${ids.join(',')}}`}::uuid[])) as left,
+             (select count(*)::int from audit_log where job_id = ${jobId} and action = 'customer.deleted') as audits,
+             (select count(distinct object_id)::int from audit_log where job_id = ${jobId}) as distinct`);
+    expect(rows[0]).toEqual({ left: 0, audits: 300, distinct: 300 });
+  }, 150_000);
 });
 
 /** Two customers with one conversation each, and a merge of them awaiting confirmation. */

@@ -194,48 +194,10 @@ describe('while Postgres is down', () => {
   }, 120_000);
 
   it('resumes a bulk erasure that lost Postgres mid-way, and deletes each selected customer once', async () => {
-    const seeded = await t.db.execute<{ id: string }>(sql`
-      insert into customers (name) select 'Erased ' || n from generate_series(1, 300) n returning id`);
-    const ids = seeded.rows.map((row) => row.id);
-    const started = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'customers', ids, confirm: 'DELETE' },
+    await bulkErasureSurvives(t, async () => {
+      await postgres.stop();
+      postgres = await start();
     });
-    expect(started.statusCode, started.body).toBe(202);
-    const jobId = started.json<{ job: { id: string } }>().job.id;
-    await eventually(
-      async () => {
-        const { rows } = await t.db.execute<{ done: number }>(
-          sql`select progress_done as done from jobs where id = ${jobId}`,
-        );
-        return rows[0]!.done >= 20 ? true : undefined;
-      },
-      30_000,
-      'twenty customers erased',
-    );
-    await postgres.stop();
-    postgres = await start();
-
-    const job = await eventually(
-      async () => {
-        const response = await t.call('GET', `/v1/jobs/${jobId}`);
-        const body =
-          response.statusCode === 200
-            ? response.json<{ status: string; progress: Record<string, number> }>()
-            : undefined;
-        return body && ['completed', 'failed'].includes(body.status) ? body : undefined;
-      },
-      90_000,
-      'the bulk erasure to end',
-    );
-    expect(job).toMatchObject({
-      status: 'completed',
-      progress: { total: 300, done: 300, failed: 0 },
-    });
-    const { rows } = await t.db.execute<{ left: number; audits: number; distinct: number }>(sql`
-      select (select count(*)::int from customers where id = any(${`{${ids.join(',')}}`}::uuid[])) as left,
-             (select count(*)::int from audit_log where job_id = ${jobId} and action = 'customer.deleted') as audits,
-             (select count(distinct object_id)::int from audit_log where job_id = ${jobId}) as distinct`);
-    expect(rows[0]).toEqual({ left: 0, audits: 300, distinct: 300 });
   }, 150_000);
 });
 
@@ -322,13 +284,24 @@ describe('while Temporal is down', () => {
     temporal = await start();
     t = await startTestApp({
       worker: true,
-      config: testConfig({ TEMPORAL_ADDRESS: temporal.url }),
+      config: testConfig({
+        TEMPORAL_ADDRESS: temporal.url,
+        BULK_BATCH_SIZE: '5',
+        BULK_SELECTION_LIMIT: '1000',
+      }),
     });
   });
   afterAll(async () => {
     await t?.close();
     await temporal?.stop();
   });
+
+  it('resumes a bulk erasure across a restart of the Temporal server on its database', async () => {
+    await bulkErasureSurvives(t, async () => {
+      await temporal.stop();
+      temporal = await start();
+    });
+  }, 150_000);
 
   it('answers 503 TEMPORAL_UNAVAILABLE with Retry-After, then runs the workflow once it is back', async () => {
     const customer = await t.create('/v1/customers', { name: 'Outage Otto' });
@@ -373,3 +346,51 @@ describe('while Temporal is down', () => {
     expect(await mergeEffects(t, merge)).toEqual({ redirects: 1, audits: 1, sources: 0, items: 2 });
   }, 120_000);
 });
+
+/**
+ * Starts a bulk erasure of 300 customers, interrupts a service once twenty are
+ * gone, and checks the job still deletes every one of them exactly once.
+ */
+async function bulkErasureSurvives(t: TestApp, interrupt: () => Promise<void>) {
+  const seeded = await t.db.execute<{ id: string }>(sql`
+    insert into customers (name) select 'Erased ' || n from generate_series(1, 300) n returning id`);
+  const ids = seeded.rows.map((row) => row.id);
+  const started = await t.call('POST', '/v1/bulk-deletes', {
+    body: { entity: 'customers', ids, confirm: 'DELETE' },
+  });
+  expect(started.statusCode, started.body).toBe(202);
+  const jobId = started.json<{ job: { id: string } }>().job.id;
+  await eventually(
+    async () => {
+      const { rows } = await t.db.execute<{ done: number }>(
+        sql`select progress_done as done from jobs where id = ${jobId}`,
+      );
+      return rows[0]!.done >= 20 ? true : undefined;
+    },
+    30_000,
+    'twenty customers erased',
+  );
+  await interrupt();
+
+  const job = await eventually(
+    async () => {
+      const response = await t.call('GET', `/v1/jobs/${jobId}`);
+      const body =
+        response.statusCode === 200
+          ? response.json<{ status: string; progress: Record<string, number> }>()
+          : undefined;
+      return body && ['completed', 'failed'].includes(body.status) ? body : undefined;
+    },
+    90_000,
+    'the bulk erasure to end',
+  );
+  expect(job).toMatchObject({
+    status: 'completed',
+    progress: { total: 300, done: 300, failed: 0 },
+  });
+  const { rows } = await t.db.execute<{ left: number; audits: number; distinct: number }>(sql`
+    select (select count(*)::int from customers where id = any(${`{${ids.join(',')}}`}::uuid[])) as left,
+           (select count(*)::int from audit_log where job_id = ${jobId} and action = 'customer.deleted') as audits,
+           (select count(distinct object_id)::int from audit_log where job_id = ${jobId}) as distinct`);
+  expect(rows[0]).toEqual({ left: 0, audits: 300, distinct: 300 });
+}

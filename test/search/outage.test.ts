@@ -45,6 +45,9 @@ beforeAll(async () => {
       DATABASE_URL: databaseUrl,
       MEILI_URL: meili.url,
       MEILI_MASTER_KEY: masterKey,
+      BULK_SELECTION_LIMIT: '1000',
+      BULK_BATCH_SIZE: '5',
+      SEARCH_SETTLE_TIMEOUT: '2s',
     }),
   });
 });
@@ -149,4 +152,56 @@ describe('search while Meilisearch is down', () => {
     const stats = await t.app.meili.index('customers').getStats();
     expect(stats.numberOfDocuments).toBe(6);
   });
+});
+
+describe('a bulk erasure while Meilisearch is down', () => {
+  it('deletes every row, reports the index update as pending, and the index follows once it is back', async () => {
+    const word = uniqueWord('gone');
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++)
+      ids.push((await t.create('/v1/customers', { name: `Erased ${i} ${word}` })).id);
+    await eventually(
+      async () => ((await searchNames(word)).length === 40 ? true : undefined),
+      15_000,
+      'the 40 customers in the index',
+    );
+
+    await meili.stop();
+    const started = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids, confirm: 'DELETE' },
+    });
+    expect(started.statusCode, started.body).toBe(202);
+    const jobId = started.json<{ job: { id: string } }>().job.id;
+    const job = await eventually(
+      async () => {
+        const body = (await t.call('GET', `/v1/jobs/${jobId}`)).json<{
+          status: string;
+          progress: { done: number };
+          result: { indexPending: boolean } | null;
+        }>();
+        return body.status === 'completed' ? body : undefined;
+      },
+      60_000,
+      'the erasure to complete while Meilisearch is down',
+    );
+    expect(job.progress.done).toBe(40);
+    expect(job.result?.indexPending).toBe(true);
+    const left = await t.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from customers where id = any(${`{${ids.join(',')}}`}::uuid[])`,
+    );
+    expect(left.rows[0]!.n).toBe(0);
+
+    meili = await startMeilisearch({
+      dataDir,
+      port: meiliPort,
+      masterKey,
+      logFile: path.join(dataDir, 'meili.log'),
+    });
+    await eventually(
+      async () => ((await unprocessed(ids)) === 0 ? true : undefined),
+      20_000,
+      "the erasure's outbox rows applied after Meilisearch came back",
+    );
+    expect(await searchNames(word)).toEqual([]);
+  }, 120_000);
 });

@@ -43,21 +43,23 @@ export async function findUserByApiKey(db: Queryable, key: string) {
       name: users.name,
       isAdmin: users.isAdmin,
       permissions: users.permissions,
+      stale: sql<boolean>`${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute'`,
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(and(eq(apiKeys.hash, hashApiKey(key)), isNull(apiKeys.revokedAt)));
   if (!row) return undefined;
-  // Written at most once a minute per key, so reads stay cheap.
-  await db
-    .update(apiKeys)
-    .set({ lastUsedAt: sql`now()` })
-    .where(
-      and(
-        eq(apiKeys.id, row.keyId),
-        or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - interval '1 minute'`)),
-      ),
-    );
-  const { keyId: _keyId, ...user } = row;
+  // Written at most once a minute per key: most requests cost one read, no write.
+  if (row.stale)
+    await db
+      .update(apiKeys)
+      .set({ lastUsedAt: sql`now()` })
+      .where(
+        and(
+          eq(apiKeys.id, row.keyId),
+          or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - interval '1 minute'`)),
+        ),
+      );
+  const { keyId: _keyId, stale: _stale, ...user } = row;
   return user;
 }

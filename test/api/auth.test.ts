@@ -1,4 +1,6 @@
+import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
+import { apiKeys } from '../../db/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemOf, startTestApp, userWithKey, type TestApp } from '../helpers';
 
@@ -9,6 +11,24 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('API keys', () => {
+  it('records when a key was last used, at most once a minute', async () => {
+    const user = await userWithKey(t.db);
+    const lastUsed = async () =>
+      (await t.db.select().from(apiKeys).where(eq(apiKeys.userId, user.id)))[0]!.lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    expect((await t.call('GET', '/v1/me', { key: user.key })).statusCode).toBe(200);
+    const first = await lastUsed();
+    expect(first).not.toBeNull();
+    expect((await t.call('GET', '/v1/me', { key: user.key })).statusCode).toBe(200);
+    expect(await lastUsed()).toEqual(first);
+    await t.db
+      .update(apiKeys)
+      .set({ lastUsedAt: sql`now() - interval '2 minutes'` })
+      .where(eq(apiKeys.userId, user.id));
+    expect((await t.call('GET', '/v1/me', { key: user.key })).statusCode).toBe(200);
+    expect((await lastUsed())!.getTime()).toBeGreaterThan(Date.now() - 60_000);
+  });
+
   it('answers 401 problem+json without an Authorization header', async () => {
     const response = await t.call('GET', '/v1/me', { key: null });
     expect(response.statusCode).toBe(401);

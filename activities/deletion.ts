@@ -28,7 +28,8 @@ export function deletionActivities({ db, search, config }: ActivityDeps) {
     async selectBulkItems(jobId: string): Promise<number> {
       const job = await bulkParams(db, jobId);
       if (!job) throw new Error(`bulk job ${jobId} has no row`);
-      if (job.status !== 'pending') return recordSelection(db, jobId, []);
+      // A retry after the selection was recorded: it is fixed, and the saved search is not asked again.
+      if (job.status !== 'pending') return job.progressTotal;
       let ids = job.params.ids ?? [];
       if (job.params.savedSearchId) {
         const starter = job.startedBy ? await getUser(db, job.startedBy) : undefined;

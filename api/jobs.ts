@@ -62,19 +62,33 @@ export function jobView(app: FastifyInstance, job: JobRow) {
   };
 }
 
-export async function waitForJob(
+/**
+ * Re-reads until `done` says so or the reply wait (JOB_REPLY_WAIT) is over,
+ * and returns the last value read: a request waits briefly, then answers 202.
+ */
+export async function pollUntil<T>(
   app: FastifyInstance,
-  jobId: string,
-  done: (status: JobStatus) => boolean,
-): Promise<JobRow> {
-  // How long a request waits for a workflow step before answering 202 with the running job.
+  load: () => Promise<T>,
+  done: (value: T) => boolean,
+): Promise<T> {
   const deadline = Date.now() + app.config.jobReplyWaitMs;
   for (;;) {
-    const job = await getJob(app.db, jobId);
-    if (done(job.status) || Date.now() > deadline) return job;
+    const value = await load();
+    if (done(value) || Date.now() > deadline) return value;
     await sleep(50);
   }
 }
+
+export const waitForJob = (
+  app: FastifyInstance,
+  jobId: string,
+  done: (status: JobStatus) => boolean,
+) =>
+  pollUntil(
+    app,
+    () => getJob(app.db, jobId),
+    (job) => done(job.status),
+  );
 
 export const isFinished = (status: JobStatus) => finishedStatuses.includes(status);
 
@@ -136,7 +150,14 @@ export async function startJob(app: FastifyInstance, request: StartJobRequest): 
       await app.temporal.workflow.start(jobWorkflows[request.type].workflowType, {
         taskQueue: app.config.temporal.taskQueue,
         workflowId: job.workflowId,
-        args: [{ jobId: job.id, type: request.type, ...request.input }],
+        args: [
+          {
+            jobId: job.id,
+            type: request.type,
+            replyWaitMs: app.config.jobReplyWaitMs,
+            ...request.input,
+          },
+        ],
         staticSummary: request.summary,
         typedSearchAttributes: [
           { key: searchAttributes.jobType, value: request.type },

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../db/client';
 import { withThrowawayApp } from './harness';
 import { rebuildSearchIndexes } from '../search/rebuild';
+import { uuidArray } from '../db/sql';
 
 const CUSTOMERS = Number(process.env.ERASE_CUSTOMERS ?? 20_000);
 const OBJECTS_PER_CUSTOMER = 1 + 5 + 3;
@@ -29,7 +30,7 @@ async function seed(db: Database, tag: string, klassId: string): Promise<string[
         jsonb_build_object('address', ${tag} || n || '@two.example', 'preferred', false))
     from generate_series(1, ${CUSTOMERS}) n returning id`);
   const ids = customers.rows.map((row) => row.id);
-  const all = sql`${`{${ids.join(',')}}`}::uuid[]`;
+  const all = uuidArray(ids);
   await db.execute(sql`
     insert into conversations (customer_id, channel, subject)
     select c, 'email', 'Bench conversation ' || n
@@ -106,9 +107,7 @@ async function main() {
       started = performance.now();
       for (let i = 0; i < bare.length; i += 1000) {
         const slice = bare.slice(i, i + 1000);
-        await db.execute(
-          sql`delete from customers where id = any(${`{${slice.join(',')}}`}::uuid[])`,
-        );
+        await db.execute(sql`delete from customers where id = any(${uuidArray(slice)})`);
       }
       const sqlMs = performance.now() - started;
 

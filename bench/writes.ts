@@ -16,6 +16,7 @@ import { createUser } from '../db/queries/users';
 import { runMigrations } from '../db/migrate';
 import { loadConfig } from '../lib/config';
 import { freePort, startThrowawayStack } from '../stack';
+import { uuidArray } from '../db/sql';
 
 const REQUESTS = 600;
 const CONCURRENCY = [1, 10, 40];
@@ -82,7 +83,7 @@ async function main() {
       const customerIds = Array.from({ length: CUSTOMERS }, () => randomUUID());
       await db.execute(sql`
         insert into customers (id, name)
-        select id, 'Bench customer' from unnest(${`{${customerIds.join(',')}}`}::uuid[]) as id`);
+        select id, 'Bench customer' from unnest(${uuidArray(customerIds)}) as id`);
 
       const body = (i: number) =>
         JSON.stringify({

@@ -10,6 +10,7 @@ import { transitionJob } from '../db/queries/jobs';
 import { jobItems, jobs, type jobItemStatuses } from '../db/schema';
 import { eraseObjects, type DeletableEntity } from './delete';
 import { lockJob } from './job-steps';
+import { uuidArray } from '../db/sql';
 
 export interface BulkDeleteParams {
   entity: DeletableEntity;
@@ -64,7 +65,12 @@ export async function recordSelection(
 /** The parameters of a bulk job, for the activity that resolves its selection. */
 export async function bulkParams(db: Queryable, jobId: string) {
   const [job] = await db
-    .select({ params: jobs.params, status: jobs.status, startedBy: jobs.startedBy })
+    .select({
+      params: jobs.params,
+      status: jobs.status,
+      startedBy: jobs.startedBy,
+      progressTotal: jobs.progressTotal,
+    })
     .from(jobs)
     .where(eq(jobs.id, jobId));
   return job && { ...job, params: job.params as unknown as BulkDeleteParams };
@@ -111,7 +117,7 @@ export async function deleteBulkBatch(
           update job_items set attempts = attempts + 1, updated_at = now(),
             status = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'failed'::job_item_status else status end,
             reason = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'OBJECT_BUSY' else reason end
-          where job_id = ${jobId} and object_id = any(${`{${outcome.busy.join(',')}}`}::uuid[])`);
+          where job_id = ${jobId} and object_id = any(${uuidArray(outcome.busy)})`);
         const counts = (job.result?.counts as Record<string, number> | undefined) ?? {};
         await tx
           .update(jobs)
@@ -133,7 +139,7 @@ async function setItems(
   if (ids.length === 0) return;
   await db.execute(sql`
     update job_items set status = ${status}::job_item_status, reason = ${reason}, updated_at = now()
-    where job_id = ${jobId} and object_id = any(${`{${ids.join(',')}}`}::uuid[])`);
+    where job_id = ${jobId} and object_id = any(${uuidArray(ids)})`);
 }
 
 /** Counts the job's items by status into its progress columns. */

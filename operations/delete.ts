@@ -16,6 +16,7 @@ import type { EmailAddress, PhoneNumber } from '../domain/contacts';
 import { DomainError, notFound } from '../lib/errors';
 import { forgetDeclineNotes } from './gdpr-requests';
 import { executeConfirmed } from './job-steps';
+import { uuidArray } from '../db/sql';
 
 export const deletableEntities = ['customer', 'conversation', 'kobject'] as const;
 export type DeletableEntity = (typeof deletableEntities)[number];
@@ -36,7 +37,6 @@ export interface ErasureOutcome {
   counts: Record<string, number>;
 }
 
-const uuidArray = (ids: string[]) => sql`${`{${ids.join(',')}}`}::uuid[]`;
 const textArray = (values: string[]) =>
   sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 

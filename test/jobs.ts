@@ -1,5 +1,10 @@
 /** What every job test shares: the job resource as the API shows it, and waiting for one to end. */
 import { expect } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/client';
+import { createJob } from '../db/queries/jobs';
+import { jobs } from '../db/schema';
 import type { Config } from '../lib/config';
 import { searchAttributes } from '../workflows/contracts';
 import { eventually, startTestApp, uniqueWord, type TestApp } from './helpers';
@@ -94,4 +99,32 @@ export function descriptionWhen(t: TestApp, workflowId: string, status: string) 
     10_000,
     `search attribute jobStatus=${status} on ${workflowId}`,
   );
+}
+
+/** Stands in for a deletion job of this customer that ended as given, with the counts it reports. */
+export async function finishedDeleteJob(
+  t: { db: Database; adminId: string },
+  customerId: string,
+  status: 'completed' | 'failed',
+  counts: Record<string, number> = {},
+): Promise<string> {
+  const id = randomUUID();
+  await createJob(t.db, {
+    id,
+    type: 'delete',
+    startedBy: t.adminId,
+    params: { entity: 'customer', id: customerId },
+    workflowId: `delete-${id}`,
+  });
+  await t.db
+    .update(jobs)
+    .set({
+      status,
+      ...(status === 'completed'
+        ? { result: { counts } }
+        : { error: { code: 'SEARCH_UNAVAILABLE', message: 'x' } }),
+      completedAt: new Date(),
+    })
+    .where(eq(jobs.id, id));
+  return id;
 }

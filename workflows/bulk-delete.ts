@@ -46,7 +46,7 @@ export async function bulkDeleteWorkflow(input: BulkDeleteInput): Promise<JobOut
     if (!failure) throw error;
     await settleJob(jobId, 'failed', failure);
     upsertSearchAttributes([{ key: searchAttributes.jobStatus, value: 'failed' }]);
-    await notifyStarter(jobId, 'failed', { always: true });
+    await notifyStarter(input, 'failed', { always: true });
     return { status: 'failed', code: failure.code };
   };
 
@@ -69,7 +69,7 @@ export async function bulkDeleteWorkflow(input: BulkDeleteInput): Promise<JobOut
       await skipRemainingItems(jobId);
       await settleJob(jobId, 'cancelled');
       upsertSearchAttributes([{ key: searchAttributes.jobStatus, value: 'cancelled' }]);
-      await notifyStarter(jobId, 'cancelled', { always: true });
+      await notifyStarter(input, 'cancelled', { always: true });
       return { status: 'cancelled' };
     }
     let progress;
@@ -93,13 +93,13 @@ export async function bulkDeleteWorkflow(input: BulkDeleteInput): Promise<JobOut
     if (progress.handled === 0 && progress.busy > 0) await sleep('2 seconds');
     if (batch + 1 >= BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof bulkDeleteWorkflow>({ jobId, selected: true, cancelled });
+      return continueAsNew<typeof bulkDeleteWorkflow>({ ...input, selected: true, cancelled });
     }
   }
 
   const indexPending = await awaitIndex(outboxUpTo);
   await settleJob(jobId, 'completed', undefined, { indexPending });
   upsertSearchAttributes([{ key: searchAttributes.jobStatus, value: 'completed' }]);
-  await notifyStarter(jobId, 'completed', { always: true });
+  await notifyStarter(input, 'completed', { always: true });
   return { status: 'completed', counts, indexPending };
 }

@@ -88,7 +88,7 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
     const failure = failureOf(error, 'preview');
     if (!failure) throw error;
     await settleJob(input.jobId, 'failed', failure);
-    await notifyStarter(input.jobId, 'failed');
+    await notifyStarter(input, 'failed');
     return finish({ status: 'failed', code: failure.code });
   }
 
@@ -112,12 +112,12 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
     const failure = failureOf(error, 'execute');
     if (!failure) throw error;
     await settleJob(input.jobId, 'failed', failure);
-    await notifyStarter(input.jobId, 'failed');
+    await notifyStarter(input, 'failed');
     return finish({ status: 'failed', code: failure.code });
   }
   const indexPending = await awaitIndex(executed.outboxUpTo);
   await settleJob(input.jobId, 'completed', undefined, { indexPending });
-  await notifyStarter(input.jobId, 'completed', { since: confirmedAt });
+  await notifyStarter(input, 'completed', { since: confirmedAt });
   return finish({ status: 'completed', counts: executed.counts, indexPending });
 }
 

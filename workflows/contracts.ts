@@ -59,8 +59,17 @@ export type ConfirmableJobType = 'merge' | 'split' | 'kobject_move';
 export const jobWorkflowId = (type: WorkflowJobType, jobId: string) =>
   `${jobWorkflows[type].idPrefix}-${jobId}`;
 
-export interface ConfirmableJobInput {
+/** What every job workflow is started with. */
+export interface JobInput {
   jobId: string;
+  /**
+   * How long the API waits for the job before it answers 202 (JOB_REPLY_WAIT):
+   * a job that ends later is news to its starter. Absent in older histories.
+   */
+  replyWaitMs?: number;
+}
+
+export interface ConfirmableJobInput extends JobInput {
   type: ConfirmableJobType;
   /** How long the preview waits for a confirmation before the job expires. */
   confirmTtlMs: number;
@@ -142,12 +151,9 @@ export const erasureStartedSignal = defineSignal<[{ jobId: string }]>('erasureSt
 export const gdprRequestDeclinedSignal = defineSignal('gdprRequestDeclined');
 export const gdprRequestStatusQuery = defineQuery<GdprRequestState>('gdprRequestStatus');
 /** A single deletion: what to delete is in the job's row. */
-export interface DeleteJobInput {
-  jobId: string;
-}
+export type DeleteJobInput = JobInput;
 
-export interface BulkDeleteInput {
-  jobId: string;
+export interface BulkDeleteInput extends JobInput {
   /** Carried through continue-as-new: the selection is fixed and the job is running. */
   selected?: boolean;
   /** Carried through continue-as-new: a cancel arrived and the job stops before its next batch. */

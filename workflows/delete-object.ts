@@ -11,7 +11,8 @@ const { executeDelete } = proxyActivities<Activities>({
 });
 
 /** Deletes a customer, conversation or KObject, confirmed by its request, and every copy of its data. */
-export async function deleteObjectWorkflow({ jobId }: DeleteJobInput): Promise<JobOutcome> {
+export async function deleteObjectWorkflow(input: DeleteJobInput): Promise<JobOutcome> {
+  const { jobId } = input;
   let executed;
   try {
     executed = await executeDelete(jobId);
@@ -19,11 +20,11 @@ export async function deleteObjectWorkflow({ jobId }: DeleteJobInput): Promise<J
     const failure = failureOf(error, 'delete');
     if (!failure) throw error;
     await settleJob(jobId, 'failed', failure);
-    await notifyStarter(jobId, 'failed');
+    await notifyStarter(input, 'failed');
     return { status: 'failed', code: failure.code };
   }
   const indexPending = await awaitIndex(executed.outboxUpTo);
   await settleJob(jobId, 'completed', undefined, { indexPending });
-  await notifyStarter(jobId, 'completed');
+  await notifyStarter(input, 'completed');
   return { status: 'completed', counts: executed.counts, indexPending };
 }

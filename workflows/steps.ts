@@ -6,6 +6,7 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { JobInput } from './contracts';
 import { notify } from './notify';
 
 export const retries = {
@@ -49,8 +50,8 @@ export async function awaitIndex(outboxUpTo: number): Promise<boolean> {
   }
 }
 
-/** How long the API waits for a job before it answers 202; a job that ends later is news to its starter. */
-const REQUEST_WAIT_MS = 5_000;
+/** JOB_REPLY_WAIT's default, for histories recorded before the input carried it. */
+const DEFAULT_REPLY_WAIT_MS = 5_000;
 
 /**
  * Tells a job's starter how it ended, as their settings say: always for a
@@ -58,12 +59,11 @@ const REQUEST_WAIT_MS = 5_000;
  * started (or confirmed) it. A notice that cannot be sent never fails the job.
  */
 export async function notifyStarter(
-  jobId: string,
+  { jobId, replyWaitMs = DEFAULT_REPLY_WAIT_MS }: JobInput,
   status: 'completed' | 'failed' | 'cancelled',
   { always = false, since }: { always?: boolean; since?: number } = {},
 ): Promise<void> {
-  const outlivedRequest =
-    Date.now() - (since ?? workflowInfo().startTime.getTime()) > REQUEST_WAIT_MS;
+  const outlivedRequest = Date.now() - (since ?? workflowInfo().startTime.getTime()) > replyWaitMs;
   if (always || status === 'failed' || outlivedRequest) {
     await notify({ kind: 'job_finished', jobId, status });
   }

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from 'typebox';
 import {
   findGdprRequest,
@@ -20,7 +19,7 @@ import {
   runningErasureOf,
 } from '../../operations/gdpr-requests';
 import { auditEntryView, gdprRequestView, signalGdprWorkflow, startGdprWorkflow } from '../gdpr';
-import { jobView, startJob } from '../jobs';
+import { jobView, pollUntil, startJob } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
 import { Job } from '../schemas/jobs';
@@ -270,12 +269,11 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
       }
       const linked = await linkErasureJob(app.db, id, jobId, user.id);
       await signalGdprWorkflow(app, linked, user.id, { name: 'erasureStarted', jobId });
-      const deadline = Date.now() + app.config.jobReplyWaitMs;
-      let current = linked;
-      while (current.status !== 'completed' && Date.now() < deadline) {
-        await sleep(100);
-        current = await getRequest(id);
-      }
+      const current = await pollUntil(
+        app,
+        () => getRequest(id),
+        (request) => request.status === 'completed',
+      );
       const job = await findJob(app.db, jobId);
       return reply
         .code(current.status === 'completed' ? 200 : 202)

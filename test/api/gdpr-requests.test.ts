@@ -1,7 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJob } from '../../db/queries/jobs';
 import { conversations, gdprRequests, jobs, kobjects } from '../../db/schema';
 import { completeGdprRequest } from '../../operations/gdpr-requests';
 import { searchAttributes } from '../../workflows/contracts';
@@ -14,7 +13,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { customerWithItems, type Job } from '../jobs';
+import { customerWithItems, type Job, finishedDeleteJob } from '../jobs';
 
 const DAY = 86_400_000;
 
@@ -44,23 +43,6 @@ const newCustomer = async () =>
 
 const post = (body: Record<string, unknown>, key?: string) =>
   t.call('POST', '/v1/gdpr-requests', { body, ...(key ? { key } : {}) });
-
-/** Stands in for a finished deletion job of this customer: a job row with the counts it reports. */
-async function finishedDeleteJob(customerId: string, counts: Record<string, number>) {
-  const id = randomUUID();
-  await createJob(t.db, {
-    id,
-    type: 'delete',
-    startedBy: t.adminId,
-    params: { entity: 'customer', id: customerId },
-    workflowId: `delete-${id}`,
-  });
-  await t.db
-    .update(jobs)
-    .set({ status: 'completed', result: { counts }, completedAt: new Date() })
-    .where(eq(jobs.id, id));
-  return id;
-}
 
 describe('recording an erasure request', () => {
   it('answers 201 with the deadline 30 days out, and starts its workflow with due date and status', async () => {
@@ -227,7 +209,7 @@ describe('declining a request', () => {
       body: { reason: 'contract', note: 'Open invoice dispute' },
     });
     const second = (await post({ customerId })).json<Request>();
-    const jobId = await finishedDeleteJob(customerId, { customers: 1 });
+    const jobId = await finishedDeleteJob(t, customerId, 'completed', { customers: 1 });
     await completeGdprRequest(t.db, second.id, jobId, new Date());
     const after = (await t.call('GET', `/v1/gdpr-requests/${declined.id}`)).json<Request>();
     expect(after.decline).toEqual({ reason: 'contract', note: null, declinedBy: t.adminId });
@@ -303,14 +285,14 @@ describe('listing and reporting', () => {
     await completeGdprRequest(
       t.db,
       onTime.id,
-      await finishedDeleteJob(onTime.customerId, { customers: 1 }),
+      await finishedDeleteJob(t, onTime.customerId, 'completed', { customers: 1 }),
       at(10),
     );
     const late = await make(0.5);
     await completeGdprRequest(
       t.db,
       late.id,
-      await finishedDeleteJob(late.customerId, { customers: 1 }),
+      await finishedDeleteJob(t, late.customerId, 'completed', { customers: 1 }),
       at(40.5),
     );
     const declined = await make(1);

@@ -15,6 +15,7 @@ import { startPostgres } from '../../stack/postgres';
 import { startTemporal } from '../../stack/temporal';
 import type { StartedService } from '../../stack/types';
 import { eventually, problemOf, startTestApp, testConfig, type TestApp } from '../helpers';
+import { uuidArray } from '../../db/sql';
 
 /**
  * This file stops Postgres and Temporal, so it runs its own throw-away
@@ -389,7 +390,7 @@ async function bulkErasureSurvives(t: TestApp, interrupt: () => Promise<void>) {
     progress: { total: 300, done: 300, failed: 0 },
   });
   const { rows } = await t.db.execute<{ left: number; audits: number; distinct: number }>(sql`
-    select (select count(*)::int from customers where id = any(${`{${ids.join(',')}}`}::uuid[])) as left,
+    select (select count(*)::int from customers where id = any(${uuidArray(ids)})) as left,
            (select count(*)::int from audit_log where job_id = ${jobId} and action = 'customer.deleted') as audits,
            (select count(distinct object_id)::int from audit_log where job_id = ${jobId}) as distinct`);
   expect(rows[0]).toEqual({ left: 0, audits: 300, distinct: 300 });

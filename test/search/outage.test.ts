@@ -9,6 +9,7 @@ import { runMigrations } from '../../db/migrate';
 import { freePort } from '../../stack';
 import { startMeilisearch, type StartedMeilisearch } from '../../stack/meilisearch';
 import { eventually, startTestApp, testConfig, uniqueWord, type TestApp } from '../helpers';
+import { uuidArray } from '../../db/sql';
 
 /**
  * This file stops Meilisearch, so it runs on a Meilisearch and a database of
@@ -187,7 +188,7 @@ describe('a bulk erasure while Meilisearch is down', () => {
     expect(job.progress.done).toBe(40);
     expect(job.result?.indexPending).toBe(true);
     const left = await t.db.execute<{ n: number }>(
-      sql`select count(*)::int as n from customers where id = any(${`{${ids.join(',')}}`}::uuid[])`,
+      sql`select count(*)::int as n from customers where id = any(${uuidArray(ids)})`,
     );
     expect(left.rows[0]!.n).toBe(0);
 

@@ -5,6 +5,7 @@ import { auditLog, customers } from '../../db/schema';
 import { eventually, startTestApp, uniqueWord, type TestApp } from '../helpers';
 import { jobWhenFinished, type Job } from '../jobs';
 import { spawnWorker } from './spawn-worker';
+import { uuidArray } from '../../db/sql';
 
 // More than Meilisearch's default 1,000 hits: the saved search must page through all of them.
 const CUSTOMERS = 1200;
@@ -28,10 +29,10 @@ describe('a bulk erasure survives its worker being killed', () => {
     const ids = seeded.rows.map((row) => row.id);
     await t.db.execute(sql`
       insert into conversations (customer_id, channel, subject)
-      select id, 'email', 'resume' from customers where id = any(${`{${ids.join(',')}}`}::uuid[])`);
+      select id, 'email', 'resume' from customers where id = any(${uuidArray(ids)})`);
     await t.db.execute(sql`
       insert into search_outbox (entity, entity_id)
-      select 'customer', id from customers where id = any(${`{${ids.join(',')}}`}::uuid[])`);
+      select 'customer', id from customers where id = any(${uuidArray(ids)})`);
     const bystander = (
       await t.db
         .insert(customers)

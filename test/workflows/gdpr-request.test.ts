@@ -2,13 +2,11 @@ import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { writeFileSync } from 'node:fs';
 import { and, eq } from 'drizzle-orm';
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { signalGdprWorkflow } from '../../api/gdpr';
 import { findGdprRequest } from '../../db/queries/gdpr';
-import { createJob } from '../../db/queries/jobs';
 import { getUser } from '../../db/queries/users';
-import { jobs, notifications } from '../../db/schema';
+import { notifications } from '../../db/schema';
 import { linkErasureJob } from '../../operations/gdpr-requests';
 import { temporalTestServer } from '../../stack/binaries';
 import { startWorker } from '../../worker';
@@ -23,6 +21,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
+import { finishedDeleteJob } from '../jobs';
 
 /**
  * The deadline tests run on Temporal's time-skipping test server, so a
@@ -108,33 +107,6 @@ const waitForNotices = (requestId: string, expected: string[]) =>
   );
 
 const statusOf = async (id: string) => (await findGdprRequest(t.db, id))!.status;
-
-/** Stands in for a deletion job that ends with these counts (the delete machinery lives elsewhere). */
-async function finishedDeleteJob(
-  customerId: string,
-  status: 'completed' | 'failed',
-  counts: Record<string, number> = {},
-) {
-  const id = randomUUID();
-  await createJob(t.db, {
-    id,
-    type: 'delete',
-    startedBy: t.adminId,
-    params: { entity: 'customer', id: customerId },
-    workflowId: `delete-${id}`,
-  });
-  await t.db
-    .update(jobs)
-    .set({
-      status,
-      ...(status === 'completed'
-        ? { result: { counts } }
-        : { error: { code: 'SEARCH_UNAVAILABLE', message: 'x' } }),
-      completedAt: new Date(),
-    })
-    .where(eq(jobs.id, id));
-  return id;
-}
 
 async function erase(requestId: string, jobId: string) {
   const row = await linkErasureJob(t.db, requestId, jobId, officer.id);
@@ -267,12 +239,12 @@ describe('a GDPR request workflow across its 30-day deadline', () => {
 
   it('stays open and alerts when the erasure fails, then completes with a second erasure', async () => {
     const { request } = await newRequest();
-    const failed = await finishedDeleteJob(request.customerId, 'failed');
+    const failed = await finishedDeleteJob(t, request.customerId, 'failed');
     await erase(request.id, failed);
     expect(await waitForNotices(request.id, ['failed'])).toEqual(['gdpr_erasure_failed']);
     expect(await statusOf(request.id)).toBe('open');
 
-    const jobId = await finishedDeleteJob(request.customerId, 'completed', { customers: 1 });
+    const jobId = await finishedDeleteJob(t, request.customerId, 'completed', { customers: 1 });
     await erase(request.id, jobId);
     expect(await t.temporal.workflow.getHandle(request.workflowId).result()).toEqual({
       status: 'completed',

@@ -9,6 +9,8 @@ export type Queryable = Database | Transaction;
 
 export interface DatabaseHandle {
   db: Database;
+  /** The pool behind `db`, for shutdown and for tests that cut its connections. */
+  pool: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -33,5 +35,31 @@ export function createDatabase(
   // itself; the query in flight rejects either way and its caller decides.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+  const db = drizzle({ client: pool, schema });
+  db.transaction = poolTransaction(pool);
+  return { db, pool, close: () => pool.end() };
+}
+
+/**
+ * Drizzle's pool transaction sends BEGIN before its try/finally, so a
+ * connection lost between check-out and BEGIN never goes back to the pool:
+ * each outage leaks clients until the pool is empty and `end()` waits forever.
+ * Here the check-out is ours and is always released (a broken client is
+ * dropped by the pool); Drizzle runs the transaction on that one client.
+ */
+function poolTransaction(pool: pg.Pool): Database['transaction'] {
+  const onClient = new WeakMap<pg.PoolClient, Database>();
+  return async (run, config) => {
+    const client = await pool.connect();
+    try {
+      let db = onClient.get(client);
+      if (!db) {
+        db = drizzle({ client, schema });
+        onClient.set(client, db);
+      }
+      return await db.transaction(run, config);
+    } finally {
+      client.release();
+    }
+  };
 }

@@ -113,10 +113,11 @@ export async function startTestApp({
       return response.json<T>();
     },
     async close() {
-      await running?.shutdown();
-      await connection.close();
-      await app.close();
-      await database.close();
+      // Each step is bounded, so a shutdown that hangs names itself instead of timing out the hook.
+      await stepWithin('stop the worker', () => running?.shutdown());
+      await stepWithin('close the Temporal client', () => connection.close());
+      await stepWithin('close the API', () => app.close());
+      await stepWithin('close the test pool', () => database.close());
     },
   };
 }
@@ -169,6 +170,18 @@ export async function eventually<T>(
     `Gave up waiting for ${what} after ${Date.now() - started} ms (${attempts} attempts; bound ${timeoutMs} ms): ${reason}`,
     { cause: lastError },
   );
+}
+
+/** Runs one step of a shutdown, failing with its name if it takes longer than `ms`. */
+async function stepWithin(what: string, step: () => Promise<unknown> | undefined, ms = 30_000) {
+  await answerBy(Promise.resolve(step()), ms).catch((error: unknown) => {
+    throw new Error(
+      `Could not ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  });
 }
 
 /** The promise's value, or a rejection if it has not settled within `ms` (a probe that hangs is a wait too). */

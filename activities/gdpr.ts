@@ -1,7 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { findJob } from '../db/queries/jobs';
 import { findGdprRequest } from '../db/queries/gdpr';
-import { completeGdprRequest, markGdprRequestOverdue } from '../operations/gdpr-requests';
+import {
+  completeGdprRequest,
+  erasureProgressOf,
+  markGdprRequestOverdue,
+} from '../operations/gdpr-requests';
 import type { ErasureOutcome, GdprRequestState } from '../workflows/contracts';
 import type { ActivityDeps } from './index';
 
@@ -27,18 +31,22 @@ export function gdprActivities({ db }: ActivityDeps) {
     },
 
     /**
-     * Waits, heartbeating, until an erasure job has finished, and says how. A
-     * retried attempt simply looks at the job row again.
+     * Waits, heartbeating, until an erasure job has erased the request's
+     * customer (a bulk erasure: that customer's item) or failed, and says
+     * how. A retried attempt simply looks at the rows again. Histories from
+     * before `requestId` was passed follow the job as a whole.
      */
-    async awaitErasureJob(jobId: string): Promise<ErasureOutcome> {
+    async awaitErasureJob(jobId: string, requestId?: string): Promise<ErasureOutcome> {
       const context = Context.current();
+      const request = requestId ? await findGdprRequest(db, requestId) : undefined;
       for (;;) {
         const job = await findJob(db, jobId);
-        if (!job) return { status: 'failed', code: 'JOB_NOT_FOUND' };
-        if (job.status === 'completed') return { status: 'completed' };
-        if (!['pending', 'running', 'awaiting_confirmation'].includes(job.status)) {
-          return { status: 'failed', code: job.error?.code ?? job.status.toUpperCase() };
-        }
+        const customerId = request?.customerId ?? (job?.params as { id?: string } | undefined)?.id;
+        const progress = customerId
+          ? await erasureProgressOf(db, jobId, customerId)
+          : ({ status: 'failed', code: 'JOB_NOT_FOUND' } as const);
+        if (progress.status === 'completed') return { status: 'completed' };
+        if (progress.status === 'failed') return progress;
         context.heartbeat();
         await context.sleep(POLL_MS);
       }

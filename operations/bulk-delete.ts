@@ -113,6 +113,12 @@ export async function deleteBulkBatch(
         handled = gone.length;
         busy = outcome.busy.length;
         await setItems(tx, jobId, gone, sql`'done'`, sql`null`);
+        if (outcome.countsByObject) {
+          await tx.execute(sql`
+            update job_items set counts = erased.value
+            from jsonb_each(${JSON.stringify(outcome.countsByObject)}::jsonb) as erased
+            where job_id = ${jobId} and object_id = erased.key::uuid`);
+        }
         await tx.execute(sql`
           update job_items set attempts = attempts + 1, updated_at = now(),
             status = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'failed'::job_item_status else status end,

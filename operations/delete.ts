@@ -35,6 +35,12 @@ export interface ErasureOutcome {
   busy: string[];
   /** Rows and records removed, by where they were. */
   counts: Record<string, number>;
+  /**
+   * For customers: what was erased of each one, by place (its own rows and
+   * search documents), the proof a GDPR request that a bulk erasure fulfilled
+   * keeps. Records shared by many customers are only in `counts`.
+   */
+  countsByObject?: Record<string, Record<string, number>>;
 }
 
 const textArray = (values: string[]) =>
@@ -133,26 +139,40 @@ async function eraseCustomers(
     phones: PhoneNumber[];
     external_id: string | null;
   }>(sql`select name, emails, phones, external_id from customers where id = any(${owned})`);
-  const conversationIds = await idsOf(
-    tx,
-    sql`select id from conversations where customer_id = any(${owned}) order by id`,
-  );
-  const kobjectIds = await idsOf(
-    tx,
-    sql`select id from kobjects where customer_id = any(${owned}) order by id`,
-  );
+  const perCustomer = await tx.execute<{
+    customer_id: string;
+    conversations: string[];
+    kobjects: string[];
+    events: number;
+    messages: number;
+  }>(sql`
+    select c.id as customer_id,
+      array(select id from conversations where customer_id = c.id order by id) as conversations,
+      array(select id from kobjects where customer_id = c.id order by id) as kobjects,
+      (select count(*)::int from engagement_events where customer_id = c.id) as events,
+      (select count(*)::int from messages m join conversations v on v.id = m.conversation_id
+        where v.customer_id = c.id) as messages
+    from customers c where c.id = any(${owned}) order by c.id`);
+  const countsByObject: Record<string, Record<string, number>> = {};
+  for (const row of perCustomer.rows) {
+    countsByObject[row.customer_id] = {
+      customers: 1,
+      conversations: row.conversations.length,
+      messages: row.messages,
+      kobjects: row.kobjects.length,
+      // Engagement events go by the cascade too; the count is the erasure record's proof.
+      events: row.events,
+      searchDocuments: 1 + row.conversations.length + row.kobjects.length,
+    };
+  }
+  const conversationIds = perCustomer.rows.flatMap((row) => row.conversations);
+  const kobjectIds = perCustomer.rows.flatMap((row) => row.kobjects);
+  const total = (place: string) =>
+    Object.values(countsByObject).reduce((sum, object) => sum + (object[place] ?? 0), 0);
   counts.conversations = conversationIds.length;
   counts.kobjects = kobjectIds.length;
-  // Engagement events go by the cascade too; the count is the erasure record's proof.
-  counts.events = await countOf(
-    tx,
-    sql`select count(*) as n from engagement_events where customer_id = any(${owned})`,
-  );
-  counts.messages = await countOf(
-    tx,
-    sql`select count(*) as n from messages m join conversations c on c.id = m.conversation_id
-        where c.customer_id = any(${owned})`,
-  );
+  counts.events = total('events');
+  counts.messages = total('messages');
 
   Object.assign(counts, await scrubJobRecords(tx, locked));
   counts.savedSearches = await deleteSavedSearchesNaming(
@@ -188,8 +208,8 @@ async function eraseCustomers(
   ]);
   // Removing a customer's document removes every document filed under it (search/documents.ts).
   await enqueueSearchSync(tx, 'customer', locked);
-  counts.searchDocuments = locked.length + conversationIds.length + kobjectIds.length;
-  return { erased: locked, missing, busy, counts };
+  counts.searchDocuments = total('searchDocuments');
+  return { erased: locked, missing, busy, counts, countsByObject };
 }
 
 /** Conversations and KObjects: their owners are locked first, as every write does. */

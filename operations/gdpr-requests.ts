@@ -3,14 +3,21 @@
  * declining it, linking and completing its erasure, and the rule that keeps
  * merges, splits and moves away from a customer whose erasure is pending.
  */
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
 import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
 import { findGdprRequest, type GdprRequestRow } from '../db/queries/gdpr';
 import { audit } from '../db/queries/audit';
 import { findJob } from '../db/queries/jobs';
-import { customers, gdprRequests, jobs, type gdprDeclineReasons } from '../db/schema';
+import {
+  customers,
+  gdprRequests,
+  jobItems,
+  jobs,
+  type ErasedPlace,
+  type gdprDeclineReasons,
+} from '../db/schema';
 import { completedOnTime, dueAtOf } from '../domain/gdpr';
 import { DomainError, notFound } from '../lib/errors';
 
@@ -220,13 +227,15 @@ export async function runningErasureOf(db: Queryable, id: string): Promise<strin
 
 /**
  * A deletion job of this customer that is still going, or the one that
- * already erased it: either can fulfil the request instead of a new one.
+ * already erased it: either can fulfil the request instead of a new one. A
+ * bulk erasure counts when the customer is among its objects, not yet
+ * failed, and the job was not cancelled or failed before reaching it.
  */
 export async function deletionJobOf(
   db: Queryable,
   customerId: string,
 ): Promise<{ id: string; status: string } | undefined> {
-  const [job] = await db
+  const [single] = await db
     .select({ id: jobs.id, status: jobs.status })
     .from(jobs)
     .where(
@@ -239,7 +248,80 @@ export async function deletionJobOf(
     )
     .orderBy(sql`${jobs.status} = 'completed'`, desc(jobs.createdAt))
     .limit(1);
-  return job;
+  if (single) return single;
+  const [bulk] = await db
+    .select({ id: jobs.id, status: jobs.status })
+    .from(jobItems)
+    .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+    .where(
+      and(
+        eq(jobItems.objectId, customerId),
+        eq(jobs.type, 'bulk_delete'),
+        sql`${jobs.params}->>'entity' = 'customer'`,
+        or(
+          eq(jobItems.status, 'done'),
+          and(eq(jobItems.status, 'pending'), inArray(jobs.status, ['pending', 'running'])),
+        ),
+      ),
+    )
+    .orderBy(sql`${jobItems.status} = 'done'`, desc(jobs.createdAt))
+    .limit(1);
+  return bulk;
+}
+
+export type ErasureProgress =
+  | { status: 'running' }
+  | { status: 'failed'; code: string }
+  | { status: 'completed'; places: ErasedPlace[]; erasedAt: Date };
+
+const placesOf = (counts: Record<string, unknown> | null | undefined): ErasedPlace[] =>
+  Object.entries(counts ?? {})
+    .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
+    .map(([place, count]) => ({ place, count }));
+
+/**
+ * How far an erasure job has got with this customer. A single deletion
+ * answers for itself; a bulk erasure for the customer's own item, which may
+ * be done (with what was erased of that customer) while the job goes on.
+ */
+export async function erasureProgressOf(
+  db: Queryable,
+  jobId: string,
+  customerId: string,
+): Promise<ErasureProgress> {
+  const job = await findJob(db, jobId);
+  if (!job) return { status: 'failed', code: 'JOB_NOT_FOUND' };
+  const jobGoesOn = ['pending', 'running', 'awaiting_confirmation'].includes(job.status);
+  const jobFailure = () => job.error?.code ?? job.status.toUpperCase();
+  if (job.type !== 'bulk_delete') {
+    if (job.status === 'completed') {
+      const counts = (job.result?.counts ?? {}) as Record<string, unknown>;
+      return {
+        status: 'completed',
+        places: placesOf(counts),
+        erasedAt: job.completedAt ?? new Date(),
+      };
+    }
+    return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
+  }
+  const [item] = await db
+    .select({
+      status: jobItems.status,
+      reason: jobItems.reason,
+      counts: jobItems.counts,
+      at: jobItems.updatedAt,
+    })
+    .from(jobItems)
+    .where(and(eq(jobItems.jobId, jobId), eq(jobItems.objectId, customerId)));
+  if (!item) return { status: 'failed', code: 'CUSTOMER_NOT_IN_JOB' };
+  if (item.status === 'done') {
+    // Already gone when the batch reached it: nothing of it was left to erase.
+    return { status: 'completed', places: placesOf(item.counts), erasedAt: item.at };
+  }
+  if (item.status === 'pending') {
+    return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
+  }
+  return { status: 'failed', code: item.reason ?? `ITEM_${item.status.toUpperCase()}` };
 }
 
 export async function linkErasureJob(
@@ -322,14 +404,15 @@ export async function completeGdprRequest(
   return db.transaction(async (tx) => {
     const row = await lockRequest(tx, id);
     if (!isPending(row)) return row;
-    const job = await findJob(tx, jobId);
-    if (job?.status !== 'completed') {
-      throw new DomainError('conflict', 'ERASURE_NOT_COMPLETED', `Job ${jobId} has not completed.`);
+    const progress = await erasureProgressOf(tx, jobId, row.customerId);
+    if (progress.status !== 'completed') {
+      throw new DomainError(
+        'conflict',
+        'ERASURE_NOT_COMPLETED',
+        `Job ${jobId} has not erased customer ${row.customerId}.`,
+      );
     }
-    const counts = (job.result?.counts ?? {}) as Record<string, unknown>;
-    const places = Object.entries(counts)
-      .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
-      .map(([place, count]) => ({ place, count }));
+    const { places } = progress;
     const [updated] = await tx
       .update(gdprRequests)
       .set({
@@ -339,7 +422,7 @@ export async function completeGdprRequest(
         completionRecord: {
           jobId,
           customerId: row.customerId,
-          erasedAt: (job.completedAt ?? at).toISOString(),
+          erasedAt: progress.erasedAt.toISOString(),
           places,
         },
         updatedAt: sql`now()`,

@@ -76,7 +76,7 @@ export async function trackGdprRequestWorkflow(
       const jobId = pendingErasures.shift();
       if (jobId === undefined) return;
       try {
-        const outcome = await awaitErasureJob(jobId);
+        const outcome = await awaitErasureJob(jobId, requestId);
         if (closed()) return;
         if (outcome.status === 'completed') {
           const completedAt = new Date().toISOString();

@@ -107,6 +107,8 @@ export const jobItems = pgTable(
     attempts: integer('attempts').notNull().default(0),
     /** Why the object could not be handled: a stable code, never personal data. */
     reason: text('reason'),
+    /** What erasing the object removed, by place (IDs and counts only): a GDPR request's proof. */
+    counts: jsonb('counts').$type<Record<string, number>>(),
     updatedAt: updatedAt(),
   },
   (t) => [

@@ -394,6 +394,56 @@ describe('erasing the customer of a request', () => {
     expect(deletions.filter((job) => job.params.id === customerId)).toHaveLength(1);
   });
 
+  it("links a bulk erasure that erased the customer, with that customer's own counts as the proof", async () => {
+    const klass = `k${uniqueWord('')}`;
+    await t.create('/v1/klasses', { name: klass, title: 'Bulk erasure' });
+    const [mine, other] = await Promise.all([
+      customerWithItems(t, {
+        name: `Bulk Mine ${uniqueWord()}`,
+        klass,
+        conversations: 2,
+        kobjects: 1,
+      }),
+      customerWithItems(t, {
+        name: `Bulk Other ${uniqueWord()}`,
+        klass,
+        conversations: 3,
+        kobjects: 2,
+      }),
+    ]);
+    const created = (await post({ customerId: mine.id })).json<Request>();
+    const bulk = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids: [other.id, mine.id], confirm: 'DELETE' },
+    });
+    expect(bulk.statusCode, bulk.body).toBe(202);
+    const bulkJob = bulk.json<{ job: Job }>().job;
+    await eventually(async () => {
+      const job = (await t.call('GET', `/v1/jobs/${bulkJob.id}`)).json<Job>();
+      return job.status === 'completed' ? job : undefined;
+    }, 30_000);
+
+    const response = await t.call('POST', `/v1/gdpr-requests/${created.id}/erase`);
+    expect([200, 202], response.body).toContain(response.statusCode);
+    expect(response.json<{ job: Job }>().job.id).toBe(bulkJob.id);
+    const done = await eventually(async () => {
+      const row = (await t.call('GET', `/v1/gdpr-requests/${created.id}`)).json<Request>();
+      return row.status === 'completed' ? row : undefined;
+    }, 20_000);
+    expect(done.completionRecord).toMatchObject({ jobId: bulkJob.id, customerId: mine.id });
+    const places = Object.fromEntries(done.completionRecord!.places.map((p) => [p.place, p.count]));
+    // This customer's rows only, not the whole job's.
+    expect(places).toEqual({
+      customers: 1,
+      conversations: 2,
+      messages: 2,
+      kobjects: 1,
+      events: 0,
+      searchDocuments: 4,
+    });
+    const deletions = await t.db.select().from(jobs).where(eq(jobs.type, 'delete'));
+    expect(deletions.filter((job) => job.params.id === mine.id)).toHaveLength(0);
+  });
+
   it('erases decline notes when the customer is deleted by any deletion', async () => {
     const customerId = await newCustomer();
     const created = (await post({ customerId })).json<Request>();

@@ -2,6 +2,7 @@
  * The API side of GDPR requests: their resource shape, and starting and
  * signalling the workflow that tracks each one.
  */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { AuditRow, GdprRequestRow } from '../db/queries/gdpr';
 import { daysLeft } from '../domain/gdpr';
@@ -80,6 +81,19 @@ export async function startGdprWorkflow(
   userId: string,
 ): Promise<void> {
   await app.temporal.workflow.start(WORKFLOW_TYPE, startOptions(app, row, userId));
+}
+
+/** Starts a request's workflow unless it is already running. */
+export async function ensureGdprWorkflow(
+  app: FastifyInstance,
+  row: GdprRequestRow,
+  userId: string,
+): Promise<void> {
+  try {
+    await startGdprWorkflow(app, row, userId);
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
 }
 
 /**

@@ -67,10 +67,58 @@ const alreadyOpen = (customerId: string, existing: string | undefined) =>
 
 export interface NewGdprRequest {
   customerId: string;
-  receivedAt: Date;
+  /** Absent when the caller left it to default to `now`. */
+  receivedAt: Date | undefined;
+  now: Date;
   reference: string | null;
   requestedBy: string;
   deadlineDays: number;
+  idempotencyKey?: string | undefined;
+}
+
+export interface RecordedGdprRequest {
+  request: GdprRequestRow;
+  /** The merged-away customer ID the caller gave, when it was resolved to the survivor. */
+  resolvedFrom: string | null;
+  /** False when an earlier request with the same Idempotency-Key recorded it. */
+  created: boolean;
+}
+
+/**
+ * The request an earlier call with this Idempotency-Key recorded, if any. The
+ * key names one request: reused for another customer, reference or
+ * receivedAt, it is refused.
+ */
+async function recordedEarlier(
+  db: Queryable,
+  values: NewGdprRequest,
+  customerId: string,
+  resolvedFrom: string | null,
+): Promise<RecordedGdprRequest | undefined> {
+  if (!values.idempotencyKey || !values.requestedBy) return undefined;
+  const [row] = await db
+    .select()
+    .from(gdprRequests)
+    .where(
+      and(
+        eq(gdprRequests.requestedBy, values.requestedBy),
+        eq(gdprRequests.idempotencyKey, values.idempotencyKey),
+      ),
+    );
+  if (!row) return undefined;
+  const same =
+    row.customerId === customerId &&
+    row.reference === values.reference &&
+    (values.receivedAt === undefined || row.receivedAt.getTime() === values.receivedAt.getTime());
+  if (!same) {
+    throw new DomainError(
+      'unprocessable',
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used for a request with other parameters; use a new key.',
+      { gdprRequestId: row.id },
+    );
+  }
+  return { request: row, resolvedFrom, created: false };
 }
 
 /**
@@ -81,15 +129,27 @@ export interface NewGdprRequest {
 export async function createGdprRequest(
   db: Queryable,
   values: NewGdprRequest,
-): Promise<{ request: GdprRequestRow; resolvedFrom: string | null }> {
+): Promise<RecordedGdprRequest> {
   let customerId = values.customerId;
   let resolvedFrom: string | null = null;
   if (!(await findCustomer(db, customerId))) {
     const survivor = await resolveMergedCustomer(db, customerId);
+    const earlier = await recordedEarlier(
+      db,
+      values,
+      survivor ?? customerId,
+      survivor ? customerId : null,
+    );
+    // A retry after the customer was erased gives back the request it recorded.
+    if (earlier) return earlier;
     if (!survivor) throw notFound('Customer', customerId);
     resolvedFrom = customerId;
     customerId = survivor;
+  } else {
+    const earlier = await recordedEarlier(db, values, customerId, null);
+    if (earlier) return earlier;
   }
+  const receivedAt = values.receivedAt ?? values.now;
   try {
     const request = await db.transaction(async (tx) => {
       // Key share: waits for a merge, split or move holding the customer, blocks no ordinary edit.
@@ -104,9 +164,10 @@ export async function createGdprRequest(
         .values({
           customerId,
           reference: values.reference,
-          receivedAt: values.receivedAt,
-          dueAt: dueAtOf(values.receivedAt, values.deadlineDays),
+          receivedAt,
+          dueAt: dueAtOf(receivedAt, values.deadlineDays),
           requestedBy: values.requestedBy,
+          idempotencyKey: values.idempotencyKey ?? null,
         })
         .returning();
       await audit(tx, [
@@ -120,8 +181,17 @@ export async function createGdprRequest(
       ]);
       return row!;
     });
-    return { request, resolvedFrom };
+    return { request, resolvedFrom, created: true };
   } catch (error) {
+    // Two requests with one key at once: the loser gives back the winner's request
+    // (whichever unique index Postgres checked first).
+    if (
+      isUniqueViolation(error, 'gdpr_requests_idempotency_key') ||
+      isUniqueViolation(error, 'gdpr_requests_one_open_per_customer')
+    ) {
+      const winner = await recordedEarlier(db, values, customerId, resolvedFrom);
+      if (winner) return winner;
+    }
     if (isUniqueViolation(error, 'gdpr_requests_one_open_per_customer')) {
       const [existing] = await db
         .select({ id: gdprRequests.id })

@@ -18,11 +18,17 @@ import {
   linkErasureJob,
   runningErasureOf,
 } from '../../operations/gdpr-requests';
-import { auditEntryView, gdprRequestView, signalGdprWorkflow, startGdprWorkflow } from '../gdpr';
+import {
+  auditEntryView,
+  ensureGdprWorkflow,
+  gdprRequestView,
+  signalGdprWorkflow,
+  startGdprWorkflow,
+} from '../gdpr';
 import { jobView, pollUntil, startJob } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
-import { Job } from '../schemas/jobs';
+import { IdempotencyHeaders, Job } from '../schemas/jobs';
 import {
   CreatedGdprRequest,
   GdprDeclineReason,
@@ -62,7 +68,9 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
           `\`dueAt\` is \`receivedAt\` + GDPR_DEADLINE_DAYS (30). \`receivedAt\` defaults to now, must not be in ` +
           `the future, and at most ${MAX_RECEIVED_AGE_DAYS} days back. A merged-away customer ID is resolved to the ` +
           'survivor (`resolvedFrom` names the ID given). 409 REQUEST_ALREADY_OPEN when the customer already has ' +
-          'an open or overdue request.',
+          'an open or overdue request. An `Idempotency-Key` header makes a retry give back the request the ' +
+          'first call recorded (422 IDEMPOTENCY_KEY_REUSED with other parameters).',
+        headers: IdempotencyHeaders,
         body: Type.Object(
           {
             customerId: Uuid,
@@ -83,20 +91,31 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const user = currentUser(request);
       const now = new Date();
-      const receivedAt = request.body.receivedAt ? new Date(request.body.receivedAt) : now;
-      checkReceivedAt(receivedAt, now);
-      const { request: row, resolvedFrom } = await createGdprRequest(app.db, {
+      const receivedAt = request.body.receivedAt ? new Date(request.body.receivedAt) : undefined;
+      if (receivedAt) checkReceivedAt(receivedAt, now);
+      const {
+        request: row,
+        resolvedFrom,
+        created,
+      } = await createGdprRequest(app.db, {
         customerId: request.body.customerId,
         receivedAt,
+        now,
         reference: request.body.reference ?? null,
         requestedBy: user.id,
         deadlineDays: app.config.gdpr.deadlineDays,
+        idempotencyKey: request.headers['idempotency-key'],
       });
-      try {
-        await startGdprWorkflow(app, row, user.id);
-      } catch (error) {
-        await discardGdprRequest(app.db, row.id, user.id);
-        throw error;
+      if (created) {
+        try {
+          await startGdprWorkflow(app, row, user.id);
+        } catch (error) {
+          await discardGdprRequest(app.db, row.id, user.id);
+          throw error;
+        }
+      } else if (row.status === 'open' || row.status === 'overdue') {
+        // The first call may have died between recording the request and starting its workflow.
+        await ensureGdprWorkflow(app, row, user.id);
       }
       return reply.code(201).send({ ...gdprRequestView(app, row, now), resolvedFrom });
     },

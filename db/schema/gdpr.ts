@@ -44,6 +44,8 @@ export const gdprRequests = pgTable(
     declineNote: text('decline_note'),
     declinedBy: uuid('declined_by').references(() => users.id, { onDelete: 'set null' }),
     completedAt: timestamptz('completed_at'),
+    /** The Idempotency-Key of the request that recorded it: a retry gives back this request. */
+    idempotencyKey: text('idempotency_key'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -51,6 +53,7 @@ export const gdprRequests = pgTable(
     index('gdpr_requests_customer_idx').on(t.customerId),
     index('gdpr_requests_status_due_idx').on(t.status, t.dueAt, t.id),
     index('gdpr_requests_received_idx').on(t.receivedAt),
+    uniqueIndex('gdpr_requests_idempotency_key').on(t.requestedBy, t.idempotencyKey),
     // At most one request per customer is being worked on at a time.
     uniqueIndex('gdpr_requests_one_open_per_customer')
       .on(t.customerId)

@@ -133,6 +133,53 @@ describe('recording an erasure request', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it('gives back the same request for a retry with the same Idempotency-Key, also when sent at once', async () => {
+    const customerId = await newCustomer();
+    const key = `gdpr-${randomUUID()}`;
+    const reference = `TICKET-${uniqueWord()}`;
+    const send = () =>
+      t.call('POST', '/v1/gdpr-requests', {
+        body: { customerId, reference },
+        headers: { 'idempotency-key': key },
+      });
+    const responses = await Promise.all(Array.from({ length: 6 }, send));
+    for (const response of responses) expect(response.statusCode, response.body).toBe(201);
+    const ids = new Set(responses.map((response) => response.json<Request>().id));
+    expect(ids.size).toBe(1);
+    const later = await send();
+    expect(later.statusCode, later.body).toBe(201);
+    expect(later.json<Request>()).toMatchObject({
+      id: [...ids][0],
+      customerId,
+      reference,
+      status: 'open',
+    });
+    const rows = await t.db
+      .select()
+      .from(gdprRequests)
+      .where(eq(gdprRequests.customerId, customerId));
+    expect(rows).toHaveLength(1);
+    const described = await t.temporal.workflow.getHandle(`gdpr-request-${rows[0]!.id}`).describe();
+    expect(described.status.name).toBe('RUNNING');
+
+    // The key names that request: another customer or reference under it is refused.
+    const otherCustomer = await t.call('POST', '/v1/gdpr-requests', {
+      body: { customerId: await newCustomer(), reference },
+      headers: { 'idempotency-key': key },
+    });
+    expect(problemOf(otherCustomer)).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+    const otherReference = await t.call('POST', '/v1/gdpr-requests', {
+      body: { customerId, reference: 'ANOTHER' },
+      headers: { 'idempotency-key': key },
+    });
+    expect(problemOf(otherReference)).toMatchObject({
+      status: 422,
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+    // Without the key, a second request for the customer is still refused.
+    expect(problemOf(await post({ customerId }))).toMatchObject({ code: 'REQUEST_ALREADY_OPEN' });
+  });
+
   it('resolves a merged-away customer to the survivor and says so', async () => {
     const source = await newCustomer();
     const target = await newCustomer();

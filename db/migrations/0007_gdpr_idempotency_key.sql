@@ -1,0 +1,2 @@
+ALTER TABLE "gdpr_requests" ADD COLUMN "idempotency_key" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "gdpr_requests_idempotency_key" ON "gdpr_requests" USING btree ("requested_by","idempotency_key");

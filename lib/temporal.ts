@@ -11,22 +11,57 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { searchAttributes } from '../workflows/contracts';
 
 /**
+ * The SDK retries a failed call from a timer; a retry whose timer fires after
+ * the connection was closed throws "Channel has been shut down" inside that
+ * timer, an uncaught exception (it fails a test run; it would crash a process
+ * that closes its connection and keeps running). These retries stop once
+ * closing has begun, and `drain()` waits for those already scheduled to fire.
+ */
+function drainableRetries(maxAttempts: number | undefined) {
+  const base = defaultGrpcRetryOptions(maxAttempts ? { maxAttempts } : {});
+  let closing = false;
+  let lastScheduled = 0;
+  const interceptor = makeGrpcRetryInterceptor({
+    retryableDecider: (attempt, status) => !closing && base.retryableDecider(attempt, status),
+    delayFunction: (attempt, status) => {
+      const ms = base.delayFunction(attempt, status);
+      lastScheduled = Math.max(lastScheduled, Date.now() + ms);
+      return ms;
+    },
+  });
+  return {
+    interceptor,
+    async drain() {
+      closing = true;
+      const wait = lastScheduled - Date.now();
+      if (wait > 0) await sleep(wait + 20);
+    },
+  };
+}
+
+/**
  * Connects to Temporal, retrying while a freshly started server comes up.
  * `rpcAttempts` bounds how often each later call is tried while the server is
  * unreachable: the SDK's default (10, about 20 s) suits a worker; an API
- * request should fail within a second and answer 503 instead.
+ * request should fail within a second and answer 503 instead. Closing the
+ * connection first lets retries already scheduled run out (at most a few
+ * seconds, and only when a call was failing).
  */
 export async function connectTemporal(
   address: string,
   { timeoutMs = 60_000, rpcAttempts }: { timeoutMs?: number; rpcAttempts?: number } = {},
 ): Promise<Connection> {
   const deadline = Date.now() + timeoutMs;
-  const interceptors = rpcAttempts
-    ? [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: rpcAttempts }))]
-    : undefined;
   for (;;) {
+    const retries = drainableRetries(rpcAttempts);
     try {
-      return await Connection.connect({ address, ...(interceptors ? { interceptors } : {}) });
+      const connection = await Connection.connect({ address, interceptors: [retries.interceptor] });
+      const close = connection.close.bind(connection);
+      connection.close = async () => {
+        await retries.drain();
+        await close();
+      };
+      return connection;
     } catch (error) {
       if (Date.now() > deadline) {
         throw new Error(`Temporal is not reachable at ${address}`, { cause: error });

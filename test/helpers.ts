@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
@@ -7,6 +7,7 @@ import { createDatabase, type Database } from '../db/client';
 import { issueApiKey } from '../db/queries/api-keys';
 import { createUser } from '../db/queries/users';
 import { loadConfig, type Config } from '../lib/config';
+import { connectTemporal } from '../lib/temporal';
 import { startWorker, type RunningWorker } from '../worker';
 
 /**
@@ -81,7 +82,7 @@ export async function startTestApp({
 } = {}): Promise<TestApp> {
   const app = await buildApp({ config, logger: logStream !== undefined, logStream });
   const database = createDatabase(config.databaseUrl, { max: 4 });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await connectTemporal(config.temporal.address);
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const running = worker
     ? await startWorker(config, {

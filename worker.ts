@@ -72,7 +72,7 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-    activities: createActivities({ db: database.db, search, mailer, config }),
+    activities: createActivities({ db: database.db, search, mailer, config, searchSync }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     ...(options.maxCachedWorkflows === undefined

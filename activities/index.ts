@@ -2,6 +2,7 @@ import type { Meilisearch } from 'meilisearch';
 import type { Database } from '../db/client';
 import type { Config } from '../lib/config';
 import type { Mailer } from '../notifications/mailer';
+import type { SearchSync } from '../search/sync';
 import { refusalsAsFailures } from './failures';
 import { gdprActivities } from './gdpr';
 import { deletionActivities } from './deletion';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   search: Meilisearch;
   mailer: Mailer;
   config: Config;
+  /** The worker's search sync loop: tells a job waiting for the index when rows were drained. */
+  searchSync?: Pick<SearchSync, 'nextDrain'>;
 }
 
 /** Every activity the worker registers, built from its dependencies. */

@@ -1,15 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { outboxPendingUpTo } from '../db/queries/search-outbox';
 import { indexOfEntity, indexUid, type SearchEntity } from '../search/indexes';
-import { waitForSearchTask } from '../search/client';
+import { waitForSearchTask, waitForSearchTasks } from '../search/client';
 import { projectEntities } from '../search/documents';
 import type { ActivityDeps } from './index';
+
+/** How often a job waiting for the index looks again when no drain is announced (a lost notification). */
+const DRAIN_RECHECK_MS = 200;
 
 /**
  * Keeps the search index right after a workflow changed Postgres. Each waits
  * until Meilisearch has applied the change and is safe to retry.
  */
-export function searchActivities({ db, search, config }: ActivityDeps) {
+export function searchActivities({ db, search, config, searchSync }: ActivityDeps) {
   const prefix = config.meili.indexPrefix;
   const index = (entity: SearchEntity) => search.index(indexUid(prefix, indexOfEntity[entity]));
 
@@ -21,9 +24,11 @@ export function searchActivities({ db, search, config }: ActivityDeps) {
     async awaitSearchIndex(outboxUpTo: number) {
       const deadline = Date.now() + config.searchSettleMs;
       for (;;) {
+        // Listening before looking: a drain that ends in between still wakes this.
+        const drained = searchSync ? searchSync.nextDrain(DRAIN_RECHECK_MS) : sleep(25);
         if (!(await outboxPendingUpTo(db, outboxUpTo))) return { pending: false };
         if (Date.now() > deadline) return { pending: true };
-        await sleep(25);
+        await drained;
       }
     },
 
@@ -41,9 +46,11 @@ export function searchActivities({ db, search, config }: ActivityDeps) {
     /** Removes a customer and every conversation and KObject filed under it. */
     async removeCustomerFromSearch(customerId: string) {
       const byCustomer = { filter: `customerId = "${customerId}"` };
-      await waitForSearchTask(search, index('customer').deleteDocument(customerId));
-      await waitForSearchTask(search, index('conversation').deleteDocuments(byCustomer));
-      await waitForSearchTask(search, index('kobject').deleteDocuments(byCustomer));
+      await waitForSearchTasks(search, [
+        index('customer').deleteDocument(customerId),
+        index('conversation').deleteDocuments(byCustomer),
+        index('kobject').deleteDocuments(byCustomer),
+      ]);
     },
   };
 }

@@ -72,10 +72,11 @@ export async function pollUntil<T>(
   done: (value: T) => boolean,
 ): Promise<T> {
   const deadline = Date.now() + app.config.jobReplyWaitMs;
-  for (;;) {
+  // Most jobs are ready within tens of milliseconds: look soon, then every 50 ms.
+  for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
     const value = await load();
     if (done(value) || Date.now() > deadline) return value;
-    await sleep(50);
+    await sleep(pause);
   }
 }
 

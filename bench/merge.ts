@@ -44,18 +44,24 @@ async function main() {
     );
     const klassId = klass.rows[0]!.id;
 
+    const previewMs: number[] = [];
+    let indexPending = 0;
     const workflowMs: number[] = [];
     const sqlMs: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const [source, target] = [await seedCustomer(db, klassId), await seedCustomer(db, klassId)];
+      const previewStarted = performance.now();
       const previewed = await app.inject({
         method: 'POST',
         url: '/v1/merges',
         headers,
         payload: { sourceCustomerId: source, targetCustomerId: target },
       });
+      if (previewed.statusCode !== 201)
+        throw new Error(`preview answered ${previewed.statusCode}: ${previewed.body}`);
       const jobId = previewed.json<{ job: { id: string } }>().job.id;
       const started = performance.now();
+      previewMs.push(started - previewStarted);
       const confirmed = await app.inject({
         method: 'POST',
         url: `/v1/merges/${jobId}/confirm`,
@@ -71,6 +77,9 @@ async function main() {
         throw new Error(`confirm answered ${confirmed.statusCode}: ${confirmed.body}`);
       }
       workflowMs.push(performance.now() - started);
+      const finished = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
+      if (finished.json<{ result: { indexPending: boolean } }>().result.indexPending)
+        indexPending++;
 
       const [bareSource, bareTarget] = [
         await seedCustomer(db, klassId),
@@ -104,10 +113,14 @@ async function main() {
       `confirm → completed (workflow)     ${median(workflowMs).toFixed(0).padStart(9)}   ${format(workflowMs)}`,
     );
     console.log(
-      `bare SQL moving the same rows      ${median(sqlMs).toFixed(0).padStart(9)}   ${format(sqlMs)}`,
+      `preview (start → awaiting confirm) ${median(previewMs).toFixed(0).padStart(9)}   ${format(previewMs)}`,
     );
     console.log(
-      `\ntarget: confirm → completed ≤ 1000 ms: ${median(workflowMs) <= 1000 ? 'met' : 'NOT met'}`,
+      `bare SQL moving the same rows      ${median(sqlMs).toFixed(0).padStart(9)}   ${format(sqlMs)}`,
+    );
+    console.log(`runs whose job completed before the search index was current: ${indexPending}`);
+    console.log(
+      `\ntargets: confirm → completed ≤ 200 ms: ${median(workflowMs) <= 200 ? 'met' : 'NOT met'}; preview ≤ 100 ms: ${median(previewMs) <= 100 ? 'met' : 'NOT met'}`,
     );
   });
 }

@@ -215,7 +215,7 @@ export function executeMerge(
         details: { targetCustomerId: targetId },
       },
     ]);
-    // The workflow updates the index itself; the outbox is the safety net should it never get there.
+    // The outbox is the one indexer: the worker's sync loop projects these and the job waits for it.
     await enqueueSearchSync(tx, 'customer', [sourceId, targetId]);
     await enqueueSearchSync(tx, 'conversation', result.conversationIds);
     await enqueueSearchSync(tx, 'kobject', result.kobjectIds);

@@ -4,12 +4,13 @@
  * exist and removes those that do not, so applying it twice does no harm.
  */
 import { sql } from 'drizzle-orm';
-import type { Meilisearch } from 'meilisearch';
+import type { EnqueuedTaskPromise, Meilisearch } from 'meilisearch';
 import type { Queryable } from '../db/client';
+import { uuidArray } from '../db/sql';
 import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts';
 import { phoneKey } from '../domain/contacts';
-import { waitForSearchTask, waitForSearchTasks } from './client';
-import { indexOfEntity, indexUid, type SearchEntity } from './indexes';
+import { waitForSearchTasks } from './client';
+import { indexOfEntity, indexUid, searchEntities, type SearchEntity } from './indexes';
 
 export interface CustomerDocument {
   id: string;
@@ -128,12 +129,8 @@ export async function loadDocuments(
   ids: string[],
 ): Promise<SearchDocument[]> {
   if (ids.length === 0) return [];
-  const list = sql.join(
-    ids.map((id) => sql`${id}::uuid`),
-    sql`, `,
-  );
   const result = await db.execute<Row>(
-    queries[entity](sql`${sql.raw(alias[entity])}.id in (${list})`),
+    queries[entity](sql`${sql.raw(alias[entity])}.id = any(${uuidArray(ids)})`),
   );
   return result.rows.map((row) => toDocument(entity, row));
 }
@@ -150,6 +147,61 @@ export async function loadDocumentPage(
   return result.rows.map((row) => toDocument(entity, row));
 }
 
+/** What bringing some entities in line with Postgres takes, read from Postgres and not yet sent. */
+export interface Projection {
+  upserts: Record<SearchEntity, SearchDocument[]>;
+  removals: Record<SearchEntity, string[]>;
+}
+
+export const emptyProjection = (): Projection => ({
+  upserts: { customer: [], conversation: [], kobject: [] },
+  removals: { customer: [], conversation: [], kobject: [] },
+});
+
+/**
+ * Reads these IDs' current rows into `projection`: documents to upsert for
+ * those that exist, removals for those that do not.
+ */
+export async function planProjection(
+  db: Queryable,
+  projection: Projection,
+  entity: SearchEntity,
+  ids: string[],
+): Promise<Projection> {
+  const unique = [...new Set(ids)];
+  const documents = await loadDocuments(db, entity, unique);
+  const present = new Set(documents.map((d) => d.id));
+  projection.upserts[entity].push(...documents);
+  projection.removals[entity].push(...unique.filter((id) => !present.has(id)));
+  return projection;
+}
+
+/**
+ * Submits a projection's Meilisearch tasks one after another, without waiting
+ * for any, grouped by index so Meilisearch can batch them; returns the tasks
+ * to wait for. Upserts go before the removals by filter: an item is upserted
+ * only while its customer exists, so the order changes nothing but the batching.
+ */
+export function submitProjection(
+  meili: Meilisearch,
+  prefix: string,
+  { upserts, removals }: Projection,
+): EnqueuedTaskPromise[] {
+  const tasks: EnqueuedTaskPromise[] = [];
+  // A customer that is gone takes the documents still filed under it: an
+  // erasure enqueues only the customer, not each of its items.
+  const goneCustomers = removals.customer.map((id) => JSON.stringify(id)).join(', ');
+  for (const entity of searchEntities) {
+    const index = meili.index(indexUid(prefix, indexOfEntity[entity]));
+    if (upserts[entity].length > 0)
+      tasks.push(index.addDocuments(upserts[entity], { primaryKey: 'id' }));
+    if (removals[entity].length > 0) tasks.push(index.deleteDocuments(removals[entity]));
+    if (entity !== 'customer' && goneCustomers)
+      tasks.push(index.deleteDocuments({ filter: `customerId IN [${goneCustomers}]` }));
+  }
+  return tasks;
+}
+
 /** Brings the index in line with Postgres for these IDs and waits until Meilisearch has applied it. */
 export async function projectEntities(
   db: Queryable,
@@ -158,25 +210,10 @@ export async function projectEntities(
   entity: SearchEntity,
   ids: string[],
 ): Promise<{ upserted: number; removed: number }> {
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return { upserted: 0, removed: 0 };
-  const documents = await loadDocuments(db, entity, unique);
-  const present = new Set(documents.map((d) => d.id));
-  const missing = unique.filter((id) => !present.has(id));
-  const index = meili.index(indexUid(prefix, indexOfEntity[entity]));
-  if (documents.length > 0) {
-    await waitForSearchTask(meili, index.addDocuments(documents, { primaryKey: 'id' }));
-  }
-  if (missing.length > 0) {
-    const tasks = [index.deleteDocuments(missing)];
-    // A customer that is gone takes the documents still filed under it: an
-    // erasure enqueues only the customer, not each of its items.
-    if (entity === 'customer') {
-      const filter = `customerId IN [${missing.map((id) => JSON.stringify(id)).join(', ')}]`;
-      for (const items of ['conversations', 'kobjects'] as const)
-        tasks.push(meili.index(indexUid(prefix, items)).deleteDocuments({ filter }));
-    }
-    await waitForSearchTasks(meili, tasks);
-  }
-  return { upserted: documents.length, removed: missing.length };
+  const projection = await planProjection(db, emptyProjection(), entity, ids);
+  await waitForSearchTasks(meili, submitProjection(meili, prefix, projection));
+  return {
+    upserted: projection.upserts[entity].length,
+    removed: projection.removals[entity].length,
+  };
 }

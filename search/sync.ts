@@ -8,8 +8,9 @@ import { sql } from 'drizzle-orm';
 import type { Meilisearch } from 'meilisearch';
 import pg from 'pg';
 import type { Database } from '../db/client';
-import { SEARCH_OUTBOX_CHANNEL } from '../db/queries/search-outbox';
-import { projectEntities } from './documents';
+import { SEARCH_DRAINED_CHANNEL, SEARCH_OUTBOX_CHANNEL } from '../db/queries/search-outbox';
+import { waitForSearchTasks } from './client';
+import { emptyProjection, planProjection, submitProjection } from './documents';
 import { ensureIndexes, searchEntities, type SearchEntity } from './indexes';
 
 /** One Postgres advisory lock key: a single drainer at a time keeps index writes in commit order. */
@@ -22,12 +23,18 @@ export interface DrainResult {
   removed: number;
 }
 
+/**
+ * Rows drained at once: the largest merge (1,000 items, two customers) fits in
+ * one round, so the job waiting for it is not left waiting for a second.
+ */
+const DRAIN_BATCH = 2_000;
+
 /** Drains up to `batchSize` pending outbox rows; returns how many it handled. */
 export async function drainSearchOutbox(
   db: Database,
   meili: Meilisearch,
   prefix: string,
-  batchSize = 500,
+  batchSize = DRAIN_BATCH,
 ): Promise<DrainResult> {
   return db.transaction(async (tx) => {
     const pending = await tx.execute<{ id: number; entity: SearchEntity; entity_id: string }>(sql`
@@ -36,22 +43,35 @@ export async function drainSearchOutbox(
       for update skip locked`);
     const result: DrainResult = { rows: pending.rows.length, upserted: 0, removed: 0 };
     if (result.rows === 0) return result;
+    // Every entity's tasks are submitted before any is awaited: Meilisearch batches
+    // and applies them while this waits once, instead of one wait per entity.
+    const projection = emptyProjection();
     for (const entity of searchEntities) {
       const ids = pending.rows.filter((row) => row.entity === entity).map((row) => row.entity_id);
-      const applied = await projectEntities(tx, meili, prefix, entity, ids);
-      result.upserted += applied.upserted;
-      result.removed += applied.removed;
+      await planProjection(tx, projection, entity, ids);
     }
-    const handled = sql.join(
-      pending.rows.map((row) => sql`${row.id}`),
-      sql`, `,
-    );
-    await tx.execute(sql`update search_outbox set processed_at = now() where id in (${handled})`);
+    for (const entity of searchEntities) {
+      result.upserted += projection.upserts[entity].length;
+      result.removed += projection.removals[entity].length;
+    }
+    await waitForSearchTasks(meili, submitProjection(meili, prefix, projection));
+    const handled = `{${pending.rows.map((row) => row.id).join(',')}}`;
+    await tx.execute(sql`
+      with handled as (
+        update search_outbox set processed_at = now() where id = any(${handled}::bigint[])
+      )
+      select pg_notify(${SEARCH_DRAINED_CHANNEL}, '')`);
     return result;
   });
 }
 
 export interface SearchSync {
+  /**
+   * Resolves when a sync loop (this worker's or another's) next marks outbox
+   * rows processed, or after `timeoutMs`: what a job waiting for the index
+   * sleeps on between looks at the outbox.
+   */
+  nextDrain(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -98,15 +118,32 @@ export function startSearchSync({
     wake?.();
   };
 
+  const drainWaiters = new Set<() => void>();
+  const drained = () => {
+    for (const wake of drainWaiters) wake();
+  };
+  const nextDrain = (timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        drainWaiters.delete(done);
+        resolve();
+      }
+      drainWaiters.add(done);
+    });
+
   let listener: pg.Client | undefined;
   const connectListener = async (): Promise<pg.Client> => {
     const client = new pg.Client({ connectionString: databaseUrl });
     client.on('error', () => {
       if (listener === client) listener = undefined;
     });
-    client.on('notification', notify);
+    client.on('notification', ({ channel }) =>
+      channel === SEARCH_DRAINED_CHANNEL ? drained() : notify(),
+    );
     await client.connect();
-    await client.query(`listen ${SEARCH_OUTBOX_CHANNEL}`);
+    await client.query(`listen ${SEARCH_OUTBOX_CHANNEL}; listen ${SEARCH_DRAINED_CHANNEL}`);
     return client;
   };
 
@@ -159,9 +196,11 @@ export function startSearchSync({
 
   const done = loop();
   return {
+    nextDrain,
     async stop() {
       running = false;
       notify();
+      drained();
       await done;
       const client = listener;
       listener = undefined;

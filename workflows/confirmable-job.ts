@@ -6,7 +6,9 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -20,13 +22,24 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
+import { awaitIndex, notifyStarter, retries, settleJob, settleJobLocally } from './steps';
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: retries.transient,
 });
-// The execute step heartbeats while its transaction runs: a worker that dies is noticed in seconds.
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: retries.transient,
+});
+/*
+ * The execute step stays an ordinary activity, the one round trip through the
+ * server a confirmed job makes: it heartbeats while its transaction runs, so a
+ * worker that dies is noticed in seconds, and the workflow task that accepts
+ * the confirmation ends before it starts — as a local activity it would hold
+ * that task, and with it the API's confirm (and its 202 for a long job), open
+ * until the transaction ended, or until a dead worker's task timed out.
+ */
 const { executeJob } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
@@ -35,7 +48,17 @@ const { executeJob } = proxyActivities<Activities>({
 
 type Phase = 'preparing' | 'awaiting_confirmation' | 'executing' | 'finished';
 
+/**
+ * Since this patch the preview, the index wait and the job's settling are local
+ * activities (steps.ts says what that costs); histories recorded before it
+ * replay the ordinary activities they scheduled.
+ */
+const LOCAL_STEPS_PATCH = 'confirmable-job-local-steps';
+
 async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome> {
+  const lean = patched(LOCAL_STEPS_PATCH);
+  const prepareJob = lean ? local.prepareJob : quick.prepareJob;
+  const settle = lean ? settleJobLocally : settleJob;
   let phase: Phase = 'preparing';
   let decision: ConfirmJobArgs | 'cancel' | undefined;
   let outcome: JobOutcome | undefined;
@@ -82,12 +105,12 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
 
   const expiresAt = new Date(Date.now() + input.confirmTtlMs).toISOString();
   try {
-    const prepared = await quick.prepareJob(input.type, input.jobId, expiresAt);
+    const prepared = await prepareJob(input.type, input.jobId, expiresAt);
     if (prepared.status === 'rejected') return finish({ status: 'rejected', code: prepared.code });
   } catch (error) {
     const failure = failureOf(error, 'preview');
     if (!failure) throw error;
-    await settleJob(input.jobId, 'failed', failure);
+    await settle(input.jobId, 'failed', failure);
     await notifyStarter(input, 'failed');
     return finish({ status: 'failed', code: failure.code });
   }
@@ -95,11 +118,11 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
   enter('awaiting_confirmation', 'awaiting_confirmation');
   const decided = await condition(() => decision !== undefined, input.confirmTtlMs);
   if (!decided || decision === undefined) {
-    await settleJob(input.jobId, 'expired');
+    await settle(input.jobId, 'expired');
     return finish({ status: 'expired' });
   }
   if (decision === 'cancel') {
-    await settleJob(input.jobId, 'cancelled');
+    await settle(input.jobId, 'cancelled');
     return finish({ status: 'cancelled' });
   }
 
@@ -111,12 +134,12 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
   } catch (error) {
     const failure = failureOf(error, 'execute');
     if (!failure) throw error;
-    await settleJob(input.jobId, 'failed', failure);
+    await settle(input.jobId, 'failed', failure);
     await notifyStarter(input, 'failed');
     return finish({ status: 'failed', code: failure.code });
   }
-  const indexPending = await awaitIndex(executed.outboxUpTo);
-  await settleJob(input.jobId, 'completed', undefined, { indexPending });
+  const indexPending = await awaitIndex(executed.outboxUpTo, { local: lean });
+  await settle(input.jobId, 'completed', undefined, { indexPending });
   await notifyStarter(input, 'completed', { since: confirmedAt });
   return finish({ status: 'completed', counts: executed.counts, indexPending });
 }

@@ -2,6 +2,7 @@
 import {
   ActivityFailure,
   proxyActivities,
+  proxyLocalActivities,
   workflowInfo,
   type RetryPolicy,
 } from '@temporalio/workflow';
@@ -35,14 +36,34 @@ const { awaitSearchIndex } = proxyActivities<Activities>({
   retry: { maximumAttempts: 2 },
 });
 
+/*
+ * The same short steps as local activities: the worker that runs the workflow
+ * task runs them at once and reports them with the task's completion, so a
+ * chain of them costs no round trip through the server. What that costs: a
+ * worker that dies in one is noticed when the workflow task times out (10 s),
+ * and the step runs again on another worker — every step here is idempotent.
+ */
+export const { settleJob: settleJobLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: retries.untilDone,
+});
+
+const { awaitSearchIndex: awaitSearchIndexLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 2 },
+});
+
 /**
  * Waits (a bounded time) until the search index shows what a job committed;
  * true when it does not yet. Postgres is the source of truth: the outbox
  * finishes a pending index update, the job does not wait for it.
  */
-export async function awaitIndex(outboxUpTo: number): Promise<boolean> {
+export async function awaitIndex(
+  outboxUpTo: number,
+  { local = false }: { local?: boolean } = {},
+): Promise<boolean> {
   try {
-    const { pending } = await awaitSearchIndex(outboxUpTo);
+    const { pending } = await (local ? awaitSearchIndexLocally : awaitSearchIndex)(outboxUpTo);
     return pending;
   } catch (error) {
     if (error instanceof ActivityFailure) return true;

@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../client';
 import type { searchOutbox } from '../schema';
+import { uuidArray } from '../sql';
 
 export const SEARCH_OUTBOX_CHANNEL = 'custodian_search_outbox';
+/** Notified by the sync loop when it has marked rows processed, so waiting jobs look again at once. */
+export const SEARCH_DRAINED_CHANNEL = 'custodian_search_drained';
 
 type Entity = (typeof searchOutbox.$inferInsert)['entity'];
 
@@ -17,12 +20,11 @@ export async function enqueueSearchSync(
 ): Promise<void> {
   if (ids.length === 0) return;
   // One round trip: timeline writes call this while they hold their customer's row lock.
-  const rows = sql.join(
-    ids.map((id) => sql`(${entity}, ${id}::uuid)`),
-    sql`, `,
-  );
+  // One array parameter: building a 500-row VALUES list cost a merge ~20 ms in the worker.
   await db.execute(sql`
-    with queued as (insert into search_outbox (entity, entity_id) values ${rows})
+    with queued as (
+      insert into search_outbox (entity, entity_id) select ${entity}, unnest(${uuidArray(ids)})
+    )
     select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
 }
 

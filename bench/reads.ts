@@ -6,13 +6,14 @@
  * deep page — reached by following the API's own cursors — of the timeline and
  * of the company directory through the API (`app.inject`), next to the query
  * function the route calls, run straight on the database in the same run, the
- * two alternating. Run: `npm run bench:reads`.
+ * two alternating, and the execution time Postgres reports for the page's SQL
+ * (explain analyze). Run: `npm run bench:reads`.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { sql } from 'drizzle-orm';
-import { listCompanyDirectory } from '../db/queries/customers';
-import { customerTimeline } from '../db/queries/timeline';
+import { sql, type SQLWrapper } from 'drizzle-orm';
+import { companyDirectoryQuery, listCompanyDirectory } from '../db/queries/customers';
+import { customerTimeline, customerTimelineQuery } from '../db/queries/timeline';
 import { withThrowawayApp } from './harness';
 
 const ITEMS = 100_000;
@@ -120,19 +121,50 @@ async function main() {
         }
         return { api, bare };
       };
-      const timeline = (cursor: string | undefined, includeEvents: boolean) => () =>
-        customerTimeline(db, customer, { limit: PAGE, cursor, includeEvents });
-      const directory = (cursor: string | undefined, open: boolean) => () =>
-        listCompanyDirectory(db, {
+      interface Case {
+        /** The query function the route calls. */
+        direct: () => Promise<Page>;
+        /** The SQL it sends for the page itself, for Postgres' own execution time. */
+        query: SQLWrapper;
+      }
+      const timeline = (cursor: string | undefined, includeEvents: boolean): Case => {
+        const options = { limit: PAGE, cursor, includeEvents };
+        return {
+          direct: () => customerTimeline(db, customer, options),
+          query: customerTimelineQuery(customer, options),
+        };
+      };
+      const directory = (cursor: string | undefined, open: boolean): Case => {
+        const options = {
           companyId: company,
           onlyWithOpenConversations: open,
           limit: PAGE,
           cursor,
-        });
+        };
+        return {
+          direct: () => listCompanyDirectory(db, options),
+          query: companyDirectoryQuery(db, options),
+        };
+      };
+      /** Median execution time Postgres reports for `query` (explain analyze, no client round trip). */
+      const executionMs = async (query: SQLWrapper) => {
+        const times: number[] = [];
+        for (let i = 0; i < 21; i++) {
+          const plan = await db.execute<{ 'QUERY PLAN': unknown }>(
+            sql`explain (analyze, format json) ${query}`,
+          );
+          const raw = plan.rows[0]!['QUERY PLAN'];
+          const [first] = (typeof raw === 'string' ? JSON.parse(raw) : raw) as [
+            { 'Execution Time': number },
+          ];
+          times.push(first['Execution Time']);
+        }
+        return percentile(times, 0.5);
+      };
       const t = `/customers/${customer}/timeline`;
       const d = `/companies/${company}/customers`;
       const deep = (c: string) => `cursor=${c}`;
-      const cases: [string, string, () => Promise<Page>][] = [
+      const cases: [string, string, Case][] = [
         ['timeline, first page', t, timeline(undefined, false)],
         [
           `timeline, ${TIMELINE_DEPTH.toLocaleString('en')} in`,
@@ -167,16 +199,20 @@ async function main() {
       console.log(
         `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${load} at the start\n`,
       );
-      console.log('                                  API (inject)         query function alone');
-      console.log('                                  p50 ms   p99 ms      p50 ms   p99 ms');
+      console.log(
+        '                                  API (inject)         query function alone   in Postgres',
+      );
+      console.log(
+        '                                  p50 ms   p99 ms      p50 ms   p99 ms        median ms',
+      );
       const f = (ms: number) => ms.toFixed(2).padStart(7);
       let worstApiP99 = 0;
-      for (const [label, url, direct] of cases) {
+      for (const [label, url, { direct, query }] of cases) {
         const { api, bare } = await measure(url, direct);
         worstApiP99 = Math.max(worstApiP99, percentile(api, 0.99));
         console.log(
           `${label.padEnd(32)}  ${f(percentile(api, 0.5))}  ${f(percentile(api, 0.99))}     ` +
-            `${f(percentile(bare, 0.5))}  ${f(percentile(bare, 0.99))}`,
+            `${f(percentile(bare, 0.5))}  ${f(percentile(bare, 0.99))}        ${f(await executionMs(query))}`,
         );
       }
       console.log(

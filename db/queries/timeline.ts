@@ -57,6 +57,13 @@ function toItem(row: TimelineRow): TimelineItem {
   };
 }
 
+/** Where a page of the timeline starts: the sort key of the last item before it. */
+interface TimelinePosition {
+  pinned: boolean;
+  sortKey: string;
+  id: string;
+}
+
 /**
  * The timeline's order: pinned items first (most recently pinned on top), then
  * the rest by most recent activity, the ID breaking ties. As SQL over a table
@@ -69,7 +76,7 @@ function timelineOrder(alias: string) {
   const id = sql.raw(`${alias}.id`);
   return {
     orderBy: sql`${pinned} desc, ${sortKey} desc, ${id} desc`,
-    after: (position: { pinned: boolean; sortKey: string; id: string } | undefined) =>
+    after: (position: TimelinePosition | undefined) =>
       position
         ? sql`and (${pinned}, ${sortKey}, ${id}) < (${position.pinned}, ${position.sortKey}::timestamptz, ${position.id}::uuid)`
         : sql``,
@@ -91,7 +98,7 @@ export function customerTimelineQuery(
     includeEvents = false,
   }: { limit: number; cursor?: string | undefined; includeEvents?: boolean },
 ): SQL {
-  let position: { pinned: boolean; sortKey: string; id: string } | undefined;
+  let position: TimelinePosition | undefined;
   if (cursor) {
     const [pinned, sortKey, id] = decodeCursor(cursor, ['flag', 'timestamp', 'uuid']);
     position = { pinned: pinned === 1, sortKey, id };

@@ -184,20 +184,21 @@ export async function listCustomers(
   };
 }
 
-/** A company's customers by name, optionally only those with an open conversation. */
-export async function listCompanyDirectory(
+interface DirectoryOptions {
+  companyId: string;
+  onlyWithOpenConversations: boolean;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/**
+ * One page of a company's directory as a query (exported so the query-plan
+ * test explains exactly this): a range of `customers_company_name_idx` after
+ * the cursor's `(lower(name), id)`, so a deep page costs what the first does.
+ */
+export function companyDirectoryQuery(
   db: Queryable,
-  {
-    companyId,
-    onlyWithOpenConversations,
-    limit,
-    cursor,
-  }: {
-    companyId: string;
-    onlyWithOpenConversations: boolean;
-    limit: number;
-    cursor?: string | undefined;
-  },
+  { companyId, onlyWithOpenConversations, limit, cursor }: DirectoryOptions,
 ) {
   // Qualified by hand: Drizzle renders columns unqualified in a single-table select.
   const openCount = sql<number>`(
@@ -212,7 +213,7 @@ export async function listCompanyDirectory(
     const [name, id] = decodeCursor(cursor, ['text', 'uuid']);
     conditions.push(sql`(lower(${customers.name}), ${customers.id}) > (${name}, ${id}::uuid)`);
   }
-  const rows = await db
+  return db
     .select({
       id: customers.id,
       name: customers.name,
@@ -224,11 +225,16 @@ export async function listCompanyDirectory(
     .where(and(...conditions))
     .orderBy(sql`lower(${customers.name})`, customers.id)
     .limit(limit + 1);
-  const page = rows.slice(0, limit);
+}
+
+/** A company's customers by name, optionally only those with an open conversation. */
+export async function listCompanyDirectory(db: Queryable, options: DirectoryOptions) {
+  const rows = await companyDirectoryQuery(db, options);
+  const page = rows.slice(0, options.limit);
   const last = page.at(-1);
   return {
     items: page.map(({ sortName: _sortName, ...row }) => row),
-    nextCursor: rows.length > limit && last ? encodeCursor([last.sortName, last.id]) : null,
+    nextCursor: rows.length > options.limit && last ? encodeCursor([last.sortName, last.id]) : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import { desc } from 'drizzle-orm';
+import { desc, sql } from 'drizzle-orm';
 import { index, pgEnum, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, timestamptz } from './columns';
 import { customers } from './customers';
@@ -35,6 +35,14 @@ export const conversations = pgTable(
       desc(t.id),
     ),
     index('conversations_customer_status_idx').on(t.customerId, t.status),
+    // The timeline's sort key (see db/queries/timeline.ts): pins first, then the
+    // pin or activity time. Each page is a range of this index, however long the timeline.
+    index('conversations_customer_timeline_idx').on(
+      t.customerId,
+      desc(sql`(${t.pinnedAt} is not null)`),
+      desc(sql`coalesce(${t.pinnedAt}, ${t.lastActivityAt})`),
+      desc(t.id),
+    ),
   ],
 );
 

@@ -1,4 +1,4 @@
-import { desc } from 'drizzle-orm';
+import { desc, sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { companies } from './companies';
 import type { EmailAddress, PhoneNumber, SocialHandle } from '../../domain/contacts';
@@ -28,5 +28,7 @@ export const customers = pgTable(
   (t) => [
     index('customers_company_activity_idx').on(t.companyId, desc(t.lastActivityAt), desc(t.id)),
     index('customers_created_idx').on(desc(t.createdAt), desc(t.id)),
+    // The company directory: by name, case-insensitively, keyset on (lower(name), id).
+    index('customers_company_name_idx').on(t.companyId, sql`lower(${t.name})`, t.id),
   ],
 );

@@ -1,4 +1,4 @@
-import { desc } from 'drizzle-orm';
+import { desc, sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, timestamptz } from './columns';
 import { customers } from './customers';
@@ -32,5 +32,12 @@ export const kobjects = pgTable(
   (t) => [
     index('kobjects_customer_activity_idx').on(t.customerId, desc(t.lastActivityAt), desc(t.id)),
     index('kobjects_klass_idx').on(t.klassId),
+    // The timeline's sort key, as on conversations.
+    index('kobjects_customer_timeline_idx').on(
+      t.customerId,
+      desc(sql`(${t.pinnedAt} is not null)`),
+      desc(sql`coalesce(${t.pinnedAt}, ${t.lastActivityAt})`),
+      desc(t.id),
+    ),
   ],
 );

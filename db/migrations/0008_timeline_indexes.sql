@@ -1,0 +1,3 @@
+CREATE INDEX "conversations_customer_timeline_idx" ON "conversations" USING btree ("customer_id",("pinned_at" is not null) desc,coalesce("pinned_at", "last_activity_at") desc,"id" desc);--> statement-breakpoint
+CREATE INDEX "customers_company_name_idx" ON "customers" USING btree ("company_id",lower("name"),"id");--> statement-breakpoint
+CREATE INDEX "kobjects_customer_timeline_idx" ON "kobjects" USING btree ("customer_id",("pinned_at" is not null) desc,coalesce("pinned_at", "last_activity_at") desc,"id" desc);

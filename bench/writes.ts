@@ -2,8 +2,9 @@
  * Write benchmark: creates conversations (one message each) through the HTTP
  * API with 1, 10 and 40 concurrent clients, spread over many customers and all
  * on one customer, and prints requests/s and latencies next to plain SQL
- * inserts of the same rows with the same concurrency. Any failed request
- * fails the run. Run: `npm run bench:writes`.
+ * inserts of the same rows with the same concurrency, and how many times
+ * faster plain SQL was (SQL/API: the API's overhead, measured in the same run
+ * under the same load). Any failed request fails the run. Run: `npm run bench:writes`.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -136,28 +137,32 @@ async function main() {
 
       console.log(
         `\nconversation creates (1 message each), ${REQUESTS} requests per row; ` +
-          `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
+          `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+          `load average ${os.loadavg()[0]!.toFixed(1)}\n`,
       );
-      console.log('clients  spread          via        req/s    p50 ms    p99 ms   errors');
+      console.log(
+        'clients  spread          API req/s  p50 ms  p99 ms   SQL req/s  p50 ms  p99 ms   SQL/API  errors',
+      );
       let failed = 0;
       for (const concurrency of CONCURRENCY) {
         for (const [spread, pick] of spreads) {
-          for (const [via, run] of [
-            ['API', viaApi],
-            ['plain SQL', viaSql],
-          ] as const) {
-            const result = await drive(REQUESTS, concurrency, run(pick));
-            if (via === 'API') apiCreated += REQUESTS - result.errors.length;
-            failed += result.errors.length;
-            console.log(
-              `${String(concurrency).padStart(7)}  ${spread.padEnd(14)}  ${via.padEnd(9)}  ` +
-                `${(REQUESTS / result.seconds).toFixed(0).padStart(6)}  ` +
-                `${percentile(result.latencies, 0.5).toFixed(1).padStart(8)}  ` +
-                `${percentile(result.latencies, 0.99).toFixed(1).padStart(8)}  ` +
-                `${String(result.errors.length).padStart(7)}`,
-            );
-            for (const error of new Set(result.errors)) console.log(`         ${error}`);
-          }
+          // Both sides of a row run back to back, so the ratio compares them under the same load.
+          const api = await drive(REQUESTS, concurrency, viaApi(pick));
+          const plain = await drive(REQUESTS, concurrency, viaSql(pick));
+          apiCreated += REQUESTS - api.errors.length;
+          failed += api.errors.length + plain.errors.length;
+          const rate = (result: Result) => REQUESTS / result.seconds;
+          const figures = (result: Result) =>
+            `${rate(result).toFixed(0).padStart(9)}  ` +
+            `${percentile(result.latencies, 0.5).toFixed(1).padStart(6)}  ` +
+            `${percentile(result.latencies, 0.99).toFixed(1).padStart(6)}`;
+          console.log(
+            `${String(concurrency).padStart(7)}  ${spread.padEnd(14)}  ${figures(api)}  ` +
+              `${figures(plain)}  ${(rate(plain) / rate(api)).toFixed(1).padStart(7)}×  ` +
+              `${String(api.errors.length + plain.errors.length).padStart(6)}`,
+          );
+          for (const error of new Set([...api.errors, ...plain.errors]))
+            console.log(`         ${error}`);
         }
       }
 
@@ -167,6 +172,7 @@ async function main() {
       );
       const { total } = (await report.json()) as { total: number };
       console.log(`\nreport counts ${total} conversations; the API created ${apiCreated}`);
+      console.log(`load average at the end: ${os.loadavg()[0]!.toFixed(1)}`);
       if (total !== apiCreated) failed += 1;
       if (failed > 0) {
         console.error(`\n${failed} failures`);

@@ -1,7 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { notFound } from '../../lib/errors';
-import type { Queryable } from '../client';
+import type { Database, Queryable } from '../client';
 import {
   conversations,
   messages,
@@ -24,7 +24,7 @@ export interface NewMessage {
 }
 
 export async function createConversation(
-  db: Queryable,
+  db: Database,
   customerId: string,
   input: {
     channel: (typeof conversationChannels)[number];

@@ -1,6 +1,6 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { DomainError, notFound } from '../../lib/errors';
-import type { Queryable } from '../client';
+import type { Database, Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
 import { customers, klasses, kobjects } from '../schema';
 import { addToTimeline } from './timeline-writes';
@@ -40,7 +40,7 @@ const kobjectColumns = {
 };
 
 export async function createKObject(
-  db: Queryable,
+  db: Database,
   customerId: string,
   input: { klass: string; title: string; data?: Record<string, unknown> | undefined },
 ) {

@@ -1,13 +1,14 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Queryable } from '../client';
+import type { Database } from '../client';
 import type { searchOutbox } from '../schema';
-import { SEARCH_OUTBOX_CHANNEL } from './search-outbox';
+import { wakeSearchSync } from './search-outbox';
 
 type Entity = (typeof searchOutbox.$inferInsert)['entity'];
 
 /**
  * Adds a new item to a customer's timeline in one statement, so the whole
- * write is one round trip and needs no transaction of its own:
+ * write is one round trip and needs no transaction of its own (it must not
+ * run inside one: it wakes the outbox as if its statement had committed):
  *
  * - `customer` moves the customer's last activity forward to `at`. It is the
  *   statement's only lock on an existing row (`FOR NO KEY UPDATE`, as
@@ -20,14 +21,15 @@ type Entity = (typeof searchOutbox.$inferInsert)['entity'];
  *   `customer` is empty, so every step inserts nothing.
  * - `queued` writes the search outbox rows: the item, and the customer when
  *   its last activity moved (an imported item older than the customer's last
- *   activity changes nothing to re-index), and the outbox is woken on commit.
+ *   activity changes nothing to re-index); the outbox is woken after the
+ *   commit by `wakeSearchSync`, not by a NOTIFY in the statement.
  *
  * `lookups` are CTEs read before the customer is locked (a klass by name);
  * `guard` may test them. Returns `returning`'s columns of `item`, or
  * undefined when nothing was written.
  */
 export async function addToTimeline<Row extends Record<string, unknown>>(
-  db: Queryable,
+  db: Database,
   {
     customerId,
     at,
@@ -59,9 +61,8 @@ export async function addToTimeline<Row extends Record<string, unknown>>(
       union all
       select ${entity}, id from item
     )
-    select ${returning}, pg_notify(${SEARCH_OUTBOX_CHANNEL}, '') as notified from item`);
+    select ${returning} from item`);
   const row = result.rows[0];
-  if (!row) return undefined;
-  const { notified: _notified, ...columns } = row;
-  return columns as unknown as Row;
+  if (row) wakeSearchSync(db);
+  return row as Row | undefined;
 }

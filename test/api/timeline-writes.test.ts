@@ -1,7 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createDatabase } from '../../db/client';
+import { createConversation } from '../../db/queries/conversations';
+import { SEARCH_OUTBOX_CHANNEL } from '../../db/queries/search-outbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf, startTestApp, uniqueWord, type TestApp } from '../helpers';
+import { eventually, problemOf, startTestApp, uniqueWord, type TestApp } from '../helpers';
 
 /**
  * A conversation or KObject create is one statement; what it writes (or,
@@ -92,6 +96,29 @@ describe('a conversation create', () => {
     expect(await outboxOf(old.id)).toEqual(['conversation']);
     expect(await outboxOf(customer.id)).toEqual(before);
     expect((await customerOf(customer.id)).lastActivityAt).toBe(lastActivity);
+  });
+
+  it('wakes the search outbox once it has committed', async () => {
+    const customer = await t.create<{ id: string }>('/v1/customers', { name: 'Woken' });
+    // A writer of its own, on one connection, so its notifications can be told from other tests'.
+    const writer = createDatabase(t.config.databaseUrl, { max: 1 });
+    const listener = new pg.Client({ connectionString: t.config.databaseUrl });
+    await listener.connect();
+    try {
+      const pid = (await writer.db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`))
+        .rows[0]!.pid;
+      const from: number[] = [];
+      listener.on('notification', (n) => {
+        if (n.channel === SEARCH_OUTBOX_CHANNEL) from.push(n.processId);
+      });
+      await listener.query(`listen ${SEARCH_OUTBOX_CHANNEL}`);
+      const created = await createConversation(writer.db, customer.id, { channel: 'chat' });
+      expect(await outboxOf(created.id)).toEqual(['conversation']);
+      await eventually(async () => (from.includes(pid) ? true : undefined), 5_000);
+    } finally {
+      await listener.end();
+      await writer.close();
+    }
   });
 
   it('answers 404 for an unknown customer and writes nothing', async () => {

@@ -2,8 +2,10 @@
  * Write benchmark: creates conversations (one message each) through the HTTP
  * API with 1, 10 and 40 concurrent clients, spread over many customers and all
  * on one customer, and prints requests/s and latencies next to plain SQL
- * inserts of the same rows with the same concurrency. Any failed request
- * fails the run. Run: `npm run bench:writes`.
+ * inserts of the same rows with the same concurrency, and how many times
+ * faster plain SQL was (SQL/API: the API's overhead, measured in the same run
+ * under the same load, the median of three alternating rounds). Any failed
+ * request fails the run. Run: `npm run bench:writes`.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -19,6 +21,8 @@ import { freePort, startThrowawayStack } from '../stack';
 import { uuidArray } from '../db/sql';
 
 const REQUESTS = 600;
+/** Each row alternates API and plain SQL this many times, REQUESTS / ROUNDS requests a side each. */
+const ROUNDS = 3;
 const CONCURRENCY = [1, 10, 40];
 const CUSTOMERS = 200;
 const DAY = '2026-01-15';
@@ -56,8 +60,17 @@ async function drive(
   return { seconds: (performance.now() - started) / 1000, latencies, errors };
 }
 
+/** Several rounds as one: their time, latencies and errors added up. */
+const merged = (results: Result[]): Result => ({
+  seconds: results.reduce((sum, r) => sum + r.seconds, 0),
+  latencies: results.flatMap((r) => r.latencies),
+  errors: results.flatMap((r) => r.errors),
+});
+
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+
+const median = (values: number[]) => percentile(values, 0.5);
 
 async function main() {
   const stack = await startThrowawayStack('bench-writes');
@@ -136,28 +149,40 @@ async function main() {
 
       console.log(
         `\nconversation creates (1 message each), ${REQUESTS} requests per row; ` +
-          `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
+          `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+          `load average ${os.loadavg()[0]!.toFixed(1)}\n`,
       );
-      console.log('clients  spread          via        req/s    p50 ms    p99 ms   errors');
+      console.log(
+        'clients  spread          API req/s  p50 ms  p99 ms   SQL req/s  p50 ms  p99 ms   SQL/API  errors',
+      );
       let failed = 0;
       for (const concurrency of CONCURRENCY) {
         for (const [spread, pick] of spreads) {
-          for (const [via, run] of [
-            ['API', viaApi],
-            ['plain SQL', viaSql],
-          ] as const) {
-            const result = await drive(REQUESTS, concurrency, run(pick));
-            if (via === 'API') apiCreated += REQUESTS - result.errors.length;
-            failed += result.errors.length;
-            console.log(
-              `${String(concurrency).padStart(7)}  ${spread.padEnd(14)}  ${via.padEnd(9)}  ` +
-                `${(REQUESTS / result.seconds).toFixed(0).padStart(6)}  ` +
-                `${percentile(result.latencies, 0.5).toFixed(1).padStart(8)}  ` +
-                `${percentile(result.latencies, 0.99).toFixed(1).padStart(8)}  ` +
-                `${String(result.errors.length).padStart(7)}`,
-            );
-            for (const error of new Set(result.errors)) console.log(`         ${error}`);
+          // The two sides alternate in rounds, and the ratio is the median of the rounds'
+          // ratios, so a burst of other work on the machine skews one round, not the row.
+          const rounds: { api: Result; plain: Result }[] = [];
+          for (let round = 0; round < ROUNDS; round++) {
+            rounds.push({
+              api: await drive(REQUESTS / ROUNDS, concurrency, viaApi(pick)),
+              plain: await drive(REQUESTS / ROUNDS, concurrency, viaSql(pick)),
+            });
           }
+          const api = merged(rounds.map((r) => r.api));
+          const plain = merged(rounds.map((r) => r.plain));
+          apiCreated += REQUESTS - api.errors.length;
+          failed += api.errors.length + plain.errors.length;
+          const ratio = median(rounds.map((r) => r.api.seconds / r.plain.seconds));
+          const figures = (result: Result) =>
+            `${(REQUESTS / result.seconds).toFixed(0).padStart(9)}  ` +
+            `${percentile(result.latencies, 0.5).toFixed(1).padStart(6)}  ` +
+            `${percentile(result.latencies, 0.99).toFixed(1).padStart(6)}`;
+          console.log(
+            `${String(concurrency).padStart(7)}  ${spread.padEnd(14)}  ${figures(api)}  ` +
+              `${figures(plain)}  ${ratio.toFixed(1).padStart(7)}×  ` +
+              `${String(api.errors.length + plain.errors.length).padStart(6)}`,
+          );
+          for (const error of new Set([...api.errors, ...plain.errors]))
+            console.log(`         ${error}`);
         }
       }
 
@@ -167,6 +192,7 @@ async function main() {
       );
       const { total } = (await report.json()) as { total: number };
       console.log(`\nreport counts ${total} conversations; the API created ${apiCreated}`);
+      console.log(`load average at the end: ${os.loadavg()[0]!.toFixed(1)}`);
       if (total !== apiCreated) failed += 1;
       if (failed > 0) {
         console.error(`\n${failed} failures`);

@@ -129,7 +129,9 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       if (request.body.permissions) assertCoherentPermissions(request.body.permissions);
-      return userView(await updateUser(app.db, id, request.body));
+      const updated = await updateUser(app.db, id, request.body);
+      app.forgetApiKeys();
+      return userView(updated);
     },
   );
 
@@ -226,6 +228,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       await revokeApiKey(app.db, request.params.id, request.params.keyId);
+      app.forgetApiKeys();
       return reply.code(204).send(null);
     },
   );

@@ -1,6 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
 import { notFound } from '../../lib/errors';
-import type { Queryable } from '../client';
+import type { Database, Queryable } from '../client';
 import {
   conversations,
   messages,
@@ -9,8 +10,9 @@ import {
   type messageDirections,
 } from '../schema';
 import { lockCustomerForWrite, touchCustomer } from './customers';
-import { countConversations, reportingDay } from './reporting';
+import { countConversations, countNewConversations, reportingDay } from './reporting';
 import { enqueueSearchSync } from './search-outbox';
+import { addToTimeline } from './timeline-writes';
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
@@ -22,7 +24,7 @@ export interface NewMessage {
 }
 
 export async function createConversation(
-  db: Queryable,
+  db: Database,
   customerId: string,
   input: {
     channel: (typeof conversationChannels)[number];
@@ -34,38 +36,51 @@ export async function createConversation(
   },
 ): Promise<ConversationRow & { messages: MessageRow[] }> {
   const now = input.createdAt ?? new Date();
-  const sent = (input.messages ?? []).map((m) => ({ ...m, sentAt: m.sentAt ?? now }));
+  const sent = (input.messages ?? []).map((m) => ({
+    id: randomUUID(),
+    direction: m.direction,
+    body: m.body,
+    sentAt: m.sentAt ?? now,
+  }));
   const lastActivityAt = new Date(Math.max(now.getTime(), ...sent.map((m) => m.sentAt.getTime())));
-  return db.transaction(async (tx) => {
-    await touchCustomer(tx, customerId, lastActivityAt);
-    const [conversation] = await tx
-      .insert(conversations)
-      .values({
-        customerId,
-        channel: input.channel,
-        subject: input.subject ?? '',
-        status: input.status ?? 'open',
-        createdAt: now,
-        lastActivityAt,
-      })
-      .returning();
-    const inserted = sent.length
-      ? await tx
-          .insert(messages)
-          .values(sent.map((m) => ({ ...m, conversationId: conversation!.id })))
-          .returning()
-      : [];
-    await countConversations(tx, [
-      {
-        day: reportingDay(now),
-        channel: conversation!.channel,
-        status: conversation!.status,
-        delta: 1,
-      },
-    ]);
-    await enqueueSearchSync(tx, 'conversation', [conversation!.id]);
-    return { ...conversation!, messages: inserted };
+  const conversation: ConversationRow = {
+    id: randomUUID(),
+    customerId,
+    channel: input.channel,
+    subject: input.subject ?? '',
+    status: input.status ?? 'open',
+    createdAt: now,
+    lastActivityAt,
+    pinnedAt: null,
+    pinnedBy: null,
+  };
+  // IDs are made here, so the rows this returns are exactly those written, in the order given.
+  const written = await addToTimeline(db, {
+    customerId,
+    at: sql`${lastActivityAt.toISOString()}::timestamptz`,
+    steps: sql`item as (
+      insert into conversations (id, customer_id, channel, subject, status, created_at, last_activity_at)
+      select ${conversation.id}::uuid, customer.id, ${conversation.channel}::conversation_channel,
+        ${conversation.subject}, ${conversation.status}::conversation_status,
+        ${now.toISOString()}::timestamptz, ${lastActivityAt.toISOString()}::timestamptz
+      from customer
+      returning id, channel, status
+    ), thread as (
+      insert into messages (id, conversation_id, direction, body, sent_at)
+      select m.id, item.id, m.direction, m.body, m."sentAt"
+      from item, jsonb_to_recordset(${JSON.stringify(sent)}::jsonb)
+        as m(id uuid, direction message_direction, body text, "sentAt" timestamptz)
+    ), counted as (
+      ${countNewConversations(sql`item`, reportingDay(now))}
+    )`,
+    entity: 'conversation',
+    returning: sql`item.id`,
   });
+  if (!written) throw notFound('Customer', customerId);
+  return {
+    ...conversation,
+    messages: sent.map((m) => ({ ...m, conversationId: conversation.id })),
+  };
 }
 
 export async function getConversation(db: Queryable, id: string) {

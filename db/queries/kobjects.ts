@@ -1,10 +1,9 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { DomainError, notFound } from '../../lib/errors';
-import type { Queryable } from '../client';
+import type { Database, Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
-import { klasses, kobjects } from '../schema';
-import { touchCustomer } from './customers';
-import { enqueueSearchSync } from './search-outbox';
+import { customers, klasses, kobjects } from '../schema';
+import { addToTimeline } from './timeline-writes';
 
 export type KlassRow = typeof klasses.$inferSelect;
 
@@ -41,31 +40,58 @@ const kobjectColumns = {
 };
 
 export async function createKObject(
-  db: Queryable,
+  db: Database,
   customerId: string,
   input: { klass: string; title: string; data?: Record<string, unknown> | undefined },
 ) {
-  return db.transaction(async (tx) => {
-    // A new KObject's last activity is the transaction's start, as the customer's becomes.
-    await touchCustomer(tx, customerId);
-    const [klass] = await tx.select().from(klasses).where(eq(klasses.name, input.klass));
-    if (!klass) {
-      throw new DomainError(
-        'unprocessable',
-        'KLASS_NOT_FOUND',
-        `No klass is named "${input.klass}".`,
-        {
-          klass: input.klass,
-        },
-      );
-    }
-    const [row] = await tx
-      .insert(kobjects)
-      .values({ customerId, klassId: klass.id, title: input.title, data: input.data ?? {} })
-      .returning();
-    await enqueueSearchSync(tx, 'kobject', [row!.id]);
-    return { ...row!, klass: klass.name };
+  // A new KObject's last activity is the statement's start, as the customer's becomes.
+  const written = await addToTimeline<{
+    id: string;
+    klass: string;
+    data: Record<string, unknown>;
+    createdAt: string;
+    lastActivityAt: string;
+  }>(db, {
+    customerId,
+    at: sql`now()`,
+    lookups: sql`klass as (select id, name from klasses where name = ${input.klass})`,
+    guard: sql`exists (select from klass)`,
+    steps: sql`item as (
+      insert into kobjects (customer_id, klass_id, title, data)
+      select customer.id, klass.id, ${input.title}, ${JSON.stringify(input.data ?? {})}::jsonb
+      from customer, klass
+      returning id, data, created_at, last_activity_at
+    )`,
+    entity: 'kobject',
+    returning: sql`item.id, (select name from klass) as klass, item.data,
+      item.created_at as "createdAt", item.last_activity_at as "lastActivityAt"`,
   });
+  if (!written) {
+    const [customer] = await db
+      .select({ id: customers.id })
+      .from(customers)
+      .where(eq(customers.id, customerId));
+    if (!customer) throw notFound('Customer', customerId);
+    throw new DomainError(
+      'unprocessable',
+      'KLASS_NOT_FOUND',
+      `No klass is named "${input.klass}".`,
+      {
+        klass: input.klass,
+      },
+    );
+  }
+  return {
+    id: written.id,
+    customerId,
+    klass: written.klass,
+    title: input.title,
+    data: written.data,
+    createdAt: new Date(written.createdAt),
+    lastActivityAt: new Date(written.lastActivityAt),
+    pinnedAt: null,
+    pinnedBy: null,
+  };
 }
 
 export async function getKObject(db: Queryable, id: string) {

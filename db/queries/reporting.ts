@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../client';
 import {
   conversationStatChanges,
@@ -28,6 +28,14 @@ export async function countConversations(db: Queryable, changes: StatChange[]): 
   if (changes.length === 0) return;
   await db.insert(conversationStatChanges).values(changes);
 }
+
+/**
+ * `countConversations` for new conversations, as a statement for a CTE: +1 on
+ * `day` for each row of `source` (a CTE returning `channel` and `status`).
+ */
+export const countNewConversations = (source: SQL, day: string): SQL => sql`
+  insert into conversation_stat_changes (day, channel, status, delta)
+  select ${day}::date, channel, status, 1 from ${source}`;
 
 /** One Postgres advisory lock key: one folder at a time. */
 const FOLD_LOCK = 7_240_531_002;

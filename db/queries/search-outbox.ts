@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Queryable } from '../client';
+import type { Database, Queryable } from '../client';
 import type { searchOutbox } from '../schema';
 import { uuidArray } from '../sql';
 
@@ -26,6 +26,40 @@ export async function enqueueSearchSync(
       insert into search_outbox (entity, entity_id) select ${entity}, unnest(${uuidArray(ids)})
     )
     select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`);
+}
+
+const wakes = new WeakMap<Database, { running: boolean; again: boolean }>();
+
+/**
+ * Wakes the worker's sync loop after a write that committed outbox rows on its
+ * own, outside a transaction. A NOTIFY makes its transaction take a
+ * database-wide lock at commit, so one in every write would queue all writers'
+ * commits behind each other; instead each process keeps at most one wake-up in
+ * flight and sends one more when writes committed while it ran, so every
+ * commit is followed by a NOTIFY that started after it. A wake-up lost to a
+ * crash costs the loop's idle poll (a second).
+ */
+export function wakeSearchSync(db: Database): void {
+  let state = wakes.get(db);
+  if (!state) {
+    state = { running: false, again: false };
+    wakes.set(db, state);
+  }
+  if (state.running) {
+    state.again = true;
+    return;
+  }
+  const wake = state;
+  wake.running = true;
+  const send = (): void => {
+    wake.again = false;
+    db.execute(sql`select pg_notify(${SEARCH_OUTBOX_CHANNEL}, '')`).then(sent, sent);
+  };
+  const sent = (): void => {
+    if (wake.again) send();
+    else wake.running = false;
+  };
+  send();
 }
 
 /** A customer's conversations and KObjects carry its name and company in their documents. */

@@ -1,8 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
-import { apiKeys } from '../../db/schema';
+import { API_KEY_CACHE_TTL_MS } from '../../api/plugins/auth';
+import { apiKeys, users } from '../../db/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf, startTestApp, userWithKey, type TestApp } from '../helpers';
+import { eventually, problemOf, startTestApp, userWithKey, type TestApp } from '../helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -25,8 +26,76 @@ describe('API keys', () => {
       .update(apiKeys)
       .set({ lastUsedAt: sql`now() - interval '2 minutes'` })
       .where(eq(apiKeys.userId, user.id));
-    expect((await t.call('GET', '/v1/me', { key: user.key })).statusCode).toBe(200);
-    expect((await lastUsed())!.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    // A key this process has just checked is trusted for API_KEY_CACHE_TTL_MS without a read.
+    await eventually(async () => {
+      expect((await t.call('GET', '/v1/me', { key: user.key })).statusCode).toBe(200);
+      const recorded = await lastUsed();
+      return recorded!.getTime() > Date.now() - 60_000 ? recorded : undefined;
+    }, API_KEY_CACHE_TTL_MS + 5_000);
+  });
+
+  it('applies a permission change or revocation made through this API process at the next request', async () => {
+    const user = await userWithKey(t.db);
+    const search = () => t.call('GET', '/v1/search/customers?q=nobody', { key: user.key });
+    expect((await search()).statusCode).toBe(403);
+    const granted = await t.call('PATCH', `/v1/users/${user.id}`, {
+      body: { permissions: ['searches.read'] },
+    });
+    expect(granted.statusCode).toBe(200);
+    // Past the permission check (the index itself may answer 503 in this file).
+    expect((await search()).statusCode).not.toBe(403);
+
+    const [key] = await t.db.select().from(apiKeys).where(eq(apiKeys.userId, user.id));
+    const revoked = await t.call('DELETE', `/v1/users/${user.id}/api-keys/${key!.id}`);
+    expect(revoked.statusCode).toBe(204);
+    expect(problemOf(await search())).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+  });
+
+  it('stops a key revoked or deleted by another API process within the key cache TTL', async () => {
+    const revoked = await userWithKey(t.db);
+    const deleted = await userWithKey(t.db);
+    for (const user of [revoked, deleted]) {
+      expect((await t.call('GET', '/v1/me', { key: user.key })).statusCode).toBe(200);
+    }
+    // Straight to Postgres, as another API process would: this one is not told.
+    const started = Date.now();
+    await t.db
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(eq(apiKeys.userId, revoked.id));
+    await t.db.delete(apiKeys).where(eq(apiKeys.userId, deleted.id));
+    for (const user of [revoked, deleted]) {
+      await eventually(
+        async () =>
+          (await t.call('GET', '/v1/me', { key: user.key })).statusCode === 401 ? true : undefined,
+        API_KEY_CACHE_TTL_MS + 2_000,
+      );
+    }
+    expect(Date.now() - started).toBeLessThan(API_KEY_CACHE_TTL_MS + 2_000);
+  });
+
+  it('applies a permission change made by another API process within the key cache TTL', async () => {
+    const user = await userWithKey(t.db);
+    // Whether the permission check let the search through (the index itself may answer 503 here).
+    const allowed = async () =>
+      (await t.call('GET', '/v1/search/customers?q=nobody', { key: user.key })).statusCode !== 403;
+    expect(await allowed()).toBe(false);
+    const grant = async (permissions: string[]) => {
+      await t.db.update(users).set({ permissions }).where(eq(users.id, user.id));
+      return Date.now();
+    };
+    let changed = await grant(['searches.read']);
+    await eventually(
+      async () => ((await allowed()) ? true : undefined),
+      API_KEY_CACHE_TTL_MS + 2_000,
+    );
+    expect(Date.now() - changed).toBeLessThan(API_KEY_CACHE_TTL_MS + 2_000);
+    changed = await grant([]);
+    await eventually(
+      async () => ((await allowed()) ? undefined : true),
+      API_KEY_CACHE_TTL_MS + 2_000,
+    );
+    expect(Date.now() - changed).toBeLessThan(API_KEY_CACHE_TTL_MS + 2_000);
   });
 
   it('answers 401 problem+json without an Authorization header', async () => {

@@ -18,13 +18,7 @@ import {
   linkErasureJob,
   runningErasureOf,
 } from '../../operations/gdpr-requests';
-import {
-  auditEntryView,
-  ensureGdprWorkflow,
-  gdprRequestView,
-  signalGdprWorkflow,
-  startGdprWorkflow,
-} from '../gdpr';
+import { auditEntryView, ensureGdprWorkflow, gdprRequestView, signalGdprWorkflow } from '../gdpr';
 import { jobView, pollUntil, startJob } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
@@ -106,16 +100,15 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
         deadlineDays: app.config.gdpr.deadlineDays,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      if (created) {
+      // A retry with the same key may start the workflow first (the first call may
+      // also have died between recording the request and starting it): either is fine.
+      if (created || row.status === 'open' || row.status === 'overdue') {
         try {
-          await startGdprWorkflow(app, row, user.id);
+          await ensureGdprWorkflow(app, row, user.id);
         } catch (error) {
-          await discardGdprRequest(app.db, row.id, user.id);
+          if (created) await discardGdprRequest(app.db, row.id, user.id);
           throw error;
         }
-      } else if (row.status === 'open' || row.status === 'overdue') {
-        // The first call may have died between recording the request and starting its workflow.
-        await ensureGdprWorkflow(app, row, user.id);
       }
       return reply.code(201).send({ ...gdprRequestView(app, row, now), resolvedFrom });
     },

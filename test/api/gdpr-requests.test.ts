@@ -142,7 +142,7 @@ describe('recording an erasure request', () => {
         body: { customerId, reference },
         headers: { 'idempotency-key': key },
       });
-    const responses = await Promise.all(Array.from({ length: 6 }, send));
+    const responses = await Promise.all(Array.from({ length: 10 }, send));
     for (const response of responses) expect(response.statusCode, response.body).toBe(201);
     const ids = new Set(responses.map((response) => response.json<Request>().id));
     expect(ids.size).toBe(1);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -106,17 +106,28 @@ export async function waitUntil(
   }: { timeoutMs?: number; process?: ManagedProcess; logFile?: string } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const where = logFile ? ` (see ${logFile})` : '';
+  // The log's last lines go into the message: a throw-away data folder (and the
+  // log in it) is removed when start-up fails.
+  const where = () => (logFile ? ` (${logFile}):\n${logTail(logFile)}` : '');
   while (Date.now() < deadline) {
     const failure = process?.failure();
     if (failure) throw failure;
     if (process && process.child.exitCode !== null) {
       throw new Error(
-        `${what} exited with code ${process.child.exitCode} before it was ready${where}`,
+        `${what} exited with code ${process.child.exitCode} before it was ready${where()}`,
       );
     }
     if (await probe().catch(() => false)) return;
     await sleep(200);
   }
-  throw new Error(`${what} was not ready after ${timeoutMs / 1000} s${where}`);
+  throw new Error(`${what} was not ready after ${timeoutMs / 1000} s${where()}`);
+}
+
+/** The last lines of a log file, or a note that there is none. */
+function logTail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log written)';
+  }
 }

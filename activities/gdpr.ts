@@ -34,17 +34,16 @@ export function gdprActivities({ db }: ActivityDeps) {
      * Waits, heartbeating, until an erasure job has erased the request's
      * customer (a bulk erasure: that customer's item) or failed, and says
      * how. A retried attempt simply looks at the rows again. Histories from
-     * before `requestId` was passed follow the job as a whole.
+     * before `requestId` was passed follow the customer the job deletes.
      */
     async awaitErasureJob(jobId: string, requestId?: string): Promise<ErasureOutcome> {
       const context = Context.current();
-      const request = requestId ? await findGdprRequest(db, requestId) : undefined;
+      const customerId = requestId
+        ? (await findGdprRequest(db, requestId))?.customerId
+        : ((await findJob(db, jobId))?.params as { id?: string } | undefined)?.id;
+      if (!customerId) return { status: 'failed', code: 'JOB_NOT_FOUND' };
       for (;;) {
-        const job = await findJob(db, jobId);
-        const customerId = request?.customerId ?? (job?.params as { id?: string } | undefined)?.id;
-        const progress = customerId
-          ? await erasureProgressOf(db, jobId, customerId)
-          : ({ status: 'failed', code: 'JOB_NOT_FOUND' } as const);
+        const progress = await erasureProgressOf(db, jobId, customerId);
         if (progress.status === 'completed') return { status: 'completed' };
         if (progress.status === 'failed') return progress;
         context.heartbeat();

@@ -7,12 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
 import type { Database } from '../db/client';
 import { uuidArray } from '../db/sql';
-import { withThrowawayApp } from './harness';
+import { mergeOnce, withThrowawayApp } from './harness';
 
 const JOBS = 50;
 const CONCURRENCY = [1, 10];
@@ -39,43 +37,6 @@ interface Run {
   seconds: number;
   previewMs: number[];
   confirmMs: number[];
-}
-
-/** Previews and confirms one merge; returns both latencies, confirm measured to `completed`. */
-async function mergeOnce(
-  app: FastifyInstance,
-  headers: Record<string, string>,
-  [source, target]: [string, string],
-): Promise<{ previewMs: number; confirmMs: number }> {
-  const t0 = performance.now();
-  const previewed = await app.inject({
-    method: 'POST',
-    url: '/v1/merges',
-    headers,
-    payload: { sourceCustomerId: source, targetCustomerId: target },
-  });
-  if (previewed.statusCode !== 201)
-    throw new Error(`preview answered ${previewed.statusCode}: ${previewed.body}`);
-  const jobId = previewed.json<{ job: { id: string } }>().job.id;
-  const t1 = performance.now();
-  const confirmed = await app.inject({
-    method: 'POST',
-    url: `/v1/merges/${jobId}/confirm`,
-    headers,
-  });
-  if (confirmed.statusCode === 202) {
-    for (;;) {
-      const job = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
-      const status = job.json<{ status: string }>().status;
-      if (status === 'completed') break;
-      if (status !== 'running' && status !== 'awaiting_confirmation')
-        throw new Error(`job ${jobId} ended ${status}`);
-      await sleep(10);
-    }
-  } else if (confirmed.statusCode !== 200) {
-    throw new Error(`confirm answered ${confirmed.statusCode}: ${confirmed.body}`);
-  }
-  return { previewMs: t1 - t0, confirmMs: performance.now() - t1 };
 }
 
 async function drive(

@@ -6,10 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { withThrowawayApp } from './harness';
+import { mergeOnce, withThrowawayApp } from './harness';
 
 const RUNS = 7;
 const CONVERSATIONS = 250;
@@ -50,33 +49,13 @@ async function main() {
     const sqlMs: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const [source, target] = [await seedCustomer(db, klassId), await seedCustomer(db, klassId)];
-      const previewStarted = performance.now();
-      const previewed = await app.inject({
-        method: 'POST',
-        url: '/v1/merges',
-        headers,
-        payload: { sourceCustomerId: source, targetCustomerId: target },
-      });
-      if (previewed.statusCode !== 201)
-        throw new Error(`preview answered ${previewed.statusCode}: ${previewed.body}`);
-      const jobId = previewed.json<{ job: { id: string } }>().job.id;
-      const started = performance.now();
-      previewMs.push(started - previewStarted);
-      const confirmed = await app.inject({
-        method: 'POST',
-        url: `/v1/merges/${jobId}/confirm`,
-        headers,
-      });
-      if (confirmed.statusCode === 202) {
-        for (;;) {
-          const job = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
-          if (job.json<{ status: string }>().status === 'completed') break;
-          await sleep(10);
-        }
-      } else if (confirmed.statusCode !== 200) {
-        throw new Error(`confirm answered ${confirmed.statusCode}: ${confirmed.body}`);
-      }
-      workflowMs.push(performance.now() - started);
+      const {
+        jobId,
+        previewMs: preview,
+        confirmMs,
+      } = await mergeOnce(app, headers, [source, target]);
+      previewMs.push(preview);
+      workflowMs.push(confirmMs);
       const finished = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
       if (finished.json<{ result: { indexPending: boolean } }>().result.indexPending)
         indexPending++;

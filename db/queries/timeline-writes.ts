@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../client';
+import { executePrepared } from '../sql';
 import type { searchOutbox } from '../schema';
 import { wakeSearchSync } from './search-outbox';
 
@@ -8,7 +9,8 @@ type Entity = (typeof searchOutbox.$inferInsert)['entity'];
 /**
  * Adds a new item to a customer's timeline in one statement, so the whole
  * write is one round trip and needs no transaction of its own (it must not
- * run inside one: it wakes the outbox as if its statement had committed):
+ * run inside one: it wakes the outbox as if its statement had committed); the
+ * statement is prepared once per connection (`executePrepared`):
  *
  * - `customer` locks the customer row `FOR KEY SHARE` and reads, on the
  *   version it locked, whether `at` is later than its last activity. Creates
@@ -73,7 +75,9 @@ export async function addToTimeline<Row extends Record<string, unknown>>(
     returning: SQL;
   },
 ): Promise<Row | undefined> {
-  const result = await db.execute<Row>(sql`
+  const [row] = await executePrepared<Row>(
+    db,
+    sql`
     with ${lookups ? sql`${lookups}, ` : sql``}customer as (
       select id, last_activity_at < ${at} as behind from customers
       where id = ${customerId} and ${guard}
@@ -89,8 +93,8 @@ export async function addToTimeline<Row extends Record<string, unknown>>(
       union all
       select ${entity}, id from item
     )
-    select ${returning} from item`);
-  const row = result.rows[0];
+    select ${returning} from item`,
+  );
   if (row) wakeSearchSync(db);
-  return row as Row | undefined;
+  return row;
 }

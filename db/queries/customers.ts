@@ -113,11 +113,15 @@ export async function updateCustomer(
 /**
  * Moves a customer's last activity forward, never back, and then re-indexes
  * the customer (its search document sorts by last activity); fails if it is gone.
- * The update takes the row lock (FOR NO KEY UPDATE) a timeline write needs, so
- * call it first, before touching the customer's items: writes to one customer
- * then queue here instead of deadlocking, as they would if each held a weaker
- * lock and then asked for this one. Merges, splits and moves (FOR UPDATE)
- * wait for it, and it for them; both lock the customer before its items.
+ * The update takes the row lock (FOR NO KEY UPDATE) that changing the row
+ * needs, so take it first (here or with `lockCustomerForWrite`), before
+ * touching the customer's items: writes to one customer then queue here
+ * instead of deadlocking, as they would if each held FOR SHARE and then asked
+ * for this one. Merges, splits and moves (FOR UPDATE) wait for it, and it for
+ * them; both lock the customer before its items. (Creates hold only FOR KEY
+ * SHARE and take this lock when the last activity moves, an upgrade no other
+ * key-share holder blocks: see `addToTimeline`. A message or status change
+ * nearly always moves it, so its writers lock for the update up front.)
  */
 export async function touchCustomer(
   db: Queryable,

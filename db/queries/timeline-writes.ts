@@ -14,10 +14,11 @@ type Entity = (typeof searchOutbox.$inferInsert)['entity'];
  *
  * - `customer` locks the customer row `FOR KEY SHARE` and reads, on the
  *   version it locked, whether `at` is later than its last activity. Creates
- *   share that lock, so creates on one customer do not queue on each other;
- *   it conflicts only with `FOR UPDATE`, which merges, splits, moves and
- *   deletes take (`lockCustomers`, `lockRows`) before they touch or recompute
- *   the customer's items. Either such a job locked first and the create waits
+ *   share that lock, so creates on one customer queue on each other only for
+ *   the update below; it conflicts only with `FOR UPDATE` (which deleting the
+ *   row or changing a key column also takes), and merges, splits, moves and
+ *   deletes take that (`lockCustomers`, `lockRows`) before they touch or
+ *   recompute the customer's items. Either such a job locked first and the create waits
  *   for its commit, or the create did and the job waits for the create's
  *   commit: a job that recomputes the last activity always sees the new item.
  * - `touched` takes the row update (`FOR NO KEY UPDATE`) only when the locked
@@ -45,8 +46,9 @@ type Entity = (typeof searchOutbox.$inferInsert)['entity'];
  *   new item's `id`; when the customer is unknown (or `guard` is false)
  *   `customer` is empty, so every step inserts nothing.
  * - `queued` writes the search outbox rows: the item, and the customer when
- *   `touched` moved its last activity to `at` (an imported item older than the
- *   customer's last activity changes nothing to re-index); the outbox is woken
+ *   `touched` left its last activity at `at` (an imported item older than the
+ *   customer's last activity changes nothing to re-index; a racing create that
+ *   got there first with the same time costs one re-index too many); the outbox is woken
  *   after the commit by `wakeSearchSync`, not by a NOTIFY in the statement.
  *
  * `lookups` are CTEs read before the customer is locked (a klass by name);

@@ -42,9 +42,6 @@ export interface ErasureOutcome {
   countsByObject?: Record<string, Record<string, number>>;
 }
 
-const textArray = (values: string[]) =>
-  sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
-
 async function idsOf(db: Queryable, query: ReturnType<typeof sql>): Promise<string[]> {
   const result = await db.execute<{ id: string }>(query);
   return result.rows.map((row) => row.id);
@@ -86,15 +83,16 @@ async function lockRows(
 /**
  * Job previews that show data of these objects lose their preview, and the
  * in-app notifications about those jobs go with it. Parameters (IDs only) stay.
+ * The jobs are found by the IDs their records mention (a GIN index), not by
+ * reading every job's preview.
  */
 async function scrubJobRecords(tx: Transaction, ids: string[]) {
   if (ids.length === 0) return { jobRecords: 0, notifications: 0 };
-  const patterns = ids.map((id) => `%${id}%`);
   const scrubbed = await idsOf(
     tx,
     sql`update jobs set preview = '{"erased": true}'::jsonb, updated_at = now()
-        where preview is not null and preview <> '{"erased": true}'::jsonb
-          and (params::text like any(${textArray(patterns)}) or preview::text like any(${textArray(patterns)}))
+        where mentions && ${uuidArray(ids)}
+          and preview is not null and preview <> '{"erased": true}'::jsonb
         returning id`,
   );
   const notifications = scrubbed.length

@@ -13,6 +13,9 @@ import { matchingIds } from '../search/query';
 import type { ActivityDeps } from './index';
 import { withHeartbeat } from './heartbeat';
 
+/** IDs fetched per search while a bulk job fixes its selection from a saved search. */
+const SELECTION_PAGE = 10_000;
+
 export function deletionActivities({ db, search, config }: ActivityDeps) {
   return {
     /** Deletes one object and every copy of its data in one transaction; a retry does no harm. */
@@ -38,10 +41,17 @@ export function deletionActivities({ db, search, config }: ActivityDeps) {
           isAdmin: starter?.isAdmin ?? false,
         });
         ids = [];
-        for await (const page of matchingIds(search, config.meili.indexPrefix, saved.index, {
-          q: saved.query,
-          filters: saved.filters as Record<string, string>,
-        })) {
+        for await (const page of matchingIds(
+          search,
+          config.meili.indexPrefix,
+          saved.index,
+          {
+            q: saved.query,
+            filters: saved.filters as Record<string, string>,
+            // Large pages: the selection is a list of IDs, and each page is one search.
+          },
+          SELECTION_PAGE,
+        )) {
           ids.push(...page);
           Context.current().heartbeat();
         }

@@ -152,7 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
     bulkSelectionLimit: parseInteger(env, 'BULK_SELECTION_LIMIT', 30, { min: 1, max: 1000 }),
-    bulkBatchSize: parseInteger(env, 'BULK_BATCH_SIZE', 500, { min: 1, max: 5000 }),
+    bulkBatchSize: parseInteger(env, 'BULK_BATCH_SIZE', 2000, { min: 1, max: 5000 }),
     searchSettleMs: parseDuration(env, 'SEARCH_SETTLE_TIMEOUT', 10_000),
     jobReplyWaitMs: parseDuration(env, 'JOB_REPLY_WAIT', 5_000),
   };

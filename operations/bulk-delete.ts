@@ -45,15 +45,11 @@ export async function recordSelection(
     const job = await lockJob(tx, jobId);
     if (job.status !== 'pending') return job.progressTotal;
     const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 5000) {
-      await tx.insert(jobItems).values(
-        unique.slice(i, i + 5000).map((objectId, offset) => ({
-          jobId,
-          position: i + offset,
-          objectId,
-        })),
-      );
-    }
+    // One array parameter, positions in selection order: 20,000 rows in one statement.
+    await tx.execute(sql`
+      insert into job_items (job_id, position, object_id)
+      select ${jobId}::uuid, position - 1, object_id
+      from unnest(${uuidArray(unique)}) with ordinality as selected(object_id, position)`);
     await transitionJob(tx, jobId, ['pending'], 'running', {
       progressTotal: unique.length,
       result: { counts: {} },
@@ -112,13 +108,13 @@ export async function deleteBulkBatch(
         const gone = [...outcome.erased, ...outcome.missing];
         handled = gone.length;
         busy = outcome.busy.length;
-        await setItems(tx, jobId, gone, sql`'done'`, sql`null`);
-        if (outcome.countsByObject) {
-          await tx.execute(sql`
-            update job_items set counts = erased.value
-            from jsonb_each(${JSON.stringify(outcome.countsByObject)}::jsonb) as erased
-            where job_id = ${jobId} and object_id = erased.key::uuid`);
-        }
+        // Done, with what erasing each object removed when the erasure says (customers).
+        await tx.execute(sql`
+          update job_items set status = 'done', reason = null, updated_at = now(), counts = erased.value
+          from unnest(${uuidArray(gone)}) as gone(id)
+            left join jsonb_each(${JSON.stringify(outcome.countsByObject ?? {})}::jsonb) as erased
+              on erased.key::uuid = gone.id
+          where job_id = ${jobId} and object_id = gone.id`);
         await tx.execute(sql`
           update job_items set attempts = attempts + 1, updated_at = now(),
             status = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'failed'::job_item_status else status end,
@@ -133,19 +129,6 @@ export async function deleteBulkBatch(
     }
     return { ...(await recordProgress(tx, jobId)), busy, handled };
   });
-}
-
-async function setItems(
-  db: Queryable,
-  jobId: string,
-  ids: string[],
-  status: ReturnType<typeof sql>,
-  reason: ReturnType<typeof sql>,
-) {
-  if (ids.length === 0) return;
-  await db.execute(sql`
-    update job_items set status = ${status}::job_item_status, reason = ${reason}, updated_at = now()
-    where job_id = ${jobId} and object_id = any(${uuidArray(ids)})`);
 }
 
 /** Counts the job's items by status into its progress columns. */

@@ -7,12 +7,11 @@
  * documents. Audit entries and reporting aggregates stay: they hold IDs and
  * counts only.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Queryable, Transaction } from '../db/client';
 import { audit } from '../db/queries/audit';
 import { recomputeLastActivity } from '../db/queries/customers';
 import { enqueueSearchSync } from '../db/queries/search-outbox';
-import type { EmailAddress, PhoneNumber } from '../domain/contacts';
 import { DomainError, notFound } from '../lib/errors';
 import { forgetDeclineNotes } from './gdpr-requests';
 import { executeConfirmed } from './job-steps';
@@ -43,9 +42,6 @@ export interface ErasureOutcome {
   countsByObject?: Record<string, Record<string, number>>;
 }
 
-const textArray = (values: string[]) =>
-  sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
-
 async function idsOf(db: Queryable, query: ReturnType<typeof sql>): Promise<string[]> {
   const result = await db.execute<{ id: string }>(query);
   return result.rows.map((row) => row.id);
@@ -71,28 +67,32 @@ async function lockRows(
     sql`select id from ${sql.identifier(table)} where id = any(${uuidArray(ids)})
         order by id for update ${wait ? sql`` : sql`skip locked`}`,
   );
-  const rest = ids.filter((id) => !locked.includes(id));
-  const existing = rest.length
-    ? await idsOf(
-        tx,
-        sql`select id from ${sql.identifier(table)} where id = any(${uuidArray(rest)})`,
-      )
-    : [];
-  return { locked, busy: existing, missing: rest.filter((id) => !existing.includes(id)) };
+  const isLocked = new Set(locked);
+  const rest = ids.filter((id) => !isLocked.has(id));
+  const existing = new Set(
+    rest.length
+      ? await idsOf(
+          tx,
+          sql`select id from ${sql.identifier(table)} where id = any(${uuidArray(rest)})`,
+        )
+      : [],
+  );
+  return { locked, busy: [...existing], missing: rest.filter((id) => !existing.has(id)) };
 }
 
 /**
  * Job previews that show data of these objects lose their preview, and the
  * in-app notifications about those jobs go with it. Parameters (IDs only) stay.
+ * The jobs are found by the IDs their records mention (a GIN index), not by
+ * reading every job's preview.
  */
 async function scrubJobRecords(tx: Transaction, ids: string[]) {
   if (ids.length === 0) return { jobRecords: 0, notifications: 0 };
-  const patterns = ids.map((id) => `%${id}%`);
   const scrubbed = await idsOf(
     tx,
     sql`update jobs set preview = '{"erased": true}'::jsonb, updated_at = now()
-        where preview is not null and preview <> '{"erased": true}'::jsonb
-          and (params::text like any(${textArray(patterns)}) or preview::text like any(${textArray(patterns)}))
+        where mentions && ${uuidArray(ids)}
+          and preview is not null and preview <> '{"erased": true}'::jsonb
         returning id`,
   );
   const notifications = scrubbed.length
@@ -105,21 +105,76 @@ async function scrubJobRecords(tx: Transaction, ids: string[]) {
   return { jobRecords: scrubbed.length, notifications };
 }
 
-/** Saved searches whose query spells out one of these names, emails, phones or external IDs. */
-async function deleteSavedSearchesNaming(tx: Transaction, terms: string[]): Promise<number> {
-  const usable = [
-    ...new Set(terms.map((t) => t.trim().toLowerCase()).filter((t) => t.length >= 3)),
-  ];
-  if (usable.length === 0) return 0;
+/**
+ * Saved searches whose query spells out the name, an email, a phone or the
+ * external ID of one of these customers (read from their rows, so call it
+ * before they are deleted).
+ */
+async function deleteSavedSearchesNaming(tx: Transaction, customerIds: SQL): Promise<number> {
   return countOf(
     tx,
-    sql`with gone as (
+    sql`with terms as (
+          select distinct lower(trim(term)) as t
+          from customers c, lateral (
+            select c.name union all select c.external_id
+            union all select e->>'address' from jsonb_array_elements(c.emails) e
+            union all select p->>'number' from jsonb_array_elements(c.phones) p
+          ) as named(term)
+          where c.id = any(${customerIds}) and length(trim(term)) >= 3
+        ), gone as (
           delete from saved_searches s where s.query <> '' and exists (
-            select 1 from unnest(${textArray(usable)}) t
+            select 1 from terms
             where strpos(lower(s.query), t) > 0 or (length(s.query) >= 4 and strpos(t, lower(s.query)) > 0))
           returning 1)
         select count(*) as n from gone`,
   );
+}
+
+/**
+ * Audits the erasure of these customers and of every conversation and KObject
+ * filed under them, and counts what each one holds, in one statement: nothing
+ * but the counts travels to the caller (a batch of thousands of customers
+ * owns tens of thousands of items).
+ */
+async function auditAndCountCustomers(
+  tx: Transaction,
+  customerIds: SQL,
+  actor: Actor,
+): Promise<
+  { id: string; conversations: number; kobjects: number; messages: number; events: number }[]
+> {
+  const entry = (type: string) =>
+    sql`${actor.userId}::uuid, ${`${type}.deleted`}, ${type}, id, ${actor.jobId}::uuid`;
+  const result = await tx.execute<{
+    id: string;
+    conversations: number;
+    kobjects: number;
+    messages: number;
+    events: number;
+  }>(sql`
+    with owned as (select unnest(${customerIds}) as id),
+    conv as (select id, customer_id from conversations where customer_id = any(${customerIds})),
+    kobj as (select id, customer_id from kobjects where customer_id = any(${customerIds})),
+    audited as (
+      insert into audit_log (actor_user_id, action, object_type, object_id, job_id)
+      select ${entry('customer')} from owned
+      union all select ${entry('conversation')} from conv
+      union all select ${entry('kobject')} from kobj
+    )
+    select o.id,
+      coalesce(c.n, 0) as conversations, coalesce(k.n, 0) as kobjects,
+      coalesce(m.n, 0) as messages, coalesce(e.n, 0) as events
+    from owned o
+    left join (select customer_id, count(*)::int as n from conv group by 1) c on c.customer_id = o.id
+    left join (select customer_id, count(*)::int as n from kobj group by 1) k on k.customer_id = o.id
+    left join (
+      -- = any(array(...)) keeps the lookup on the messages index; a plain join hashes the whole table.
+      select v.customer_id, count(*)::int as n from messages m join conv v on v.id = m.conversation_id
+      where m.conversation_id = any(array(select id from conv)) group by 1) m on m.customer_id = o.id
+    left join (
+      select customer_id, count(*)::int as n from engagement_events
+      where customer_id = any(${customerIds}) group by 1) e on e.customer_id = o.id`);
+  return result.rows;
 }
 
 async function eraseCustomers(
@@ -133,63 +188,26 @@ async function eraseCustomers(
   if (locked.length === 0) return { erased: [], missing, busy, counts };
   const owned = uuidArray(locked);
 
-  const profiles = await tx.execute<{
-    name: string;
-    emails: EmailAddress[];
-    phones: PhoneNumber[];
-    external_id: string | null;
-  }>(sql`select name, emails, phones, external_id from customers where id = any(${owned})`);
-  // Set-based, one statement per table (a subquery per customer cost ~1 s per batch of 500).
-  const owners = await tx.execute<{ id: string; customer_id: string; kind: string }>(sql`
-    select id, customer_id, 'conversations' as kind from conversations where customer_id = any(${owned})
-    union all
-    select id, customer_id, 'kobjects' from kobjects where customer_id = any(${owned})
-    order by 3, 1`);
-  const grouped = await tx.execute<{ customer_id: string; kind: string; n: number }>(sql`
-    select customer_id, 'events' as kind, count(*)::int as n from engagement_events
-      where customer_id = any(${owned}) group by customer_id
-    union all
-    select c.customer_id, 'messages', count(*)::int from messages m
-      join conversations c on c.id = m.conversation_id
-      where c.customer_id = any(${owned}) group by c.customer_id`);
   const countsByObject: Record<string, Record<string, number>> = {};
-  for (const id of locked) {
-    countsByObject[id] = {
+  for (const row of await auditAndCountCustomers(tx, owned, actor)) {
+    countsByObject[row.id] = {
       customers: 1,
-      conversations: 0,
-      messages: 0,
-      kobjects: 0,
+      conversations: row.conversations,
+      messages: row.messages,
+      kobjects: row.kobjects,
       // Engagement events go by the cascade too; the count is the erasure record's proof.
-      events: 0,
-      searchDocuments: 1,
+      events: row.events,
+      // The customer's document and the documents of everything filed under it.
+      searchDocuments: 1 + row.conversations + row.kobjects,
     };
   }
-  for (const row of owners.rows) {
-    countsByObject[row.customer_id]![row.kind]! += 1;
-    countsByObject[row.customer_id]!.searchDocuments! += 1;
-  }
-  for (const row of grouped.rows) countsByObject[row.customer_id]![row.kind] = row.n;
-  const conversationIds = owners.rows
-    .filter((row) => row.kind === 'conversations')
-    .map((row) => row.id);
-  const kobjectIds = owners.rows.filter((row) => row.kind === 'kobjects').map((row) => row.id);
   const total = (place: string) =>
     Object.values(countsByObject).reduce((sum, object) => sum + (object[place] ?? 0), 0);
-  counts.conversations = conversationIds.length;
-  counts.kobjects = kobjectIds.length;
-  counts.events = total('events');
-  counts.messages = total('messages');
+  for (const place of ['conversations', 'kobjects', 'events', 'messages'])
+    counts[place] = total(place);
 
   Object.assign(counts, await scrubJobRecords(tx, locked));
-  counts.savedSearches = await deleteSavedSearchesNaming(
-    tx,
-    profiles.rows.flatMap((p) => [
-      p.name,
-      ...p.emails.map((e) => e.address),
-      ...p.phones.map((n) => n.number),
-      ...(p.external_id ? [p.external_id] : []),
-    ]),
-  );
+  counts.savedSearches = await deleteSavedSearchesNaming(tx, owned);
   // Notes the compliance team kept with declined requests about these customers.
   counts.gdprNotes = await forgetDeclineNotes(tx, locked);
   counts.redirects = await countOf(
@@ -199,19 +217,6 @@ async function eraseCustomers(
   );
   // Conversations, messages, KObjects (and their pins) and events cascade from the customer.
   await tx.execute(sql`delete from customers where id = any(${owned})`);
-
-  const entry = (objectType: string, objectId: string) => ({
-    actorUserId: actor.userId,
-    action: `${objectType}.deleted`,
-    objectType,
-    objectId,
-    jobId: actor.jobId,
-  });
-  await audit(tx, [
-    ...locked.map((id) => entry('customer', id)),
-    ...conversationIds.map((id) => entry('conversation', id)),
-    ...kobjectIds.map((id) => entry('kobject', id)),
-  ]);
   // Removing a customer's document removes every document filed under it (search/documents.ts).
   await enqueueSearchSync(tx, 'customer', locked);
   counts.searchDocuments = total('searchDocuments');

@@ -10,6 +10,7 @@ import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
 import { findGdprRequest, type GdprRequestRow } from '../db/queries/gdpr';
 import { audit } from '../db/queries/audit';
 import { findJob } from '../db/queries/jobs';
+import { uuidArray } from '../db/sql';
 import {
   customers,
   gdprRequests,
@@ -451,7 +452,7 @@ export async function forgetDeclineNotes(db: Queryable, customerIds: string[]): 
     .set({ declineNote: null, updatedAt: sql`now()` })
     .where(
       and(
-        inArray(gdprRequests.customerId, customerIds),
+        sql`${gdprRequests.customerId} = any(${uuidArray(customerIds)})`,
         sql`${gdprRequests.declineNote} is not null`,
       ),
     )

@@ -54,6 +54,17 @@ export async function lockJob(tx: Transaction, jobId: string): Promise<JobRow> {
   return job;
 }
 
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * Every ID these records spell out, wherever it sits in them: an erasure of
+ * any of those objects finds the job by them (`jobs.mentions`).
+ */
+export function mentionsOf(...records: unknown[]): string[] {
+  const found = JSON.stringify(records).match(UUID) ?? [];
+  return [...new Set(found.map((id) => id.toLowerCase()))];
+}
+
 /**
  * Runs `build` for a pending job and records its preview, or records the
  * refusal it throws. A job that is no longer pending is answered from its row,
@@ -72,7 +83,11 @@ export async function recordPreview<P>(
     if (job.status !== 'pending') return { status: 'awaiting_confirmation' };
     try {
       const preview = await build(tx, job.params as P);
-      await transitionJob(tx, jobId, ['pending'], 'awaiting_confirmation', { preview, expiresAt });
+      await transitionJob(tx, jobId, ['pending'], 'awaiting_confirmation', {
+        preview,
+        mentions: mentionsOf(job.params, preview),
+        expiresAt,
+      });
       return { status: 'awaiting_confirmation' };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;

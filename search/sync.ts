@@ -24,10 +24,14 @@ export interface DrainResult {
 }
 
 /**
- * Rows drained at once: the largest merge (1,000 items, two customers) fits in
- * one round, so the job waiting for it is not left waiting for a second.
+ * Rows drained at once. The largest merge (1,000 items, two customers) fits in
+ * one round, so the job waiting for it is not left waiting for a second; a
+ * backlog (a bulk erasure) goes in large rounds, because Meilisearch pays
+ * much of its cost per round: dropping 20,000 erased customers with
+ * everything filed under them took ~11 s in rounds of 2,000 and ~6 s in
+ * rounds of up to 10,000 (bench:erase).
  */
-const DRAIN_BATCH = 2_000;
+export const DRAIN_BATCH = 10_000;
 
 /** Drains up to `batchSize` pending outbox rows; returns how many it handled. */
 export async function drainSearchOutbox(

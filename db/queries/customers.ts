@@ -1,4 +1,5 @@
 import { inArray, and, desc, eq, sql } from 'drizzle-orm';
+import { uuidArray } from '../sql';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
@@ -256,13 +257,13 @@ export async function assertCustomersExist(db: Queryable, ids: string[]): Promis
  * when none is left): after a move it is worked out again for both customers.
  */
 export async function recomputeLastActivity(db: Queryable, customerIds: string[]): Promise<void> {
-  for (const id of customerIds) {
-    await db.execute(sql`
-      update customers set last_activity_at = greatest(
-        created_at,
-        (select max(last_activity_at) from conversations where customer_id = ${id}),
-        (select max(last_activity_at) from kobjects where customer_id = ${id}),
-        ${latestEventAt(id)})
-      where id = ${id}`);
-  }
+  if (customerIds.length === 0) return;
+  // One statement for all of them: a bulk erasure of conversations may touch thousands.
+  await db.execute(sql`
+    update customers c set last_activity_at = greatest(
+      c.created_at,
+      (select max(last_activity_at) from conversations where customer_id = c.id),
+      (select max(last_activity_at) from kobjects where customer_id = c.id),
+      ${latestEventAt(sql`c.id`)})
+    where c.id = any(${uuidArray(customerIds)})`);
 }

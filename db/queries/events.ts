@@ -142,7 +142,7 @@ export function eventTimelineItems(
 }
 
 /** The newest event of a customer as SQL, for working out its last activity again. */
-export const latestEventAt = (customerId: string) =>
+export const latestEventAt = (customerId: SQL) =>
   sql`(select max(occurred_at) from engagement_events where customer_id = ${customerId})`;
 
 export interface EventsPreview {

@@ -1,4 +1,4 @@
-import { desc } from 'drizzle-orm';
+import { desc, sql } from 'drizzle-orm';
 import {
   index,
   integer,
@@ -53,6 +53,14 @@ export const jobs = pgTable(
     startedBy: uuid('started_by').references(() => users.id, { onDelete: 'set null' }),
     params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
     preview: jsonb('preview').$type<Record<string, unknown>>(),
+    /**
+     * Every ID the job's parameters and preview name: what an erasure looks up
+     * (through a GIN index) to find the previews that show an erased object.
+     */
+    mentions: uuid('mentions')
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
     progressTotal: integer('progress_total').notNull().default(0),
     progressDone: integer('progress_done').notNull().default(0),
     progressFailed: integer('progress_failed').notNull().default(0),
@@ -69,6 +77,7 @@ export const jobs = pgTable(
     uniqueIndex('jobs_idempotency_key').on(t.startedBy, t.type, t.idempotencyKey),
     index('jobs_type_status_idx').on(t.type, t.status, desc(t.createdAt)),
     index('jobs_created_idx').on(desc(t.createdAt), desc(t.id)),
+    index('jobs_mentions_idx').using('gin', t.mentions),
   ],
 );
 

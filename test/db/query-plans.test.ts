@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
 import { companyDirectoryQuery, listCompanyDirectory } from '../../db/queries/customers';
-import { customerTimeline, customerTimelineQuery } from '../../db/queries/timeline';
+import {
+  customerTimeline,
+  customerTimelineQuery,
+  recentItemsQuery,
+} from '../../db/queries/timeline';
 import { testConfig } from '../helpers';
 
 /** Tables that grow with history: reading one whole is what a page must never do. */
@@ -141,6 +145,16 @@ describe('the plans of the hot list queries, after ANALYZE on a long history', (
     ] as const) {
       expect(await problemsIn(query), what).toEqual([]);
     }
+  });
+
+  it("reads a company card's recent items from the indexes, however long the customer's history", async () => {
+    const cards = await database.db.execute<{ id: string }>(
+      sql`select id from customers where company_id = ${company} limit ${PAGE - 1}`,
+    );
+    const query = recentItemsQuery([customer, ...cards.rows.map((row) => row.id)], 5);
+    expect(await problemsIn(query)).toEqual([]);
+    const recent = await database.db.execute<{ customer_id: string }>(query);
+    expect(recent.rows.filter((row) => row.customer_id === customer)).toHaveLength(5);
   });
 
   it("reads a page of a company's directory from the index, all or open only, first and deep", async () => {

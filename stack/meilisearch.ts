@@ -29,8 +29,6 @@ export async function startMeilisearch({
       path.join(dataDir, 'meilisearch-dumps'),
       '--http-addr',
       `127.0.0.1:${port}`,
-      '--master-key',
-      masterKey,
       '--env',
       'development',
       '--no-analytics',
@@ -41,7 +39,10 @@ export async function startMeilisearch({
       '--log-level',
       'WARN',
     ],
-    { logFile },
+    // The key goes in the environment, not the arguments: a key that starts
+    // with "-" (one random base64url key in 64) was read as an unknown flag and
+    // Meilisearch exited with code 2, and arguments are visible to `ps`.
+    { logFile, env: { ...process.env, MEILI_MASTER_KEY: masterKey } },
   );
   try {
     await waitUntil('Meilisearch', async () => (await fetch(`${url}/health`)).ok, {

@@ -109,22 +109,42 @@ export async function deleteBulkBatch(
         handled = gone.length;
         busy = outcome.busy.length;
         // Done, with what erasing each object removed when the erasure says (customers).
-        await tx.execute(sql`
+        const done = await tx.execute(sql`
           update job_items set status = 'done', reason = null, updated_at = now(), counts = erased.value
           from unnest(${uuidArray(gone)}) as gone(id)
             left join jsonb_each(${JSON.stringify(outcome.countsByObject ?? {})}::jsonb) as erased
               on erased.key::uuid = gone.id
           where job_id = ${jobId} and object_id = gone.id`);
-        await tx.execute(sql`
+        const tried = await tx.execute<{ status: string }>(sql`
           update job_items set attempts = attempts + 1, updated_at = now(),
             status = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'failed'::job_item_status else status end,
             reason = case when attempts + 1 >= ${MAX_BUSY_ATTEMPTS} then 'OBJECT_BUSY' else reason end
-          where job_id = ${jobId} and object_id = any(${uuidArray(outcome.busy)})`);
+          where job_id = ${jobId} and object_id = any(${uuidArray(outcome.busy)})
+          returning status`);
+        const failed = tried.rows.filter((row) => row.status === 'failed').length;
         const counts = (job.result?.counts as Record<string, number> | undefined) ?? {};
-        await tx
+        // Progress moves by what this batch changed, in the same commit: counting
+        // every item of the job again would cost a scan of the whole selection per batch.
+        const [progress] = await tx
           .update(jobs)
-          .set({ result: { ...job.result, counts: addCounts(counts, outcome.counts) } })
-          .where(eq(jobs.id, jobId));
+          .set({
+            result: { ...job.result, counts: addCounts(counts, outcome.counts) },
+            progressDone: sql`${jobs.progressDone} + ${done.rowCount ?? 0}`,
+            progressFailed: sql`${jobs.progressFailed} + ${failed}`,
+            updatedAt: sql`now()`,
+          })
+          .where(eq(jobs.id, jobId))
+          .returning({
+            total: jobs.progressTotal,
+            done: jobs.progressDone,
+            failed: jobs.progressFailed,
+          });
+        return {
+          ...progress!,
+          remaining: progress!.total - progress!.done - progress!.failed,
+          busy,
+          handled,
+        };
       }
     }
     return { ...(await recordProgress(tx, jobId)), busy, handled };

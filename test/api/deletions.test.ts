@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, customers, jobs, notifications } from '../../db/schema';
 import { searchAttributes } from '../../workflows/contracts';
@@ -298,6 +299,38 @@ describe('bulk erasure', () => {
     expect(attributes.get(searchAttributes.jobType)).toBe('bulk_delete');
     expect(attributes.get(searchAttributes.itemsDone)).toBe(7);
   });
+
+  it('goes on past an object another transaction holds, tries it again, and counts it failed with OBJECT_BUSY', async () => {
+    const word = uniqueWord('busy');
+    const free = await t.create('/v1/customers', { name: `${word} free` });
+    const held = await t.create('/v1/customers', { name: `${word} held` });
+    const holder = new pg.Client({ connectionString: t.config.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select id from customers where id = $1 for update', [held.id]);
+      const response = await t.call('POST', '/v1/bulk-deletes', {
+        body: { entity: 'customers', ids: [free.id, held.id], confirm: 'DELETE' },
+      });
+      expect(response.statusCode, response.body).toBe(202);
+      // Four more tries, two seconds apart, while the lock is held.
+      const job = await jobWhenFinished(t, response.json<{ job: Job }>().job.id, 40_000);
+      expect(job).toMatchObject({
+        status: 'completed',
+        progress: { total: 2, done: 1, failed: 1 },
+      });
+      expect(job.result?.counts).toMatchObject({ customers: 1 });
+      const failed = await t.call('GET', `/v1/jobs/${job.id}/items?status=failed`);
+      expect(failed.json<{ items: unknown[] }>().items).toEqual([
+        { objectId: held.id, status: 'failed', reason: 'OBJECT_BUSY' },
+      ]);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await holder.end();
+    }
+    expect((await t.call('GET', `/v1/customers/${free.id}`)).statusCode).toBe(404);
+    expect((await t.call('GET', `/v1/customers/${held.id}`)).statusCode).toBe(200);
+  }, 60_000);
 
   it('erases every match of a saved search in batches', async () => {
     const word = uniqueWord('saved');

@@ -83,15 +83,15 @@ async function lockRows(
 /**
  * Job previews that show data of these objects lose their preview, and the
  * in-app notifications about those jobs go with it. Parameters (IDs only) stay.
- * The jobs are found by the IDs their records mention (a GIN index), not by
- * reading every job's preview.
+ * The jobs are found by the IDs their records mention (`job_mentions`), not
+ * by reading every job's preview.
  */
 async function scrubJobRecords(tx: Transaction, ids: string[]) {
   if (ids.length === 0) return { jobRecords: 0, notifications: 0 };
   const scrubbed = await idsOf(
     tx,
     sql`update jobs set preview = '{"erased": true}'::jsonb, updated_at = now()
-        where mentions && ${uuidArray(ids)}
+        where id in (select job_id from job_mentions where object_id = any(${uuidArray(ids)}))
           and preview is not null and preview <> '{"erased": true}'::jsonb
         returning id`,
   );

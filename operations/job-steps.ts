@@ -3,9 +3,10 @@
  * for a pending job, and executing a confirmed one exactly once.
  */
 import { createHash } from 'node:crypto';
-import { eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable, Transaction } from '../db/client';
 import { transitionJob, type JobRow, type JobStatus } from '../db/queries/jobs';
+import { uuidArray } from '../db/sql';
 import { customers, jobs } from '../db/schema';
 import { DomainError, notFound } from '../lib/errors';
 
@@ -58,7 +59,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 /**
  * Every ID these records spell out, wherever it sits in them: an erasure of
- * any of those objects finds the job by them (`jobs.mentions`).
+ * any of those objects finds the job by them (`job_mentions`).
  */
 export function mentionsOf(...records: unknown[]): string[] {
   const found = JSON.stringify(records).match(UUID) ?? [];
@@ -83,11 +84,11 @@ export async function recordPreview<P>(
     if (job.status !== 'pending') return { status: 'awaiting_confirmation' };
     try {
       const preview = await build(tx, job.params as P);
-      await transitionJob(tx, jobId, ['pending'], 'awaiting_confirmation', {
-        preview,
-        mentions: mentionsOf(job.params, preview),
-        expiresAt,
-      });
+      await transitionJob(tx, jobId, ['pending'], 'awaiting_confirmation', { preview, expiresAt });
+      await tx.execute(sql`
+        insert into job_mentions (object_id, job_id)
+        select unnest(${uuidArray(mentionsOf(job.params, preview))}), ${jobId}::uuid
+        on conflict do nothing`);
       return { status: 'awaiting_confirmation' };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;

@@ -151,10 +151,7 @@ export async function transitionJob(
   from: JobStatus[],
   status: JobStatus,
   extra: Partial<
-    Pick<
-      JobRow,
-      'preview' | 'mentions' | 'result' | 'error' | 'expiresAt' | 'progressTotal' | 'progressDone'
-    >
+    Pick<JobRow, 'preview' | 'result' | 'error' | 'expiresAt' | 'progressTotal' | 'progressDone'>
   > & {
     error?: JobError | null;
     /** Merged into the job's result: what is known only once the job has ended. */

@@ -1,4 +1,4 @@
-import { desc, sql } from 'drizzle-orm';
+import { desc } from 'drizzle-orm';
 import {
   index,
   integer,
@@ -53,14 +53,6 @@ export const jobs = pgTable(
     startedBy: uuid('started_by').references(() => users.id, { onDelete: 'set null' }),
     params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
     preview: jsonb('preview').$type<Record<string, unknown>>(),
-    /**
-     * Every ID the job's parameters and preview name: what an erasure looks up
-     * (through a GIN index) to find the previews that show an erased object.
-     */
-    mentions: uuid('mentions')
-      .array()
-      .notNull()
-      .default(sql`'{}'::uuid[]`),
     progressTotal: integer('progress_total').notNull().default(0),
     progressDone: integer('progress_done').notNull().default(0),
     progressFailed: integer('progress_failed').notNull().default(0),
@@ -77,8 +69,23 @@ export const jobs = pgTable(
     uniqueIndex('jobs_idempotency_key').on(t.startedBy, t.type, t.idempotencyKey),
     index('jobs_type_status_idx').on(t.type, t.status, desc(t.createdAt)),
     index('jobs_created_idx').on(desc(t.createdAt), desc(t.id)),
-    index('jobs_mentions_idx').using('gin', t.mentions),
   ],
+);
+
+/**
+ * Every ID a job's parameters and preview name, one row each: an erasure finds
+ * the previews that show an erased object through it (by the primary key's
+ * leading `object_id`) instead of reading every job's preview.
+ */
+export const jobMentions = pgTable(
+  'job_mentions',
+  {
+    objectId: uuid('object_id').notNull(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.objectId, t.jobId] })],
 );
 
 /** The ID of a merged-away customer keeps leading to the profile that survived. */

@@ -44,8 +44,12 @@ export interface AuditFilter {
   limit: number;
 }
 
-/** The audit log, newest first, filtered. */
-export async function listAuditLog(db: Queryable, filter: AuditFilter) {
+/**
+ * The audit log, newest first, filtered (a query builder: await it, or hand it
+ * to the query-plan test). An action or a time window is read from its own
+ * index, not by walking the whole log back from its newest entry.
+ */
+export function listAuditLog(db: Queryable, filter: AuditFilter) {
   const conditions: SQL[] = [];
   if (filter.action) conditions.push(eq(auditLog.action, filter.action));
   if (filter.objectType) conditions.push(eq(auditLog.objectType, filter.objectType));

@@ -21,5 +21,7 @@ export const auditLog = pgTable(
   (t) => [
     index('audit_log_object_idx').on(t.objectType, t.objectId),
     index('audit_log_job_idx').on(t.jobId),
+    index('audit_log_action_idx').on(t.action, t.id),
+    index('audit_log_at_idx').on(t.at),
   ],
 );

@@ -2,6 +2,7 @@ import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../db/client';
+import { listAuditLog } from '../../db/queries/audit';
 import { companyDirectoryQuery, listCompanyDirectory } from '../../db/queries/customers';
 import {
   customerTimeline,
@@ -11,7 +12,7 @@ import {
 import { testConfig } from '../helpers';
 
 /** Tables that grow with history: reading one whole is what a page must never do. */
-const LARGE = new Set(['customers', 'conversations', 'kobjects', 'engagement_events']);
+const LARGE = new Set(['customers', 'conversations', 'kobjects', 'engagement_events', 'audit_log']);
 const ITEMS = 3_000;
 const CUSTOMERS = 3_000;
 const PAGE = 25;
@@ -41,6 +42,7 @@ function* nodes(node: PlanNode): Generator<PlanNode> {
 let database: DatabaseHandle;
 const customer = randomUUID();
 const company = randomUUID();
+const auditAction = `plan_${randomUUID().slice(0, 8)}`;
 
 /**
  * The plan the planner really picks for `query` (after ANALYZE, with these
@@ -118,13 +120,25 @@ beforeAll(async () => {
   await db.execute(sql`
     insert into conversations (customer_id, channel, status)
     select id, 'chat', 'open' from customers where company_id = ${company} and id::text < '8'`);
-  await db.execute(sql`analyze customers, conversations, kobjects, klasses, engagement_events`);
+  // A year of one busy action, one entry a few hours apart, and a rare action among them.
+  await db.execute(sql`
+    insert into audit_log (action, object_type, object_id, created_at)
+    select ${`${auditAction}.busy`}, 'plan', gen_random_uuid(), timestamptz '2001-01-01' + n * interval '3 hours'
+      from generate_series(1, ${ITEMS}) n`);
+  await db.execute(sql`
+    insert into audit_log (action, object_type, object_id, created_at)
+    select ${`${auditAction}.rare`}, 'plan', gen_random_uuid(), timestamptz '2001-01-01' + n * interval '90 days'
+      from generate_series(1, 3) n`);
+  await db.execute(
+    sql`analyze customers, conversations, kobjects, klasses, engagement_events, audit_log`,
+  );
 });
 
 afterAll(async () => {
   await database.db.execute(
     sql`delete from customers where id = ${customer} or company_id = ${company}`,
   );
+  await database.db.execute(sql`delete from audit_log where action like ${`${auditAction}.%`}`);
   await database.close();
 });
 
@@ -155,6 +169,17 @@ describe('the plans of the hot list queries, after ANALYZE on a long history', (
     expect(await problemsIn(query)).toEqual([]);
     const recent = await database.db.execute<{ customer_id: string }>(query);
     expect(recent.rows.filter((row) => row.customer_id === customer)).toHaveLength(5);
+  });
+
+  it('reads the audit log of one action or one time window from its indexes', async () => {
+    for (const [what, filter] of [
+      ['a rare action', { action: `${auditAction}.rare` }],
+      ['a day half a year back', { from: new Date('2001-07-01'), to: new Date('2001-07-02') }],
+    ] as const) {
+      const query = listAuditLog(database.db, { ...filter, limit: PAGE });
+      expect(await problemsIn(query), what).toEqual([]);
+      expect((await query).length, what).toBeGreaterThan(0);
+    }
   });
 
   it("reads a page of a company's directory from the index, all or open only, first and deep", async () => {

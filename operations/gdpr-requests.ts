@@ -7,9 +7,9 @@ import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
 import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
-import { findGdprRequest, type GdprRequestRow } from '../db/queries/gdpr';
+import type { GdprRequestRow } from '../db/queries/gdpr';
 import { audit } from '../db/queries/audit';
-import { findJob } from '../db/queries/jobs';
+import { createJob, findJob, getJob, type JobRow } from '../db/queries/jobs';
 import { uuidArray } from '../db/sql';
 import {
   customers,
@@ -285,15 +285,39 @@ export async function declineGdprRequest(
 }
 
 /**
- * The erasure job a pending request should follow: the one it already
- * follows while that runs, else none (the caller starts or finds one and
- * links it with `linkErasureJob`).
+ * Picks the deletion job that erases a pending request's customer and links
+ * the request to it, all under the request's row lock, so erase calls made at
+ * once agree on one job: the job the request already follows while that
+ * runs, else one already erasing (or that erased) the customer, else a new
+ * job row with `newJob`'s ID and workflow ID (`created`: its workflow is the
+ * caller's to start, once this has committed).
  */
-export async function runningErasureOf(db: Queryable, id: string): Promise<string | undefined> {
-  const row = await findGdprRequest(db, id);
-  if (!row) throw notFound('GDPR request', id);
-  if (!isPending(row)) throw closedError(row);
-  return erasureRunning(db, row);
+export async function claimErasureJob(
+  db: Queryable,
+  id: string,
+  userId: string,
+  newJob: { id: string; workflowId: string },
+): Promise<{ request: GdprRequestRow; job: JobRow; created: boolean }> {
+  return db.transaction(async (tx) => {
+    const row = await lockRequest(tx, id);
+    if (!isPending(row)) throw closedError(row);
+    const running = await erasureRunning(tx, row);
+    if (running) return { request: row, job: await getJob(tx, running), created: false };
+    const existing = await deletionJobOf(tx, row.customerId);
+    if (existing) {
+      const request = await linkErasureJob(tx, id, existing.id, userId);
+      return { request, job: await getJob(tx, existing.id), created: false };
+    }
+    if (!(await findCustomer(tx, row.customerId))) throw notFound('Customer', row.customerId);
+    const { job } = await createJob(tx, {
+      ...newJob,
+      type: 'delete',
+      startedBy: userId,
+      params: { entity: 'customer', id: row.customerId },
+    });
+    const request = await linkErasureJob(tx, id, job.id, userId);
+    return { request, job, created: true };
+  });
 }
 
 /**

@@ -367,7 +367,7 @@ export async function deletionJobOf(
 export type ErasureProgress =
   | { status: 'running' }
   | { status: 'failed'; code: string }
-  | { status: 'completed'; places: ErasedPlace[]; erasedAt: Date };
+  | { status: 'completed'; jobId: string; places: ErasedPlace[]; erasedAt: Date };
 
 const placesOf = (counts: Record<string, unknown> | null | undefined): ErasedPlace[] =>
   Object.entries(counts ?? {})
@@ -378,6 +378,9 @@ const placesOf = (counts: Record<string, unknown> | null | undefined): ErasedPla
  * How far an erasure job has got with this customer. A single deletion
  * answers for itself; a bulk erasure for the customer's own item, which may
  * be done (with what was erased of that customer) while the job goes on.
+ * A single deletion that found the customer gone lost a race to another
+ * deletion job of the customer (a DELETE sent at the same time): that job
+ * answers instead, and `jobId` of a completed erasure names the one that did it.
  */
 export async function erasureProgressOf(
   db: Queryable,
@@ -393,11 +396,17 @@ export async function erasureProgressOf(
       const counts = (job.result?.counts ?? {}) as Record<string, unknown>;
       return {
         status: 'completed',
+        jobId,
         places: placesOf(counts),
         erasedAt: job.completedAt ?? new Date(),
       };
     }
-    return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
+    if (jobGoesOn) return { status: 'running' };
+    if (job.error?.code === 'CUSTOMER_NOT_FOUND') {
+      const winner = await deletionJobOf(db, customerId);
+      if (winner && winner.id !== jobId) return erasureProgressOf(db, winner.id, customerId);
+    }
+    return { status: 'failed', code: jobFailure() };
   }
   const [item] = await db
     .select({
@@ -411,7 +420,7 @@ export async function erasureProgressOf(
   if (!item) return { status: 'failed', code: 'CUSTOMER_NOT_IN_JOB' };
   if (item.status === 'done') {
     // Already gone when the batch reached it: nothing of it was left to erase.
-    return { status: 'completed', places: placesOf(item.counts), erasedAt: item.at };
+    return { status: 'completed', jobId, places: placesOf(item.counts), erasedAt: item.at };
   }
   if (item.status === 'pending') {
     return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
@@ -507,15 +516,16 @@ export async function completeGdprRequest(
         `Job ${jobId} has not erased customer ${row.customerId}.`,
       );
     }
-    const { places } = progress;
+    // The job that erased the customer: another deletion's when the one followed lost a race.
+    const { places, jobId: erasedBy } = progress;
     const [updated] = await tx
       .update(gdprRequests)
       .set({
         status: 'completed',
         completedAt: at,
-        erasureJobId: jobId,
+        erasureJobId: erasedBy,
         completionRecord: {
-          jobId,
+          jobId: erasedBy,
           customerId: row.customerId,
           erasedAt: progress.erasedAt.toISOString(),
           places,
@@ -531,7 +541,7 @@ export async function completeGdprRequest(
         action: 'gdpr_request.completed',
         objectType: 'gdpr_request',
         objectId: id,
-        jobId,
+        jobId: erasedBy,
         details: {
           customerId: row.customerId,
           onTime: completedOnTime(at, row.dueAt),

@@ -512,6 +512,79 @@ describe('GDPR requests', () => {
     );
   });
 
+  it('erases for requests while their customers are deleted at once: every request completes', async () => {
+    const raced = await all(3, async () => {
+      const c = await customer();
+      await t.create(`/v1/customers/${c.id}/conversations`, { channel: 'email' });
+      const request = await t.create('/v1/gdpr-requests', { customerId: c.id });
+      return { customerId: c.id, requestId: request.id };
+    });
+    const deletes = raced.flatMap(({ customerId }) =>
+      times(N / 2, () =>
+        t.call('DELETE', `/v1/customers/${customerId}`, { body: { confirm: 'DELETE' } }),
+      ),
+    );
+    // The erasures come once the deletions' jobs exist, so they find one of those to follow.
+    await eventually(
+      async () => {
+        const started = await t.db
+          .select({ id: jobs.id })
+          .from(jobs)
+          .where(
+            and(
+              eq(jobs.type, 'delete'),
+              inArray(
+                sql`${jobs.params}->>'id'`,
+                raced.map((r) => r.customerId),
+              ),
+            ),
+          );
+        return started.length === deletes.length ? true : undefined;
+      },
+      10_000,
+      'every deletion job to be recorded',
+    );
+    const responses = await Promise.all([
+      ...deletes,
+      ...raced.flatMap(({ requestId }) =>
+        times(N / 2, () => t.call('POST', `/v1/gdpr-requests/${requestId}/erase`)),
+      ),
+    ]);
+    onlyOutcomes(responses, ['200', '202', '404 CUSTOMER_NOT_FOUND']);
+    // Some deletions lost the race and failed; each request follows the one that erased its customer.
+    const completed = await Promise.all(
+      raced.map(({ requestId }) =>
+        eventually(
+          async () => {
+            const [row] = await t.db
+              .select()
+              .from(gdprRequests)
+              .where(eq(gdprRequests.id, requestId));
+            return row?.status === 'completed' ? row : undefined;
+          },
+          10_000,
+          `request ${requestId} to complete`,
+        ),
+      ),
+    );
+    for (const [i, row] of completed.entries()) {
+      const [erasedBy] = await t.db
+        .select()
+        .from(jobs)
+        .where(eq(jobs.id, row.erasureJobId ?? ''));
+      expect(erasedBy).toMatchObject({ type: 'delete', status: 'completed' });
+      expect(row.completionRecord).toMatchObject({
+        jobId: erasedBy?.id,
+        customerId: raced[i]!.customerId,
+      });
+      const left = await t.db
+        .select()
+        .from(customers)
+        .where(eq(customers.id, raced[i]!.customerId));
+      expect(left).toEqual([]);
+    }
+  });
+
   it('declines and erases one request at once: either it is declined and the customer kept, or erased', async () => {
     const c = await customer();
     const request = await t.create('/v1/gdpr-requests', { customerId: c.id });

@@ -5,6 +5,7 @@
  */
 import {
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
 } from '@temporalio/client';
@@ -146,6 +147,19 @@ export async function startJob(app: FastifyInstance, request: StartJobRequest): 
     workflowId: jobWorkflowId(request.type, id),
     idempotencyKey: request.idempotencyKey,
   });
+  return startJobWorkflow(app, job, request);
+}
+
+/**
+ * Starts the workflow of a job row already written (by `startJob`, or by an
+ * operation that decides under a lock which job to use); nothing when the job
+ * is no longer pending or its workflow already runs.
+ */
+export async function startJobWorkflow(
+  app: FastifyInstance,
+  job: JobRow,
+  request: StartJobRequest,
+): Promise<JobRow> {
   if (job.status === 'pending') {
     try {
       await app.temporal.workflow.start(jobWorkflows[request.type].workflowType, {
@@ -232,7 +246,9 @@ export async function confirmJob(
     });
     outcome = await Promise.race([update.result(), sleep(app.config.jobReplyWaitMs, undefined)]);
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) throw notAwaiting(await getJob(app.db, job.id));
+    // Refused by the workflow, or it closed first (another confirm or cancel won): say how it ended.
+    if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError)
+      throw notAwaiting(await getJob(app.db, job.id));
     throw error;
   }
   // The workflow settles the row before it answers the update, so the row tells the outcome.

@@ -7,9 +7,9 @@ import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
 import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
-import { findGdprRequest, type GdprRequestRow } from '../db/queries/gdpr';
+import type { GdprRequestRow } from '../db/queries/gdpr';
 import { audit } from '../db/queries/audit';
-import { findJob } from '../db/queries/jobs';
+import { createJob, findJob, getJob, type JobRow } from '../db/queries/jobs';
 import { uuidArray } from '../db/sql';
 import {
   customers,
@@ -285,15 +285,39 @@ export async function declineGdprRequest(
 }
 
 /**
- * The erasure job a pending request should follow: the one it already
- * follows while that runs, else none (the caller starts or finds one and
- * links it with `linkErasureJob`).
+ * Picks the deletion job that erases a pending request's customer and links
+ * the request to it, all under the request's row lock, so erase calls made at
+ * once agree on one job: the job the request already follows while that
+ * runs, else one already erasing (or that erased) the customer, else a new
+ * job row with `newJob`'s ID and workflow ID (`created`: its workflow is the
+ * caller's to start, once this has committed).
  */
-export async function runningErasureOf(db: Queryable, id: string): Promise<string | undefined> {
-  const row = await findGdprRequest(db, id);
-  if (!row) throw notFound('GDPR request', id);
-  if (!isPending(row)) throw closedError(row);
-  return erasureRunning(db, row);
+export async function claimErasureJob(
+  db: Queryable,
+  id: string,
+  userId: string,
+  newJob: { id: string; workflowId: string },
+): Promise<{ request: GdprRequestRow; job: JobRow; created: boolean }> {
+  return db.transaction(async (tx) => {
+    const row = await lockRequest(tx, id);
+    if (!isPending(row)) throw closedError(row);
+    const running = await erasureRunning(tx, row);
+    if (running) return { request: row, job: await getJob(tx, running), created: false };
+    const existing = await deletionJobOf(tx, row.customerId);
+    if (existing) {
+      const request = await linkErasureJob(tx, id, existing.id, userId);
+      return { request, job: await getJob(tx, existing.id), created: false };
+    }
+    if (!(await findCustomer(tx, row.customerId))) throw notFound('Customer', row.customerId);
+    const { job } = await createJob(tx, {
+      ...newJob,
+      type: 'delete',
+      startedBy: userId,
+      params: { entity: 'customer', id: row.customerId },
+    });
+    const request = await linkErasureJob(tx, id, job.id, userId);
+    return { request, job, created: true };
+  });
 }
 
 /**
@@ -343,7 +367,7 @@ export async function deletionJobOf(
 export type ErasureProgress =
   | { status: 'running' }
   | { status: 'failed'; code: string }
-  | { status: 'completed'; places: ErasedPlace[]; erasedAt: Date };
+  | { status: 'completed'; jobId: string; places: ErasedPlace[]; erasedAt: Date };
 
 const placesOf = (counts: Record<string, unknown> | null | undefined): ErasedPlace[] =>
   Object.entries(counts ?? {})
@@ -354,6 +378,9 @@ const placesOf = (counts: Record<string, unknown> | null | undefined): ErasedPla
  * How far an erasure job has got with this customer. A single deletion
  * answers for itself; a bulk erasure for the customer's own item, which may
  * be done (with what was erased of that customer) while the job goes on.
+ * A single deletion that found the customer gone lost a race to another
+ * deletion job of the customer (a DELETE sent at the same time): that job
+ * answers instead, and `jobId` of a completed erasure names the one that did it.
  */
 export async function erasureProgressOf(
   db: Queryable,
@@ -369,11 +396,17 @@ export async function erasureProgressOf(
       const counts = (job.result?.counts ?? {}) as Record<string, unknown>;
       return {
         status: 'completed',
+        jobId,
         places: placesOf(counts),
         erasedAt: job.completedAt ?? new Date(),
       };
     }
-    return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
+    if (jobGoesOn) return { status: 'running' };
+    if (job.error?.code === 'CUSTOMER_NOT_FOUND') {
+      const winner = await deletionJobOf(db, customerId);
+      if (winner && winner.id !== jobId) return erasureProgressOf(db, winner.id, customerId);
+    }
+    return { status: 'failed', code: jobFailure() };
   }
   const [item] = await db
     .select({
@@ -387,7 +420,7 @@ export async function erasureProgressOf(
   if (!item) return { status: 'failed', code: 'CUSTOMER_NOT_IN_JOB' };
   if (item.status === 'done') {
     // Already gone when the batch reached it: nothing of it was left to erase.
-    return { status: 'completed', places: placesOf(item.counts), erasedAt: item.at };
+    return { status: 'completed', jobId, places: placesOf(item.counts), erasedAt: item.at };
   }
   if (item.status === 'pending') {
     return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
@@ -483,15 +516,16 @@ export async function completeGdprRequest(
         `Job ${jobId} has not erased customer ${row.customerId}.`,
       );
     }
-    const { places } = progress;
+    // The job that erased the customer: another deletion's when the one followed lost a race.
+    const { places, jobId: erasedBy } = progress;
     const [updated] = await tx
       .update(gdprRequests)
       .set({
         status: 'completed',
         completedAt: at,
-        erasureJobId: jobId,
+        erasureJobId: erasedBy,
         completionRecord: {
-          jobId,
+          jobId: erasedBy,
           customerId: row.customerId,
           erasedAt: progress.erasedAt.toISOString(),
           places,
@@ -507,7 +541,7 @@ export async function completeGdprRequest(
         action: 'gdpr_request.completed',
         objectType: 'gdpr_request',
         objectId: id,
-        jobId,
+        jobId: erasedBy,
         details: {
           customerId: row.customerId,
           onTime: completedOnTime(at, row.dueAt),

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
+import { jobWorkflowId } from '../../workflows/contracts';
 import {
   findGdprRequest,
   gdprAuditTrail,
@@ -9,17 +11,14 @@ import {
 import { findJob } from '../../db/queries/jobs';
 import { checkReceivedAt, MAX_RECEIVED_AGE_DAYS } from '../../domain/gdpr';
 import { DomainError, notFound } from '../../lib/errors';
-import { findCustomer } from '../../db/queries/customers';
 import {
   createGdprRequest,
   declineGdprRequest,
-  deletionJobOf,
   discardGdprRequest,
-  linkErasureJob,
-  runningErasureOf,
+  claimErasureJob,
 } from '../../operations/gdpr-requests';
 import { auditEntryView, ensureGdprWorkflow, gdprRequestView, signalGdprWorkflow } from '../gdpr';
-import { jobView, pollUntil, startJob } from '../jobs';
+import { jobView, pollUntil, startJobWorkflow } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, Job } from '../schemas/jobs';
@@ -260,36 +259,35 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const user = currentUser(request);
       const { id } = request.params;
-      const row = await getRequest(id);
-      let jobId = await runningErasureOf(app.db, id);
-      if (!jobId) {
-        const existing = await deletionJobOf(app.db, row.customerId);
-        if (existing) {
-          jobId = existing.id;
-        } else {
-          if (!(await findCustomer(app.db, row.customerId)))
-            throw notFound('Customer', row.customerId);
-          const job = await startJob(app, {
-            type: 'delete',
-            user,
-            params: { entity: 'customer', id: row.customerId },
-            customerIds: [row.customerId],
-            summary: `Erase customer ${row.customerId} for GDPR request ${id}`,
-          });
-          jobId = job.id;
-        }
+      const newJobId = randomUUID();
+      const {
+        request: linked,
+        job,
+        created,
+      } = await claimErasureJob(app.db, id, user.id, {
+        id: newJobId,
+        workflowId: jobWorkflowId('delete', newJobId),
+      });
+      if (created) {
+        await startJobWorkflow(app, job, {
+          type: 'delete',
+          user,
+          params: job.params,
+          customerIds: [linked.customerId],
+          summary: `Erase customer ${linked.customerId} for GDPR request ${id}`,
+        });
       }
-      const linked = await linkErasureJob(app.db, id, jobId, user.id);
-      await signalGdprWorkflow(app, linked, user.id, { name: 'erasureStarted', jobId });
+      await signalGdprWorkflow(app, linked, user.id, { name: 'erasureStarted', jobId: job.id });
       const current = await pollUntil(
         app,
         () => getRequest(id),
         (request) => request.status === 'completed',
       );
-      const job = await findJob(app.db, jobId);
-      return reply
-        .code(current.status === 'completed' ? 200 : 202)
-        .send({ request: gdprRequestView(app, current), job: job ? jobView(app, job) : null });
+      const latest = await findJob(app.db, job.id);
+      return reply.code(current.status === 'completed' ? 200 : 202).send({
+        request: gdprRequestView(app, current),
+        job: latest ? jobView(app, latest) : null,
+      });
     },
   );
 };

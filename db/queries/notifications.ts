@@ -58,35 +58,40 @@ export type NotificationSettingsPatch = {
   [K in NoticeCategory]?: Partial<ChannelSettings>;
 };
 
-/** Changes only the channels given; the others keep their value. */
+/** The column of each channel of each kind of notice. */
+const settingColumns = {
+  bulkJobCompleted: { email: 'bulkJobCompletedEmail', inApp: 'bulkJobCompletedInApp' },
+  gdprDeadlines: { email: 'gdprDeadlinesEmail', inApp: 'gdprDeadlinesInApp' },
+} as const satisfies Record<NoticeCategory, Record<keyof ChannelSettings, keyof SettingsRow>>;
+
+/**
+ * Changes only the channels given; the others keep their value. One upsert
+ * that writes only those columns, so changes sent at once (also a user's
+ * first, when no row exists yet to lock) all stay.
+ */
 export async function updateNotificationSettings(
   db: Queryable,
   userId: string,
   patch: NotificationSettingsPatch,
 ): Promise<NotificationSettings> {
-  return db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(notificationSettings)
-      .where(eq(notificationSettings.userId, userId))
-      .for('update');
-    const merged = settingsOf(current);
-    for (const category of Object.keys(patch) as NoticeCategory[]) {
-      merged[category] = { ...merged[category], ...patch[category] };
+  const changed: Partial<
+    Record<(typeof settingColumns)[NoticeCategory][keyof ChannelSettings], boolean>
+  > = {};
+  for (const category of Object.keys(patch) as NoticeCategory[]) {
+    for (const channel of Object.keys(patch[category] ?? {}) as (keyof ChannelSettings)[]) {
+      const value = patch[category]?.[channel];
+      if (value !== undefined) changed[settingColumns[category][channel]] = value;
     }
-    const values = {
-      bulkJobCompletedEmail: merged.bulkJobCompleted.email,
-      bulkJobCompletedInApp: merged.bulkJobCompleted.inApp,
-      gdprDeadlinesEmail: merged.gdprDeadlines.email,
-      gdprDeadlinesInApp: merged.gdprDeadlines.inApp,
-      updatedAt: sql`now()`,
-    };
-    await tx
-      .insert(notificationSettings)
-      .values({ userId, ...values })
-      .onConflictDoUpdate({ target: notificationSettings.userId, set: values });
-    return merged;
-  });
+  }
+  const [row] = await db
+    .insert(notificationSettings)
+    .values({ userId, ...changed })
+    .onConflictDoUpdate({
+      target: notificationSettings.userId,
+      set: { ...changed, updatedAt: sql`now()` },
+    })
+    .returning();
+  return settingsOf(row);
 }
 
 export interface Recipient {

@@ -9,6 +9,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
 } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -260,9 +261,26 @@ export async function confirmJob(
   return { job: current, finished: true };
 }
 
+/**
+ * Sends a job's workflow a cancel signal. A workflow that has closed since the
+ * job row was read (it ended, or an admin terminated it) is no error: the
+ * caller answers from the job row.
+ */
+export async function signalCancel(
+  app: FastifyInstance,
+  job: JobRow,
+  signal: SignalDefinition<[]>,
+): Promise<void> {
+  try {
+    await app.temporal.workflow.getHandle(job.workflowId).signal(signal);
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+}
+
 export async function cancelJob(app: FastifyInstance, job: JobRow): Promise<JobRow> {
   if (job.status !== 'awaiting_confirmation' && job.status !== 'pending') throw notAwaiting(job);
-  await app.temporal.workflow.getHandle(job.workflowId).signal(cancelJobSignal);
+  await signalCancel(app, job, cancelJobSignal);
   const current = await waitForJob(app, job.id, isFinished);
   if (isFinished(current.status) && current.status !== 'cancelled') throw notAwaiting(current);
   return current;

@@ -9,7 +9,15 @@ import {
   type DeletableEntity,
 } from '../../operations/delete';
 import { cancelBulkJobSignal } from '../../workflows/contracts';
-import { findOwnJob, isFinished, jobView, refusalOfJob, startJob, waitForJob } from '../jobs';
+import {
+  findOwnJob,
+  isFinished,
+  jobView,
+  refusalOfJob,
+  signalCancel,
+  startJob,
+  waitForJob,
+} from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { IdParams, OneOf, problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, JobEnvelope, JobIdParams } from '../schemas/jobs';
@@ -188,7 +196,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
           jobStatus: job.status,
         });
       }
-      await app.temporal.workflow.getHandle(job.workflowId).signal(cancelBulkJobSignal);
+      await signalCancel(app, job, cancelBulkJobSignal);
       const current = await waitForJob(app, job.id, isFinished);
       return reply
         .code(isFinished(current.status) ? 200 : 202)

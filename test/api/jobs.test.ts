@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf, uniqueWord, userWithKey, type TestApp } from '../helpers';
+import { problemOf, testConfig, uniqueWord, userWithKey, type TestApp } from '../helpers';
 import { startJobTestApp, type Job } from '../jobs';
 
 let t: TestApp;
@@ -71,5 +71,29 @@ describe('Idempotency-Key', () => {
       .json<{ items: Job[] }>()
       .items.filter((j) => JSON.stringify(j.params).includes(c));
     expect(touchingC).toEqual([]);
+  });
+});
+
+describe('a job whose workflow has closed under it', () => {
+  let quick: TestApp;
+  beforeAll(async () => {
+    // The cancel waits this long for the row to settle, which it never will here.
+    ({ t: quick } = await startJobTestApp(testConfig({ JOB_REPLY_WAIT: '1s' })));
+  });
+  afterAll(() => quick.close());
+
+  it('answers a cancel from the job row instead of failing on the closed workflow', async () => {
+    const [source, target] = [await customer(), await customer()];
+    const started = await quick.call('POST', '/v1/merges', {
+      body: { sourceCustomerId: source, targetCustomerId: target },
+    });
+    expect(started.statusCode, started.body).toBe(201);
+    const job = started.json<{ job: Job }>().job;
+    // What an admin's "terminate" in Temporal UI does, or a cancel that loses the race to the job's end.
+    await quick.temporal.workflow.getHandle(job.workflowId).terminate('test: closed under the API');
+
+    const cancel = await quick.call('POST', `/v1/merges/${job.id}/cancel`);
+    expect(cancel.statusCode, cancel.body).toBeLessThan(500);
+    expect([200, 202, 409]).toContain(cancel.statusCode);
   });
 });

@@ -136,22 +136,22 @@ async function deleteSavedSearchesNaming(tx: Transaction, customerIds: SQL): Pro
  * but the counts travels to the caller (a batch of thousands of customers
  * owns tens of thousands of items).
  */
+type CustomerHoldings = {
+  id: string;
+  conversations: number;
+  kobjects: number;
+  messages: number;
+  events: number;
+};
+
 async function auditAndCountCustomers(
   tx: Transaction,
   customerIds: SQL,
   actor: Actor,
-): Promise<
-  { id: string; conversations: number; kobjects: number; messages: number; events: number }[]
-> {
+): Promise<CustomerHoldings[]> {
   const entry = (type: string) =>
     sql`${actor.userId}::uuid, ${`${type}.deleted`}, ${type}, id, ${actor.jobId}::uuid`;
-  const result = await tx.execute<{
-    id: string;
-    conversations: number;
-    kobjects: number;
-    messages: number;
-    events: number;
-  }>(sql`
+  const result = await tx.execute<CustomerHoldings>(sql`
     with owned as (select unnest(${customerIds}) as id),
     conv as (select id, customer_id from conversations where customer_id = any(${customerIds})),
     kobj as (select id, customer_id from kobjects where customer_id = any(${customerIds})),

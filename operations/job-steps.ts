@@ -61,7 +61,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
  * Every ID these records spell out, wherever it sits in them: an erasure of
  * any of those objects finds the job by them (`job_mentions`).
  */
-export function mentionsOf(...records: unknown[]): string[] {
+function mentionsOf(...records: unknown[]): string[] {
   const found = JSON.stringify(records).match(UUID) ?? [];
   return [...new Set(found.map((id) => id.toLowerCase()))];
 }

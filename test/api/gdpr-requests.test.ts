@@ -44,6 +44,22 @@ const newCustomer = async () =>
 const post = (body: Record<string, unknown>, key?: string) =>
   t.call('POST', '/v1/gdpr-requests', { body, ...(key ? { key } : {}) });
 
+type CompletedRequest = Request & {
+  job: Job;
+  auditTrail: { action: string; objectId: string }[];
+};
+
+/** The request once it says `completed`. */
+const whenCompleted = (id: string) =>
+  eventually(async () => {
+    const row = (await t.call('GET', `/v1/gdpr-requests/${id}`)).json<CompletedRequest>();
+    return row.status === 'completed' ? row : undefined;
+  }, 20_000);
+
+/** A completion record's counts by place. */
+const placesOf = (request: Request) =>
+  Object.fromEntries(request.completionRecord!.places.map((p) => [p.place, p.count]));
+
 describe('recording an erasure request', () => {
   it('answers 201 with the deadline 30 days out, and starts its workflow with due date and status', async () => {
     const customerId = await newCustomer();
@@ -389,15 +405,10 @@ describe('erasing the customer of a request', () => {
     const { job } = response.json<{ request: Request; job: Job }>();
     expect(job).toMatchObject({ type: 'delete', params: { entity: 'customer', id: customer.id } });
 
-    const done = await eventually(async () => {
-      const row = (await t.call('GET', `/v1/gdpr-requests/${created.id}`)).json<
-        Request & { job: Job; auditTrail: { action: string; objectId: string }[] }
-      >();
-      return row.status === 'completed' ? row : undefined;
-    }, 20_000);
+    const done = await whenCompleted(created.id);
     expect(done.job).toMatchObject({ id: job.id, status: 'completed' });
     expect(done.completedAt).not.toBeNull();
-    const places = Object.fromEntries(done.completionRecord!.places.map((p) => [p.place, p.count]));
+    const places = placesOf(done);
     expect(places).toMatchObject({
       customers: 1,
       conversations: 2,
@@ -432,10 +443,7 @@ describe('erasing the customer of a request', () => {
     const response = await t.call('POST', `/v1/gdpr-requests/${created.id}/erase`);
     expect([200, 202]).toContain(response.statusCode);
     expect(response.json<{ job: Job }>().job.id).toBe(deleteJob.id);
-    const done = await eventually(async () => {
-      const row = (await t.call('GET', `/v1/gdpr-requests/${created.id}`)).json<Request>();
-      return row.status === 'completed' ? row : undefined;
-    });
+    const done = await whenCompleted(created.id);
     expect(done.completionRecord).toMatchObject({ jobId: deleteJob.id });
     const deletions = await t.db.select().from(jobs).where(eq(jobs.type, 'delete'));
     expect(deletions.filter((job) => job.params.id === customerId)).toHaveLength(1);
@@ -472,12 +480,9 @@ describe('erasing the customer of a request', () => {
     const response = await t.call('POST', `/v1/gdpr-requests/${created.id}/erase`);
     expect([200, 202], response.body).toContain(response.statusCode);
     expect(response.json<{ job: Job }>().job.id).toBe(bulkJob.id);
-    const done = await eventually(async () => {
-      const row = (await t.call('GET', `/v1/gdpr-requests/${created.id}`)).json<Request>();
-      return row.status === 'completed' ? row : undefined;
-    }, 20_000);
+    const done = await whenCompleted(created.id);
     expect(done.completionRecord).toMatchObject({ jobId: bulkJob.id, customerId: mine.id });
-    const places = Object.fromEntries(done.completionRecord!.places.map((p) => [p.place, p.count]));
+    const places = placesOf(done);
     // This customer's rows only, not the whole job's.
     expect(places).toEqual({
       customers: 1,

@@ -9,14 +9,11 @@ import {
   skipRemainingItems,
 } from '../operations/bulk-delete';
 import { executeDelete } from '../operations/delete';
-import { matchingIds } from '../search/query';
+import { selectExactMatches } from '../operations/erasure-selection';
 import type { ActivityDeps } from './index';
 import { withHeartbeat } from './heartbeat';
 
-/** IDs fetched per search while a bulk job fixes its selection from a saved search. */
-const SELECTION_PAGE = 10_000;
-
-export function deletionActivities({ db, search, config }: ActivityDeps) {
+export function deletionActivities({ db, config }: ActivityDeps) {
   return {
     /** Deletes one object and every copy of its data in one transaction; a retry does no harm. */
     async executeDelete(jobId: string) {
@@ -40,21 +37,8 @@ export function deletionActivities({ db, search, config }: ActivityDeps) {
           id: job.startedBy ?? '',
           isAdmin: starter?.isAdmin ?? false,
         });
-        ids = [];
-        for await (const page of matchingIds(
-          search,
-          config.meili.indexPrefix,
-          saved.index,
-          {
-            q: saved.query,
-            filters: saved.filters as Record<string, string>,
-            // Large pages: the selection is a list of IDs, and each page is one search.
-          },
-          SELECTION_PAGE,
-        )) {
-          ids.push(...page);
-          Context.current().heartbeat();
-        }
+        // Exact matches, read from Postgres: never the index's near matches, never its lag.
+        ids = await selectExactMatches(db, saved, { onPage: () => Context.current().heartbeat() });
       }
       return recordSelection(db, jobId, ids);
     },

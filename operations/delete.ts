@@ -3,15 +3,19 @@
  * of a bulk erasure. Every copy of the data goes in the same transaction:
  * the rows (and what cascades from them), merge redirects that lead to an
  * erased customer, job previews and in-app notifications that name it, saved
- * searches that spell it out, and — through the outbox — its search
- * documents. Audit entries and reporting aggregates stay: they hold IDs and
- * counts only.
+ * searches that identify it (each audited, its owner told), and — through the
+ * outbox — its search documents. Audit entries and reporting aggregates stay:
+ * they hold IDs and counts only.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Queryable, Transaction } from '../db/client';
 import { audit } from '../db/queries/audit';
 import { recomputeLastActivity } from '../db/queries/customers';
+import { addInAppNotifications } from '../db/queries/notifications';
+import { removeSavedSearches, savedSearchTexts } from '../db/queries/saved-searches';
 import { enqueueSearchSync } from '../db/queries/search-outbox';
+import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts';
+import { IdentifierIndex, identifierKinds, type IdentifierKind } from '../domain/identifiers';
 import { DomainError, notFound } from '../lib/errors';
 import { forgetDeclineNotes } from './gdpr-requests';
 import { executeConfirmed } from './job-steps';
@@ -39,8 +43,14 @@ export interface ErasureOutcome {
    * search documents), the proof a GDPR request that a bulk erasure fulfilled
    * keeps. Records shared by many customers are only in `counts`.
    */
-  countsByObject?: Record<string, Record<string, number>>;
+  countsByObject?: Record<string, ObjectErasureRecord>;
 }
+
+/**
+ * What erasing one customer removed, by place, and the kinds of identifier
+ * that saved searches were checked for (`identifierKindsChecked`).
+ */
+export type ObjectErasureRecord = Record<string, number | readonly IdentifierKind[]>;
 
 async function idsOf(db: Queryable, query: ReturnType<typeof sql>): Promise<string[]> {
   const result = await db.execute<{ id: string }>(query);
@@ -105,29 +115,77 @@ async function scrubJobRecords(tx: Transaction, ids: string[]) {
   return { jobRecords: scrubbed.length, notifications };
 }
 
+/** What an in-app notice about a removed saved search says: IDs only, never what it searched for. */
+const savedSearchRemovedNotice = (savedSearchId: string, jobId: string) => ({
+  noticeKey: `saved-search-removed:${savedSearchId}`,
+  kind: 'saved_search_removed',
+  title: 'A saved search of yours was removed',
+  body:
+    `Your saved search ${savedSearchId} was removed because it identified a person who was erased ` +
+    `(job ${jobId}).`,
+});
+
 /**
- * Saved searches whose query spells out the name, an email, a phone or the
- * external ID of one of these customers (read from their rows, so call it
- * before they are deleted).
+ * Saved searches that identify one of these customers — their name, query or
+ * a filter value holds one of the customer's full identifiers as whole words
+ * (domain/identifiers.ts) — whoever owns them. Each one removed is audited
+ * and its owner told in-app; a search that shares only a part ("example.com",
+ * a surname) stays. Reads the customers' rows, so call it before they go.
  */
-async function deleteSavedSearchesNaming(tx: Transaction, customerIds: SQL): Promise<number> {
-  return countOf(
-    tx,
-    sql`with terms as (
-          select distinct lower(trim(term)) as t
-          from customers c, lateral (
-            select c.name union all select c.external_id
-            union all select e->>'address' from jsonb_array_elements(c.emails) e
-            union all select p->>'number' from jsonb_array_elements(c.phones) p
-          ) as named(term)
-          where c.id = any(${customerIds}) and length(trim(term)) >= 3
-        ), gone as (
-          delete from saved_searches s where s.query <> '' and exists (
-            select 1 from terms
-            where strpos(lower(s.query), t) > 0 or (length(s.query) >= 4 and strpos(t, lower(s.query)) > 0))
-          returning 1)
-        select count(*) as n from gone`,
+async function removeSavedSearchesIdentifying(
+  tx: Transaction,
+  customerIds: SQL,
+  actor: Actor,
+): Promise<number> {
+  const people = await tx.execute<{
+    name: string;
+    emails: EmailAddress[];
+    phones: PhoneNumber[];
+    social_handles: SocialHandle[];
+    websites: string[];
+    external_id: string | null;
+  }>(sql`select name, emails, phones, social_handles, websites, external_id
+         from customers where id = any(${customerIds})`);
+  const identifiers = new IdentifierIndex(
+    people.rows.map((row) => ({
+      name: row.name,
+      emails: row.emails.map((e) => e.address),
+      phones: row.phones.map((p) => p.number),
+      socialHandles: row.social_handles.map((s) => s.handle),
+      websites: row.websites,
+      externalId: row.external_id,
+    })),
   );
+  const identifying = new Map<string, IdentifierKind>();
+  for (const search of await savedSearchTexts(tx)) {
+    for (const text of search.texts) {
+      const kind = identifiers.identifiedIn(text);
+      if (kind) {
+        identifying.set(search.id, kind);
+        break;
+      }
+    }
+  }
+  const removed = await removeSavedSearches(tx, [...identifying.keys()]);
+  await audit(
+    tx,
+    removed.map(({ id }) => ({
+      actorUserId: actor.userId,
+      action: 'saved_search.deleted',
+      objectType: 'saved_search',
+      objectId: id,
+      jobId: actor.jobId,
+      details: { reason: 'identified_erased_person', identifierKind: identifying.get(id) },
+    })),
+  );
+  await addInAppNotifications(
+    tx,
+    removed.map(({ id, ownerId }) => ({
+      userId: ownerId,
+      ...savedSearchRemovedNotice(id, actor.jobId),
+    })),
+  );
+  return removed.length;
 }
 
 /**
@@ -207,7 +265,7 @@ async function eraseCustomers(
     counts[place] = total(place);
 
   Object.assign(counts, await scrubJobRecords(tx, locked));
-  counts.savedSearches = await deleteSavedSearchesNaming(tx, owned);
+  counts.savedSearches = await removeSavedSearchesIdentifying(tx, owned, actor);
   // Notes the compliance team kept with declined requests about these customers.
   counts.gdprNotes = await forgetDeclineNotes(tx, locked);
   counts.redirects = await countOf(
@@ -220,7 +278,10 @@ async function eraseCustomers(
   // Removing a customer's document removes every document filed under it (search/documents.ts).
   await enqueueSearchSync(tx, 'customer', locked);
   counts.searchDocuments = total('searchDocuments');
-  return { erased: locked, missing, busy, counts, countsByObject };
+  const records: Record<string, ObjectErasureRecord> = {};
+  for (const [id, record] of Object.entries(countsByObject))
+    records[id] = { ...record, identifierKindsChecked: identifierKinds };
+  return { erased: locked, missing, busy, counts, countsByObject: records };
 }
 
 /** Conversations and KObjects: their owners are locked first, as every write does. */
@@ -322,15 +383,37 @@ export interface DeleteParams {
   id: string;
 }
 
+/** The job whose audit entry says it deleted this object, if one did. */
+async function deletionOf(
+  db: Queryable,
+  entity: DeletableEntity,
+  id: string,
+): Promise<{ jobId: string | null } | undefined> {
+  const result = await db.execute<{ job_id: string | null }>(
+    sql`select job_id from audit_log
+        where object_type = ${entity} and object_id = ${id} and action = ${`${entity}.deleted`}
+        order by id limit 1`,
+  );
+  const row = result.rows[0];
+  return row && { jobId: row.job_id };
+}
+
+export interface DeleteResult {
+  counts: Record<string, number>;
+  /** For a customer: the kinds of identifier saved searches were checked for. */
+  identifierKindsChecked?: readonly IdentifierKind[];
+  /** The job that had deleted the object already, when this one found it gone. */
+  erasedBy?: string;
+}
+
 /**
  * Executes a single deletion job (confirmed by its request) in one
- * transaction; a retry returns what the first attempt committed.
+ * transaction; a retry returns what the first attempt committed. An object
+ * another job deleted first (a DELETE sent at the same time) is gone as
+ * asked: the job ends done with `alreadyDeleted`, naming that job.
  */
-export function executeDelete(
-  db: Queryable,
-  jobId: string,
-): Promise<{ counts: Record<string, number> }> {
-  return executeConfirmed<DeleteParams, { counts: Record<string, number> }>(
+export function executeDelete(db: Queryable, jobId: string): Promise<DeleteResult> {
+  return executeConfirmed<DeleteParams, DeleteResult>(
     db,
     jobId,
     async (tx, params, _preview, job) => {
@@ -341,8 +424,18 @@ export function executeDelete(
         { userId: job.startedBy, jobId },
         { wait: true },
       );
-      if (outcome.erased.length === 0) throw await missingObjectError(tx, params.entity, params.id);
-      return { counts: outcome.counts };
+      if (outcome.erased.length === 0) {
+        const deletion = await deletionOf(tx, params.entity, params.id);
+        if (!deletion) throw await missingObjectError(tx, params.entity, params.id);
+        return {
+          counts: { alreadyDeleted: 1 },
+          ...(deletion.jobId ? { erasedBy: deletion.jobId } : {}),
+        };
+      }
+      return {
+        counts: outcome.counts,
+        ...(params.entity === 'customer' ? { identifierKindsChecked: identifierKinds } : {}),
+      };
     },
     ['pending'],
   );

@@ -367,12 +367,24 @@ export async function deletionJobOf(
 export type ErasureProgress =
   | { status: 'running' }
   | { status: 'failed'; code: string }
-  | { status: 'completed'; jobId: string; places: ErasedPlace[]; erasedAt: Date };
+  | {
+      status: 'completed';
+      jobId: string;
+      places: ErasedPlace[];
+      erasedAt: Date;
+      /** The kinds of identifier saved searches were checked for (operations/delete.ts). */
+      identifierKindsChecked: string[];
+    };
 
 const placesOf = (counts: Record<string, unknown> | null | undefined): ErasedPlace[] =>
   Object.entries(counts ?? {})
     .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
     .map(([place, count]) => ({ place, count }));
+
+const kindsCheckedIn = (record: Record<string, unknown> | null | undefined): string[] => {
+  const kinds = record?.identifierKindsChecked;
+  return Array.isArray(kinds) ? kinds.filter((kind) => typeof kind === 'string') : [];
+};
 
 /**
  * How far an erasure job has got with this customer. A single deletion
@@ -393,12 +405,17 @@ export async function erasureProgressOf(
   const jobFailure = () => job.error?.code ?? job.status.toUpperCase();
   if (job.type !== 'bulk_delete') {
     if (job.status === 'completed') {
+      // It found the customer already erased by another job: that job answers.
+      const erasedBy = job.result?.erasedBy;
+      if (typeof erasedBy === 'string' && erasedBy !== jobId)
+        return erasureProgressOf(db, erasedBy, customerId);
       const counts = (job.result?.counts ?? {}) as Record<string, unknown>;
       return {
         status: 'completed',
         jobId,
         places: placesOf(counts),
         erasedAt: job.completedAt ?? new Date(),
+        identifierKindsChecked: kindsCheckedIn(job.result),
       };
     }
     if (jobGoesOn) return { status: 'running' };
@@ -420,7 +437,13 @@ export async function erasureProgressOf(
   if (!item) return { status: 'failed', code: 'CUSTOMER_NOT_IN_JOB' };
   if (item.status === 'done') {
     // Already gone when the batch reached it: nothing of it was left to erase.
-    return { status: 'completed', jobId, places: placesOf(item.counts), erasedAt: item.at };
+    return {
+      status: 'completed',
+      jobId,
+      places: placesOf(item.counts),
+      erasedAt: item.at,
+      identifierKindsChecked: kindsCheckedIn(item.counts),
+    };
   }
   if (item.status === 'pending') {
     return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
@@ -529,6 +552,7 @@ export async function completeGdprRequest(
           customerId: row.customerId,
           erasedAt: progress.erasedAt.toISOString(),
           places,
+          identifierKindsChecked: progress.identifierKindsChecked,
         },
         updatedAt: sql`now()`,
       })

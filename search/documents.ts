@@ -135,14 +135,41 @@ export async function loadDocuments(
   return result.rows.map((row) => toDocument(entity, row));
 }
 
-/** A page of documents in ID order after `afterId`, for rebuilding an index. */
+/** The column each filterable document attribute is read from, in the queries above. */
+const attributeColumns: Record<SearchEntity, Record<string, string>> = {
+  customer: { companyId: 'c.company_id' },
+  conversation: {
+    companyId: 'cu.company_id',
+    customerId: 'v.customer_id',
+    status: 'v.status',
+    channel: 'v.channel',
+  },
+  kobject: { companyId: 'cu.company_id', customerId: 'k.customer_id', klass: 'kl.name' },
+};
+
+/**
+ * A page of documents in ID order after `afterId`, for rebuilding an index or
+ * reading every object a search may match. `equal` keeps only documents whose
+ * attributes hold these values (compared as text; attributes without a
+ * column here are not narrowed, so a caller that needs them exact checks them).
+ */
 export async function loadDocumentPage(
   db: Queryable,
   entity: SearchEntity,
   afterId: string | null,
   limit: number,
+  equal: Record<string, string> = {},
 ): Promise<SearchDocument[]> {
-  const where = afterId ? sql`${sql.raw(alias[entity])}.id > ${afterId}::uuid` : sql`true`;
+  const conditions = [
+    afterId ? sql`${sql.raw(alias[entity])}.id > ${afterId}::uuid` : sql`true`,
+    ...Object.entries(equal).flatMap(([attribute, value]) => {
+      const column = Object.hasOwn(attributeColumns[entity], attribute)
+        ? attributeColumns[entity][attribute]
+        : undefined;
+      return column ? [sql`lower(${sql.raw(column)}::text) = ${value.toLowerCase()}`] : [];
+    }),
+  ];
+  const where = sql.join(conditions, sql` and `);
   const result = await db.execute<Row>(sql`${queries[entity](where)} limit ${limit}`);
   return result.rows.map((row) => toDocument(entity, row));
 }

@@ -40,18 +40,29 @@ const pagination = { maxTotalHits: 1_000_000 };
 const customerFilter: FilterDefinition = { attribute: 'customerId', kind: 'uuid' };
 const companyFilter: FilterDefinition = { attribute: 'companyId', kind: 'uuid' };
 
+/**
+ * The attributes each index searches, in ranking order. Exact matching for an
+ * erasure (operations/erasure-selection.ts) reads the same documents' same
+ * attributes, so "what a search looks at" has this one home.
+ */
+export const searchableAttributes = {
+  customers: [
+    'name',
+    'emails',
+    'phoneKeys',
+    'phones',
+    'socialHandles',
+    'externalId',
+    'companyName',
+  ],
+  conversations: ['subject', 'customerName'],
+  kobjects: ['title', 'klass', 'customerName'],
+} as const satisfies Record<SearchIndexName, readonly string[]>;
+
 export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
   customers: {
     settings: {
-      searchableAttributes: [
-        'name',
-        'emails',
-        'phoneKeys',
-        'phones',
-        'socialHandles',
-        'externalId',
-        'companyName',
-      ],
+      searchableAttributes: [...searchableAttributes.customers],
       filterableAttributes: ['companyId'],
       sortableAttributes: ['lastActivityAt', 'createdAt', 'name'],
       pagination,
@@ -63,7 +74,7 @@ export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
   },
   conversations: {
     settings: {
-      searchableAttributes: ['subject', 'customerName'],
+      searchableAttributes: [...searchableAttributes.conversations],
       filterableAttributes: ['companyId', 'customerId', 'status', 'channel'],
       sortableAttributes: ['lastActivityAt', 'createdAt'],
       pagination,
@@ -78,7 +89,7 @@ export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
   },
   kobjects: {
     settings: {
-      searchableAttributes: ['title', 'klass', 'customerName'],
+      searchableAttributes: [...searchableAttributes.kobjects],
       filterableAttributes: ['companyId', 'customerId', 'klass'],
       sortableAttributes: ['lastActivityAt', 'createdAt'],
       pagination,

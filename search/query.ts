@@ -83,10 +83,17 @@ export function sortExpressions(
   return [`${attribute}:${direction}`];
 }
 
+/** A query that is a phone number, as the bare digits phone numbers are indexed under; else undefined. */
+export function phoneQueryDigits(q: string): string | undefined {
+  const trimmed = q.trim();
+  return PHONE_LIKE.test(trimmed) ? phoneKey(trimmed).replace('+', '') : undefined;
+}
+
 /** Phone numbers are indexed as bare digits; an email or phone must match as a whole. */
 function interpretQuery(q: string): { q: string; exact: boolean } {
   const trimmed = q.trim();
-  if (PHONE_LIKE.test(trimmed)) return { q: phoneKey(trimmed).replace('+', ''), exact: true };
+  const digits = phoneQueryDigits(trimmed);
+  if (digits !== undefined) return { q: digits, exact: true };
   return { q: trimmed, exact: trimmed.includes('@') };
 }
 

@@ -23,6 +23,12 @@ export const GdprRequest = Type.Object({
       customerId: Uuid,
       erasedAt: Timestamp,
       places: Type.Array(Type.Object({ place: Type.String(), count: Type.Integer() })),
+      identifierKindsChecked: Type.Optional(
+        Type.Array(Type.String(), {
+          description:
+            'The kinds of identifier (email, phone, social, website, externalId, name) saved searches were checked for.',
+        }),
+      ),
     }),
   ),
   decline: Nullable(

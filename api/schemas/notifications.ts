@@ -30,7 +30,8 @@ export const NotificationSettingsPatch = Type.Object(
 export const Notification = Type.Object({
   id: Uuid,
   kind: Type.String({
-    description: 'job_finished | gdpr_reminder | gdpr_overdue | gdpr_erasure_failed',
+    description:
+      'job_finished | gdpr_reminder | gdpr_overdue | gdpr_erasure_failed | saved_search_removed',
   }),
   title: Type.String(),
   body: Type.String(),

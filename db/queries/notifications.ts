@@ -189,6 +189,36 @@ export async function addInAppNotification(
   });
 }
 
+/**
+ * Adds many in-app notifications in one statement, each at most once per
+ * notice key and user: the delivery records and the rows are written
+ * together, in the caller's transaction. Returns how many were added.
+ */
+export async function addInAppNotifications(
+  db: Queryable,
+  notices: { noticeKey: string; userId: string; kind: string; title: string; body: string }[],
+): Promise<number> {
+  if (notices.length === 0) return 0;
+  const rows = notices.map((n) => ({
+    notice_key: n.noticeKey,
+    user_id: n.userId,
+    kind: n.kind,
+    title: n.title,
+    body: n.body,
+  }));
+  const result = await db.execute(sql`
+    with notice as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as n(notice_key text, user_id uuid, kind text, title text, body text)),
+    delivered as (
+      insert into notification_deliveries (notice_key, user_id, channel)
+      select notice_key, user_id, 'in_app' from notice
+      on conflict do nothing returning notice_key, user_id)
+    insert into notifications (user_id, kind, title, body)
+    select n.user_id, n.kind, n.title, n.body from notice n join delivered d using (notice_key, user_id)`);
+  return result.rowCount ?? 0;
+}
+
 /** A user's notifications: unread first, then newest first. */
 export async function listNotifications(
   db: Queryable,

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { savedSearches } from '../schema';
@@ -70,4 +70,32 @@ export async function deleteSavedSearch(
     .where(and(eq(savedSearches.id, id), visibleTo(user)))
     .returning({ id: savedSearches.id });
   if (rows.length === 0) throw notFound('Saved search', id);
+}
+
+/** What a saved search says, for telling whether it identifies someone: its name, query and filter values. */
+export async function savedSearchTexts(db: Queryable): Promise<{ id: string; texts: string[] }[]> {
+  const rows = await db
+    .select({
+      id: savedSearches.id,
+      name: savedSearches.name,
+      query: savedSearches.query,
+      filters: savedSearches.filters,
+    })
+    .from(savedSearches);
+  return rows.map((row) => ({
+    id: row.id,
+    texts: [row.name, row.query, ...Object.values(row.filters).flat()],
+  }));
+}
+
+/** Deletes these saved searches whoever owns them; returns those it deleted, with their owners. */
+export async function removeSavedSearches(
+  db: Queryable,
+  ids: string[],
+): Promise<{ id: string; ownerId: string }[]> {
+  if (ids.length === 0) return [];
+  return db
+    .delete(savedSearches)
+    .where(inArray(savedSearches.id, ids))
+    .returning({ id: savedSearches.id, ownerId: savedSearches.ownerId });
 }

@@ -22,6 +22,8 @@ export interface CompletionRecord {
   customerId: string;
   erasedAt: string;
   places: ErasedPlace[];
+  /** The kinds of identifier the erasure looked for in saved searches (email, phone, …). */
+  identifierKindsChecked?: string[];
 }
 
 /** An erasure request and the proof that it was carried out, or why it was declined. */

@@ -1,9 +1,22 @@
-import { NativeConnection, Worker, type WorkflowBundlePath } from '@temporalio/worker';
+import { IllegalStateError } from '@temporalio/common';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type LogMetadata,
+  type Logger,
+  type WorkflowBundlePath,
+} from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities';
 import { createDatabase, type Database } from './db/client';
+import { describeError, describeErrorLine, isError, stackFramesOf } from './db/errors';
 import { foldConversationStatChanges } from './db/queries/reporting';
 import { loadConfig, type Config } from './lib/config';
+import { ensureReconcileSchedule } from './lib/job-workflows';
 import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
 import { createMailer } from './notifications/mailer';
 import { createSearchClient } from './search/client';
@@ -17,6 +30,54 @@ export interface RunningWorker {
   done: Promise<void>;
   searchSync: SearchSync;
   shutdown(): Promise<void>;
+}
+
+/**
+ * A logger that writes every error in a log line's metadata as `describeError`
+ * says (class, code, SQLSTATE, constraint) and where it was thrown: the SDK
+ * logs the errors it handles ("Activity failed", a failed workflow
+ * activation) with their message and causes, which may quote personal data.
+ */
+export function redactingLogger(next: Logger): Logger {
+  const redact = (meta: LogMetadata | undefined): LogMetadata | undefined => {
+    if (!meta) return meta;
+    // A spread keeps the SDK's timestamp, which sits under a symbol key.
+    const safe: LogMetadata = { ...meta };
+    for (const [key, value] of Object.entries(meta)) {
+      if (isError(value)) safe[key] = { ...describeError(value), stack: stackFramesOf(value) };
+    }
+    return safe;
+  };
+  const log = (level: LogLevel, message: string, meta?: LogMetadata): void => {
+    next.log(level, message, redact(meta));
+  };
+  return {
+    log,
+    trace: (message, meta) => log('TRACE', message, meta),
+    debug: (message, meta) => log('DEBUG', message, meta),
+    info: (message, meta) => log('INFO', message, meta),
+    warn: (message, meta) => log('WARN', message, meta),
+    error: (message, meta) => log('ERROR', message, meta),
+  };
+}
+
+/**
+ * Installs the process's Temporal Runtime with `redactingLogger` in front of
+ * `sink`, and Core's own log lines forwarded to it (instead of straight to
+ * stderr). The Runtime is one per process: false when one was already
+ * installed (a test installs its own, collecting sink first).
+ */
+export function installWorkerLogging(sink: Logger = new DefaultLogger('INFO')): boolean {
+  try {
+    Runtime.install({
+      logger: redactingLogger(sink),
+      telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } } },
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof IllegalStateError) return false;
+    throw error;
+  }
 }
 
 /**
@@ -50,11 +111,22 @@ export async function startWorker(
     shutdownGraceTime?: string;
     /** 0 replays every workflow task from history (no sticky cache). */
     maxCachedWorkflows?: number;
+    /** Creates (or updates) the Schedule that runs the job reconciler; the worker process does. */
+    reconcileSchedule?: boolean;
   } = {},
 ): Promise<RunningWorker> {
+  installWorkerLogging();
+  const logger = Runtime.instance().logger;
   const client = await connectTemporal(config.temporal.address);
   await ensureSearchAttributes(client, config.temporal.namespace);
-  await client.close();
+  // Activities ask Temporal about job workflows and signal GDPR request workflows.
+  const temporal = new Client({ connection: client, namespace: config.temporal.namespace });
+  if (options.reconcileSchedule) {
+    await ensureReconcileSchedule(temporal, {
+      taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+      intervalMs: config.reconcile.intervalMs,
+    });
+  }
 
   const database = createDatabase(config.databaseUrl);
   const search = createSearchClient(config.meili);
@@ -64,15 +136,23 @@ export async function startWorker(
     databaseUrl: config.databaseUrl,
     meili: search,
     prefix: config.meili.indexPrefix,
-    log: (message, error) =>
-      console.warn(`[search-sync] ${message}`, error instanceof Error ? error.message : ''),
+    log: (message, error) => {
+      logger.warn(`[search-sync] ${message}`, error === undefined ? {} : describeError(error));
+    },
   });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-    activities: createActivities({ db: database.db, search, mailer, config, searchSync }),
+    activities: createActivities({
+      db: database.db,
+      search,
+      mailer,
+      config,
+      searchSync,
+      temporal,
+    }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     ...(options.maxCachedWorkflows === undefined
@@ -85,6 +165,7 @@ export async function startWorker(
     await statFolding.stop();
     mailer.close();
     await connection.close();
+    await client.close();
     await database.close();
   });
   return {
@@ -100,7 +181,7 @@ export async function startWorker(
 
 async function main() {
   const config = loadConfig();
-  const running = await startWorker(config);
+  const running = await startWorker(config, { reconcileSchedule: true });
   console.log(
     `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`,
   );
@@ -109,7 +190,7 @@ async function main() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main().catch((error: unknown) => {
-    console.error(error);
+    console.error(`worker stopped: ${describeErrorLine(error)}\n${stackFramesOf(error)}`);
     process.exit(1);
   });
 }

@@ -1,7 +1,14 @@
-import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import { pgErrorOf } from '../db/errors';
+import {
+  ApplicationFailure,
+  ApplicationFailureCategory,
+  CancelledFailure,
+} from '@temporalio/common';
+import { describeError, describeErrorLine, pgErrorOf, stackFramesOf } from '../db/errors';
 import { DomainError } from '../lib/errors';
 import { INTERNAL_FAULT } from '../workflows/refusals';
+
+/** The ApplicationFailure type of a fault worth retrying: an outage, a deadlock, a serialization failure. */
+export const TRANSIENT_FAULT = 'TRANSIENT_FAULT';
 
 /** Faults of the code itself: retrying the same input cannot fix them. */
 const programmingErrors = [TypeError, ReferenceError, RangeError, SyntaxError];
@@ -12,13 +19,45 @@ const isProgrammingError = (error: unknown) =>
   programmingErrors.some((kind) => error instanceof kind) ||
   hopelessSqlStates.includes(pgErrorOf(error)?.code.slice(0, 2) ?? '');
 
+/** Cancellation must reach Temporal as itself; its message is the SDK's own, never data. */
+const isCancellation = (error: unknown) =>
+  error instanceof CancelledFailure || (error instanceof Error && error.name === 'AbortError');
+
 /**
- * Business refusals must not be retried: they become non-retryable
- * ApplicationFailures typed with the refusal's code, keeping its kind in the
- * details. A programming error is not retried either. Anything else is a
- * transient fault (an outage, a lost connection) for Temporal to retry within
- * the activity's retry policy.
+ * What an activity's error becomes in Temporal, whose history keeps it beyond
+ * any erasure. A business refusal becomes a non-retryable failure typed with
+ * its code (its message and details hold IDs and counts only). Any other
+ * error — a programming error (not retried) or a transient fault (retried) —
+ * becomes a failure that says only the activity, the error's class and, for a
+ * database error, its SQLSTATE and constraint: never the error's message, a
+ * `detail`, or its causes, which quote the statement's parameters. The stack
+ * is the original error's frames, without its message.
  */
+export function activityFailure(activity: string, error: unknown): Error {
+  if (error instanceof DomainError) {
+    return ApplicationFailure.create({
+      type: error.code,
+      message: error.message,
+      nonRetryable: true,
+      details: [{ kind: error.kind, ...error.details }],
+      // An expected refusal, not a fault: the worker logs it at DEBUG, without a stack.
+      category: ApplicationFailureCategory.BENIGN,
+    });
+  }
+  if (isCancellation(error)) return error as Error;
+  const hopeless = isProgrammingError(error);
+  const failure = ApplicationFailure.create({
+    type: hopeless ? INTERNAL_FAULT : TRANSIENT_FAULT,
+    message: `${activity} failed: ${describeErrorLine(error)}`,
+    nonRetryable: hopeless,
+    details: [describeError(error)],
+  });
+  const frames = stackFramesOf(error);
+  failure.stack = `${String(failure)}${frames ? `\n${frames}` : ''}`;
+  return failure;
+}
+
+/** Wraps every activity so that whatever it throws reaches Temporal as `activityFailure` says. */
 export function refusalsAsFailures<
   T extends Record<string, (...args: never[]) => Promise<unknown>>,
 >(activities: T): T {
@@ -29,24 +68,7 @@ export function refusalsAsFailures<
         try {
           return await fn(...args);
         } catch (error) {
-          if (error instanceof DomainError) {
-            throw ApplicationFailure.create({
-              type: error.code,
-              message: error.message,
-              nonRetryable: true,
-              details: [{ kind: error.kind, ...error.details }],
-              // An expected refusal, not a fault: the worker logs it at DEBUG, without a stack.
-              category: ApplicationFailureCategory.BENIGN,
-            });
-          }
-          if (isProgrammingError(error)) {
-            throw ApplicationFailure.create({
-              type: INTERNAL_FAULT,
-              message: `${name} failed: ${(error as Error).name}${pgErrorOf(error) ? ` (SQLSTATE ${pgErrorOf(error)!.code})` : ''}`,
-              nonRetryable: true,
-            });
-          }
-          throw error;
+          throw activityFailure(name, error);
         }
       },
     ]),

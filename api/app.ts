@@ -2,8 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../lib/config';
-import { errorLogView, requestLogView } from './logging';
-import errors, { clientErrorHandler } from './plugins/errors';
+import { errorLogView, requestLogging, requestLogView } from './logging';
+import errors, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors';
 import { RouteTable } from './route-table';
 import infrastructure from './plugins/infrastructure';
 import openapi from './plugins/openapi';
@@ -34,9 +34,13 @@ export async function buildApp({
         }
       : false,
     bodyLimit: 5 * 1024 * 1024,
+    // One line per request, written by `requestLogging` once the route and validation are known.
+    disableRequestLogging: true,
     clientErrorHandler: clientErrorHandler(routes),
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  await app.register(requestLogging);
   await app.register(validation);
   await app.register(errors, { routes });
   await app.register(infrastructure, { config });

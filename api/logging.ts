@@ -1,55 +1,68 @@
 /**
  * What the API writes to its log about a request or an error. Logs carry no
- * personal data: query strings (`/v1/search/customers?q=<email>`) are never
- * written, a path that matched no route is not written either, and database
- * errors lose the values they quote (query parameters, `DETAIL` lines).
+ * personal data: a request is logged by its route pattern
+ * (`/v1/customers/:id`), never by the URL the client sent (an email typed
+ * where an ID belongs, a search query string), and its path parameters only
+ * once they passed validation (IDs). An error is logged by what
+ * `describeError` says of it (class, code, SQLSTATE, constraint) and where it
+ * was thrown, never by its message, which quotes the values involved.
  */
-import type { FastifyRequest } from 'fastify';
-import { pathOf } from './route-table';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  describeError,
+  describeErrorLine,
+  stackFramesOf,
+  type ErrorDescription,
+} from '../db/errors';
+
+/** Requests whose params, query, body and headers passed their schemas. */
+const validated = new WeakSet<FastifyRequest>();
 
 export function requestLogView(request: FastifyRequest) {
   return {
     method: request.method,
-    // An unmatched path is whatever the client typed; a matched one holds IDs only.
-    url: request.routeOptions?.url ? pathOf(request.url) : '(no route)',
-    route: request.routeOptions?.url,
+    route: request.routeOptions?.url ?? '(no route)',
+    ...(validated.has(request) ? { params: request.params } : {}),
     remoteAddress: request.ip,
   };
 }
 
-/** Error fields that describe what failed without quoting data. */
-const safeFields = [
-  'code',
-  'statusCode',
-  'severity',
-  'constraint',
-  'table',
-  'column',
-  'schema',
-  'routine',
-] as const;
-
-/** Drizzle appends the query's parameters to its message: they are request data. */
-const withoutParams = (text: string) => text.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '');
-
-interface ErrorLogView {
+/** Pino's error shape, with `message` saying only what `describeErrorLine` says. */
+interface ErrorLogView extends ErrorDescription {
   type: string;
   message: string;
   stack: string;
   [field: string]: unknown;
 }
 
-export function errorLogView(error: unknown, depth = 0): ErrorLogView {
-  if (!(error instanceof Error)) return { type: typeof error, message: '', stack: '' };
-  const view: ErrorLogView = {
-    type: error.name,
-    message: withoutParams(error.message),
-    stack: withoutParams(error.stack ?? ''),
+export function errorLogView(error: unknown): ErrorLogView {
+  const description = describeError(error);
+  return {
+    type: description.errorClass,
+    message: describeErrorLine(error),
+    stack: stackFramesOf(error),
+    ...description,
   };
-  for (const field of safeFields) {
-    const value = (error as unknown as Record<string, unknown>)[field];
-    if (value !== undefined) view[field] = value;
-  }
-  if (error.cause !== undefined && depth < 5) view.cause = errorLogView(error.cause, depth + 1);
-  return view;
 }
+
+/**
+ * One line per request when its response is sent (Fastify's own request
+ * logging is off: it writes the request before routing and validation).
+ */
+export const requestLogging = fp(
+  async function requestLogging(app: FastifyInstance) {
+    // preHandler runs only for a request that passed validation; the
+    // not-found handler's catch-all `*` param is the raw path.
+    app.addHook('preHandler', async (request) => {
+      if (!request.is404) validated.add(request);
+    });
+    app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+      request.log.info(
+        { req: request, res: reply, responseTime: reply.elapsedTime },
+        'request completed',
+      );
+    });
+  },
+  { name: 'request-logging' },
+);

@@ -19,6 +19,92 @@ export function pgErrorOf(error: unknown): PgError | undefined {
   return undefined;
 }
 
+/**
+ * What may be said of an error anywhere it goes (a log line, an activity
+ * failure kept in Temporal's history): its class, a machine code, and for a
+ * Postgres error its SQLSTATE and constraint. Never its message, `detail`,
+ * `where`, stack or causes: a driver's message quotes the statement's
+ * parameters, a `detail` the offending row, and Temporal keeps failures where
+ * an erasure cannot reach them.
+ */
+export interface ErrorDescription {
+  /** `DatabaseError`, `TypeError`, `AggregateError`… (for a Postgres error, the driver's class). */
+  errorClass: string;
+  /** A machine code along the error's causes: `ECONNREFUSED`, `EENVELOPE`, `index_not_found`. */
+  code?: string;
+  sqlState?: string;
+  constraint?: string;
+}
+
+/** An identifier-like token: codes and class names look like this, names and addresses do not. */
+const TOKEN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const token = (value: unknown) =>
+  (typeof value === 'string' || typeof value === 'number') && TOKEN.test(String(value))
+    ? String(value)
+    : undefined;
+
+/** The error, its causes and (an AggregateError's) inner errors, nearest first. */
+function* errorChain(error: unknown, depth = 0): Generator<object> {
+  if (depth > 5 || typeof error !== 'object' || error === null) return;
+  yield error;
+  yield* errorChain((error as { cause?: unknown }).cause, depth + 1);
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors.slice(0, 3)) yield* errorChain(inner, depth + 1);
+  }
+}
+
+function classOf(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return typeof error;
+  return token((error as { name?: unknown }).name) ?? token(error.constructor?.name) ?? 'Object';
+}
+
+export function describeError(error: unknown): ErrorDescription {
+  const pg = pgErrorOf(error);
+  const description: ErrorDescription = { errorClass: classOf(pg ?? error) };
+  if (pg) {
+    description.sqlState = token(pg.code);
+    const constraint = token(pg.constraint);
+    if (constraint) description.constraint = constraint;
+  }
+  for (const link of errorChain(error)) {
+    if (link === pg) continue;
+    const code = token((link as { code?: unknown }).code);
+    if (code) {
+      description.code = code;
+      break;
+    }
+  }
+  return description;
+}
+
+/** `DatabaseError (SQLSTATE 40P01, constraint jobs_pkey)`, `Error (code ECONNREFUSED)`, `TypeError`. */
+export function describeErrorLine(error: unknown): string {
+  const { errorClass, code, sqlState, constraint } = describeError(error);
+  const facts = [
+    sqlState && `SQLSTATE ${sqlState}`,
+    constraint && `constraint ${constraint}`,
+    code && `code ${code}`,
+  ].filter(Boolean);
+  return facts.length > 0 ? `${errorClass} (${facts.join(', ')})` : errorClass;
+}
+
+/**
+ * Where an error was thrown: the `at …` lines of its stack, without the first
+ * line (which repeats the message). Code locations only, no data.
+ */
+/** An Error, also one made in another realm (the workflow sandbox's errors are). */
+export const isError = (value: unknown): value is Error =>
+  value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
+
+export function stackFramesOf(error: unknown): string {
+  if (!isError(error) || typeof error.stack !== 'string') return '';
+  // V8 writes `${name}: ${message}` and then the frames; a message may hold
+  // lines of its own (a message body quoted by the driver), so cut it whole.
+  const head = String(error);
+  if (!error.stack.startsWith(head)) return '';
+  return error.stack.slice(head.length).replace(/^\n/, '');
+}
+
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const pg = pgErrorOf(error);
   return pg?.code === '23505' && (constraint === undefined || pg.constraint === constraint);

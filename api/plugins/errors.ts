@@ -1,7 +1,13 @@
-import type { ConnectionError, FastifyError, FastifyInstance } from 'fastify';
+import type {
+  ConnectionError,
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
 import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
-import { isDatabaseUnavailable, pgErrorOf } from '../../db/errors';
+import { describeError, isDatabaseUnavailable, pgErrorOf } from '../../db/errors';
 import { DomainError, serviceUnavailable, type DomainErrorKind } from '../../lib/errors';
 import { isTemporalUnavailable } from '../../lib/temporal';
 import { problemDocument, sendProblem } from '../problem';
@@ -20,22 +26,25 @@ export const statusOfKind: Record<DomainErrorKind, number> = {
   unavailable: 503,
 };
 
-const codeOfFastifyError: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_JSON_BODY',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+/**
+ * Fastify's own refusals, each with a code and a text of ours: theirs may
+ * quote the input (a path, a content type), and a problem document does not.
+ */
+const fastifyRefusals: Record<string, [code: string, detail: string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    'UNSUPPORTED_MEDIA_TYPE',
+    'The request body must be JSON (Content-Type: application/json).',
+  ],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    'INVALID_CONTENT_LENGTH',
+    'The request body does not match its Content-Length.',
+  ],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'The request body is too large.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['EMPTY_JSON_BODY', 'The request body is empty.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['INVALID_JSON', 'The request body is not valid JSON.'],
+  FST_ERR_BAD_URL: ['INVALID_URL', 'The request URL is not valid (a malformed %-escape?).'],
+  FST_ERR_MAX_PARAM_LENGTH: ['URI_TOO_LONG', 'A path segment of the request URL is too long.'],
 };
-
-/** The first machine-readable code along an error's causes (`ECONNREFUSED`, `57P01`, 14). */
-function reasonOf(error: unknown): string | number | undefined {
-  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' || typeof code === 'number') return code;
-  }
-  return undefined;
-}
 
 /**
  * A service the API depends on is down: 503 with `Retry-After`, alike for
@@ -62,20 +71,16 @@ export default fp(
       const allowed = routes.allowed(path);
       if (allowed.length > 0) {
         reply.header('allow', allowed.join(', '));
+        // The path is whatever the client typed: the answer does not repeat it.
         return sendProblem(
           reply,
           405,
           'METHOD_NOT_ALLOWED',
-          `${path} answers ${allowed.join(', ')}, not ${request.method}.`,
+          `This path answers ${allowed.join(', ')}, not ${request.method}.`,
           { allowed },
         );
       }
-      return sendProblem(
-        reply,
-        404,
-        'ROUTE_NOT_FOUND',
-        `No route answers ${request.method} ${path}.`,
-      );
+      return sendProblem(reply, 404, 'ROUTE_NOT_FOUND', 'No route answers this method and path.');
     });
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -83,7 +88,7 @@ export default fp(
       if (outage) {
         // One line per request, no stack: an outage is not a bug, and it repeats.
         request.log.warn(
-          { route: request.routeOptions.url, code: outage.code, reason: reasonOf(error) },
+          { route: request.routeOptions.url, code: outage.code, reason: describeError(error) },
           'dependency unavailable',
         );
         reply.headers(outage.headers);
@@ -145,12 +150,11 @@ export default fp(
       }
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {
-        return sendProblem(
-          reply,
-          status,
-          codeOfFastifyError[error.code] ?? 'BAD_REQUEST',
-          error.message,
-        );
+        const [code, detail] = fastifyRefusals[error.code] ?? [
+          'BAD_REQUEST',
+          'The request is not valid.',
+        ];
+        return sendProblem(reply, status, code, detail);
       }
       request.log.error({ err: error }, 'request failed');
       return sendProblem(
@@ -163,6 +167,25 @@ export default fp(
   },
   { name: 'errors' },
 );
+
+/**
+ * What Fastify refuses while routing, before any hook or the error handler
+ * runs: a URL with a malformed %-escape (400) and a path segment longer than
+ * `maxParamLength` (414). Its own answers are JSON that quotes the path.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const [code, detail] = fastifyRefusals[error.code] ?? [
+    'INTERNAL_ERROR',
+    'Something went wrong on our side; it has been logged.',
+  ];
+  const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+  if (status >= 500) reply.log.error({ err: error }, 'routing failed');
+  return sendProblem(reply, status, code, detail);
+}
 
 const clientErrors: Record<string, [status: number, code: string, detail: string]> = {
   HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'The request headers are too large.'],

@@ -33,8 +33,8 @@ describe('the API log', () => {
     await get(`/v1/customers?cursor=${secret}`);
     await get(`/v1/no-such-route/${secret}`);
     const log = lines.join('');
-    expect(log).toContain('"url":"/v1/search/customers"');
-    expect(log).toContain('"url":"(no route)"');
+    expect(log).toContain('"route":"/v1/search/customers"');
+    expect(log).toContain('"route":"(no route)"');
     expect(log).not.toContain(secret);
     expect(log).not.toContain(encodeURIComponent(secret));
   });

@@ -1,18 +1,74 @@
 import { Context } from '@temporalio/activity';
-import { findJob } from '../db/queries/jobs';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { finishedStatuses, findJob } from '../db/queries/jobs';
 import { findGdprRequest } from '../db/queries/gdpr';
 import {
   completeGdprRequest,
   erasureProgressOf,
   markGdprRequestOverdue,
+  requestsConcernedBy,
 } from '../operations/gdpr-requests';
-import type { ErasureOutcome, GdprRequestState } from '../workflows/contracts';
+import {
+  erasureEndedSignal,
+  gdprWorkflowIds,
+  type ErasureOutcome,
+  type GdprRequestState,
+} from '../workflows/contracts';
 import type { ActivityDeps } from './index';
+
+/** Where a request's erasure stands, looked at once. */
+export type ErasureCheck = ErasureOutcome | { status: 'running' };
+
+/**
+ * Tells every pending request a deletion job's end concerns (it follows the
+ * job, or the job erases its customer) that the job has ended: the request's
+ * workflow learns it by this signal instead of polling. Nothing while the job
+ * is not final. Safe to repeat: a request's workflow looks at the rows again
+ * for each signal. A request whose workflow has gone is no one to tell.
+ */
+export async function tellGdprRequests(
+  { db, temporal }: Pick<ActivityDeps, 'db' | 'temporal'>,
+  jobId: string,
+): Promise<number> {
+  const job = await findJob(db, jobId);
+  if (!job || !finishedStatuses.includes(job.status)) return 0;
+  if (job.type !== 'delete' && job.type !== 'bulk_delete') return 0;
+  const requestIds = await requestsConcernedBy(db, jobId);
+  const ended = {
+    jobId,
+    status: job.status,
+    ...(job.error?.code ? { code: job.error.code } : {}),
+  };
+  for (const requestId of requestIds) {
+    try {
+      await temporal.workflow
+        .getHandle(gdprWorkflowIds.request(requestId))
+        .signal(erasureEndedSignal, ended);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+  return requestIds.length;
+}
 
 const POLL_MS = 1000;
 
 export function gdprActivities({ db }: ActivityDeps) {
   return {
+    /**
+     * Where the erasure of a request's customer by this job stands: completed
+     * (by this job, or by the deletion that won a race to the customer),
+     * failed with a code, or still running. One look; the request's workflow
+     * looks again when it is told that a job concerning it has ended.
+     */
+    async checkErasureJob(jobId: string, requestId: string): Promise<ErasureCheck> {
+      const request = await findGdprRequest(db, requestId);
+      if (!request) return { status: 'failed', code: 'REQUEST_NOT_FOUND' };
+      const progress = await erasureProgressOf(db, jobId, request.customerId);
+      if (progress.status === 'completed') return { status: 'completed' };
+      return progress;
+    },
+
     /** Marks an open request overdue and answers its status then (IDs and statuses only). */
     async markGdprRequestOverdue(requestId: string): Promise<{ status: GdprRequestState }> {
       await markGdprRequestOverdue(db, requestId);

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Meilisearch } from 'meilisearch';
 import type { Database } from '../db/client';
 import type { Config } from '../lib/config';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   search: Meilisearch;
   mailer: Mailer;
   config: Config;
+  /** Asks Temporal about job workflows and signals GDPR request workflows. */
+  temporal: Client;
   /** The worker's search sync loop: tells a job waiting for the index when rows were drained. */
   searchSync?: Pick<SearchSync, 'nextDrain'>;
 }

@@ -1,13 +1,31 @@
-import { transitionJob, unfinishedStatuses, type JobStatus } from '../db/queries/jobs';
+import { Context } from '@temporalio/activity';
+import {
+  listOpenJobs,
+  transitionJob,
+  unfinishedStatuses,
+  type JobStatus,
+} from '../db/queries/jobs';
 import { lastOutboxId } from '../db/queries/search-outbox';
+import { WORKFLOW_NOT_FOUND, workflowEndOf } from '../lib/job-workflows';
 import { confirmableOperations } from '../operations';
-import type { ConfirmableJobType, JobRefusal } from '../workflows/contracts';
+import { settleAbandonedJob } from '../operations/abandoned-jobs';
+import type { AbandonedJob, ConfirmableJobType, JobRefusal } from '../workflows/contracts';
+import { tellGdprRequests } from './gdpr';
 import { withHeartbeat } from './heartbeat';
 import type { ActivityDeps } from './index';
 
-export function jobActivities({ db }: ActivityDeps) {
+/** Open jobs one reconciler run looks at, oldest first; the next run takes the rest. */
+const RECONCILE_BATCH = 1000;
+/** Workflows described at once. */
+const DESCRIBE_CONCURRENCY = 8;
+
+export function jobActivities({ db, temporal, config }: ActivityDeps) {
   return {
-    /** Records a finished job's status (and error); a job already finished stays as it is. */
+    /**
+     * Records a finished job's status (and error); a job already finished
+     * stays as it is. Then tells the GDPR requests a deletion job concerns
+     * that it has ended (again on a retry: they look at the rows each time).
+     */
     async settleJob(
       jobId: string,
       status: JobStatus,
@@ -18,6 +36,7 @@ export function jobActivities({ db }: ActivityDeps) {
         ...(error ? { error } : {}),
         ...(outcome ? { outcome } : {}),
       });
+      await tellGdprRequests({ db, temporal }, jobId);
     },
 
     /** Checks a pending job and records its preview, or rejects it with a refusal code. */
@@ -34,6 +53,53 @@ export function jobActivities({ db }: ActivityDeps) {
         confirmableOperations[type].execute(db, jobId, confirmedBy),
       );
       return { counts: touched.counts, outboxUpTo: await lastOutboxId(db) };
+    },
+
+    /**
+     * The open jobs (pending, awaiting confirmation, running) whose workflow
+     * has ended, each with the code it ended with. The latest run of each
+     * workflow ID is asked, so a reset or continued workflow is alive. A
+     * missing workflow counts only once the job's row is older than
+     * JOB_RECONCILE_GRACE: a job row is written just before its workflow starts.
+     */
+    async findAbandonedJobs(
+      jobIds?: string[],
+    ): Promise<{ checked: number; abandoned: AbandonedJob[] }> {
+      if (jobIds?.length === 0) return { checked: 0, abandoned: [] };
+      const open = await listOpenJobs(db, { jobIds, limit: RECONCILE_BATCH });
+      const abandoned: AbandonedJob[] = [];
+      const now = Date.now();
+      for (let i = 0; i < open.length; i += DESCRIBE_CONCURRENCY) {
+        const slice = open.slice(i, i + DESCRIBE_CONCURRENCY);
+        const ends = await Promise.all(slice.map((job) => workflowEndOf(temporal, job.workflowId)));
+        slice.forEach((job, k) => {
+          const code = ends[k];
+          if (!code) return;
+          if (
+            code === WORKFLOW_NOT_FOUND &&
+            now - job.createdAt.getTime() < config.reconcile.graceMs
+          )
+            return;
+          abandoned.push({ jobId: job.id, code });
+        });
+        Context.current().heartbeat();
+      }
+      return { checked: open.length, abandoned };
+    },
+
+    /**
+     * Settles a job whose workflow ended without settling it (see
+     * operations/abandoned-jobs.ts) and tells the GDPR requests it concerns.
+     * `notify`: the job is final because of this code, so its starter is to
+     * be told — also when a retried attempt finds the first one's work.
+     */
+    async settleAbandonedJob(
+      jobId: string,
+      code: string,
+    ): Promise<{ status: JobStatus; notify: boolean }> {
+      const settled = await settleAbandonedJob(db, jobId, code);
+      await tellGdprRequests({ db, temporal }, jobId);
+      return { status: settled.status, notify: settled.byThisCode };
     },
   };
 }

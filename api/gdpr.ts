@@ -6,12 +6,16 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { AuditRow, GdprRequestRow } from '../db/queries/gdpr';
 import { daysLeft } from '../domain/gdpr';
+import { WORKFLOW_NOT_FOUND, workflowEndOf } from '../lib/job-workflows';
 import { temporalUiLink } from '../lib/temporal';
+import type { AbandonedCheck } from '../operations/gdpr-requests';
 import {
   erasureStartedSignal,
   gdprRequestDeclinedSignal,
   gdprWorkflowIds,
+  reconcileSchedule,
   searchAttributes,
+  type ReconcileJobsInput,
   type TrackGdprRequestInput,
 } from '../workflows/contracts';
 
@@ -120,4 +124,46 @@ export async function signalGdprWorkflow(
       signalArgs: [],
     });
   }
+}
+
+/**
+ * Asks Temporal whether an open job's workflow has ended without settling it
+ * (`isAbandoned`, for the GDPR operations to skip such a job), and then hands
+ * the jobs found so to the reconciler (`settleFound`), which settles them,
+ * tells their starters and frees the requests following them at once rather
+ * than at its next scheduled run. A workflow not found counts only once the
+ * job's row is older than JOB_RECONCILE_GRACE: an erasure job's row is linked
+ * a moment before its workflow starts.
+ */
+export function abandonedJobs(app: FastifyInstance): {
+  isAbandoned: AbandonedCheck;
+  settleFound(): Promise<void>;
+} {
+  const found = new Set<string>();
+  return {
+    async isAbandoned(job) {
+      const code = await workflowEndOf(app.temporal, job.workflowId);
+      if (!code) return false;
+      const young = Date.now() - job.createdAt.getTime() < app.config.reconcile.graceMs;
+      if (code === WORKFLOW_NOT_FOUND && young) return false;
+      found.add(job.id);
+      return true;
+    },
+    async settleFound() {
+      for (const jobId of found) {
+        const input: ReconcileJobsInput = { jobIds: [jobId] };
+        try {
+          await app.temporal.workflow.start(reconcileSchedule.workflowType, {
+            taskQueue: app.config.temporal.taskQueue,
+            workflowId: `reconcile-job-${jobId}`,
+            args: [input],
+            staticSummary: `Settle job ${jobId}, whose workflow ended without settling it`,
+          });
+        } catch (error) {
+          // Already being settled; the scheduled reconciler settles it otherwise.
+          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        }
+      }
+    },
+  };
 }

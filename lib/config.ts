@@ -46,6 +46,16 @@ export interface Config {
   searchSettleMs: number;
   /** How long a request that starts, confirms or cancels a job waits for the workflow before answering 202. */
   jobReplyWaitMs: number;
+  /** The reconciler that settles jobs whose workflow ended without settling them (terminated, timed out…). */
+  reconcile: {
+    /** How often the Temporal Schedule runs it. */
+    intervalMs: number;
+    /**
+     * How old a job's row must be before a missing workflow counts as gone: a
+     * job row is written a moment before its workflow is started.
+     */
+    graceMs: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -155,6 +165,10 @@ export function loadConfig(env: Env = process.env): Config {
     bulkBatchSize: parseInteger(env, 'BULK_BATCH_SIZE', 2000, { min: 1, max: 5000 }),
     searchSettleMs: parseDuration(env, 'SEARCH_SETTLE_TIMEOUT', 10_000),
     jobReplyWaitMs: parseDuration(env, 'JOB_REPLY_WAIT', 5_000),
+    reconcile: {
+      intervalMs: parseDuration(env, 'JOB_RECONCILE_INTERVAL', 60_000),
+      graceMs: parseDuration(env, 'JOB_RECONCILE_GRACE', 30_000),
+    },
   };
 }
 

@@ -3,7 +3,7 @@
  * declining it, linking and completing its erasure, and the rule that keeps
  * merges, splits and moves away from a customer whose erasure is pending.
  */
-import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, notInArray, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client';
 import { isUniqueViolation } from '../db/errors';
 import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
@@ -236,10 +236,28 @@ const closedError = (row: GdprRequestRow) =>
     requestStatus: row.status,
   });
 
-async function erasureRunning(db: Queryable, row: GdprRequestRow): Promise<string | undefined> {
+/** A job row as far as deciding whether its workflow still lives needs it. */
+export type JobAtStake = Pick<JobRow, 'id' | 'status' | 'workflowId' | 'createdAt'>;
+
+/**
+ * Whether a job that is not final has lost its workflow (terminated, timed
+ * out, never started…): such a job is settled by the reconciler and must not
+ * be followed, linked or block a decision meanwhile. The API asks Temporal.
+ */
+export type AbandonedCheck = (job: JobAtStake) => Promise<boolean>;
+
+const neverAbandoned: AbandonedCheck = async () => false;
+
+const goesOn = (status: string) => ['pending', 'running'].includes(status);
+
+async function erasureRunning(
+  db: Queryable,
+  row: GdprRequestRow,
+  isAbandoned: AbandonedCheck,
+): Promise<string | undefined> {
   if (!row.erasureJobId) return undefined;
   const job = await findJob(db, row.erasureJobId);
-  return job && ['pending', 'running'].includes(job.status) ? job.id : undefined;
+  return job && goesOn(job.status) && !(await isAbandoned(job)) ? job.id : undefined;
 }
 
 /** Closes a pending request as declined, with the reason and the team's note. */
@@ -247,11 +265,12 @@ export async function declineGdprRequest(
   db: Queryable,
   id: string,
   decision: { reason: GdprDeclineReason; note: string | null; userId: string },
+  { isAbandoned = neverAbandoned }: { isAbandoned?: AbandonedCheck } = {},
 ): Promise<GdprRequestRow> {
   return db.transaction(async (tx) => {
     const row = await lockRequest(tx, id);
     if (!isPending(row)) throw closedError(row);
-    const running = await erasureRunning(tx, row);
+    const running = await erasureRunning(tx, row, isAbandoned);
     if (running) {
       throw new DomainError(
         'conflict',
@@ -284,26 +303,42 @@ export async function declineGdprRequest(
   });
 }
 
+/** Abandoned candidates skipped before a live (or finished) deletion job is found or given up on. */
+const MAX_ABANDONED_CANDIDATES = 10;
+
 /**
  * Picks the deletion job that erases a pending request's customer and links
  * the request to it, all under the request's row lock, so erase calls made at
  * once agree on one job: the job the request already follows while that
  * runs, else one already erasing (or that erased) the customer, else a new
  * job row with `newJob`'s ID and workflow ID (`created`: its workflow is the
- * caller's to start, once this has committed).
+ * caller's to start, once this has committed). A job whose workflow has
+ * ended without settling it (`isAbandoned`) is never picked.
  */
 export async function claimErasureJob(
   db: Queryable,
   id: string,
   userId: string,
   newJob: { id: string; workflowId: string },
+  { isAbandoned = neverAbandoned }: { isAbandoned?: AbandonedCheck } = {},
 ): Promise<{ request: GdprRequestRow; job: JobRow; created: boolean }> {
   return db.transaction(async (tx) => {
     const row = await lockRequest(tx, id);
     if (!isPending(row)) throw closedError(row);
-    const running = await erasureRunning(tx, row);
-    if (running) return { request: row, job: await getJob(tx, running), created: false };
-    const existing = await deletionJobOf(tx, row.customerId);
+    const linked = row.erasureJobId ? await findJob(tx, row.erasureJobId) : undefined;
+    const exclude: string[] = [];
+    if (linked && goesOn(linked.status)) {
+      if (!(await isAbandoned(linked))) return { request: row, job: linked, created: false };
+      exclude.push(linked.id);
+    }
+    let existing = await deletionJobOf(tx, row.customerId, exclude);
+    while (existing && goesOn(existing.status) && (await isAbandoned(existing))) {
+      exclude.push(existing.id);
+      existing =
+        exclude.length < MAX_ABANDONED_CANDIDATES
+          ? await deletionJobOf(tx, row.customerId, exclude)
+          : undefined;
+    }
     if (existing) {
       const request = await linkErasureJob(tx, id, existing.id, userId);
       return { request, job: await getJob(tx, existing.id), created: false };
@@ -329,9 +364,17 @@ export async function claimErasureJob(
 export async function deletionJobOf(
   db: Queryable,
   customerId: string,
-): Promise<{ id: string; status: string } | undefined> {
+  exclude: string[] = [],
+): Promise<JobAtStake | undefined> {
+  const candidate = {
+    id: jobs.id,
+    status: jobs.status,
+    workflowId: jobs.workflowId,
+    createdAt: jobs.createdAt,
+  };
+  const notExcluded = exclude.length > 0 ? [notInArray(jobs.id, exclude)] : [];
   const [single] = await db
-    .select({ id: jobs.id, status: jobs.status })
+    .select(candidate)
     .from(jobs)
     .where(
       and(
@@ -339,17 +382,19 @@ export async function deletionJobOf(
         sql`${jobs.params}->>'entity' = 'customer'`,
         sql`${jobs.params}->>'id' = ${customerId}`,
         inArray(jobs.status, ['pending', 'running', 'completed']),
+        ...notExcluded,
       ),
     )
     .orderBy(sql`${jobs.status} = 'completed'`, desc(jobs.createdAt))
     .limit(1);
   if (single) return single;
   const [bulk] = await db
-    .select({ id: jobs.id, status: jobs.status })
+    .select(candidate)
     .from(jobItems)
     .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
     .where(
       and(
+        ...notExcluded,
         eq(jobItems.objectId, customerId),
         eq(jobs.type, 'bulk_delete'),
         sql`${jobs.params}->>'entity' = 'customer'`,
@@ -449,6 +494,26 @@ export async function erasureProgressOf(
     return jobGoesOn ? { status: 'running' } : { status: 'failed', code: jobFailure() };
   }
   return { status: 'failed', code: item.reason ?? `ITEM_${item.status.toUpperCase()}` };
+}
+
+/**
+ * The pending requests a deletion job's end concerns: those that follow it,
+ * and those whose customer it erases (a request following another deletion
+ * of the same customer, which lost the race to this one, completes by it).
+ */
+export async function requestsConcernedBy(db: Queryable, jobId: string): Promise<string[]> {
+  const result = await db.execute<{ id: string }>(sql`
+    select r.id from gdpr_requests r, jobs j
+    where j.id = ${jobId}
+      and r.status in ('open', 'overdue')
+      and (
+        r.erasure_job_id = j.id
+        or (j.type = 'delete' and j.params->>'entity' = 'customer'
+            and j.params->>'id' = r.customer_id::text)
+        or (j.type = 'bulk_delete' and j.params->>'entity' = 'customer'
+            and r.customer_id in (select i.object_id from job_items i where i.job_id = j.id))
+      )`);
+  return result.rows.map((row) => row.id);
 }
 
 export async function linkErasureJob(

@@ -150,10 +150,58 @@ export const erasureStartedSignal = defineSignal<[{ jobId: string }]>('erasureSt
 /** The API declined the request (already recorded in Postgres); the workflow ends. */
 export const gdprRequestDeclinedSignal = defineSignal('gdprRequestDeclined');
 export const gdprRequestStatusQuery = defineQuery<GdprRequestState>('gdprRequestStatus');
+
+/** How an erasure job ended, as the job (or the reconciler that settled it) tells each request it concerns. */
+export interface ErasureEnded {
+  jobId: string;
+  /** The job's final status (completed, failed, cancelled…). */
+  status: string;
+  /** The job's error code, when it has one. */
+  code?: string;
+}
+
+/**
+ * An erasure job the request follows, or one that erases its customer, has
+ * reached a final state. The request's workflow checks where that leaves the
+ * request instead of polling the job.
+ */
+export const erasureEndedSignal = defineSignal<[ErasureEnded]>('erasureEnded');
+
+// ---------------------------------------------------------------------------
+// The reconciler: settles jobs whose workflow ended without settling them
+// (terminated, timed out, reset away, or never started), run by a Temporal Schedule.
+
+export const reconcileSchedule = {
+  scheduleId: 'custodian-reconcile-jobs',
+  workflowType: 'reconcileJobsWorkflow',
+} as const;
+
+export interface ReconcileJobsInput {
+  /** Only these jobs (e.g. from the API, or an admin in Temporal UI); every open job when absent. */
+  jobIds?: string[];
+}
+
+/** A job the reconciler found without a live workflow, and the stable code it is settled with. */
+export interface AbandonedJob {
+  jobId: string;
+  code: string;
+}
+
+export interface ReconcileJobsResult {
+  /** Open jobs whose workflow was looked at. */
+  checked: number;
+  /** Jobs settled by this run, with their final status and code. */
+  settled: { jobId: string; status: string; code: string }[];
+}
 /** A single deletion: what to delete is in the job's row. */
 export type DeleteJobInput = JobInput;
 
 export interface BulkDeleteInput extends JobInput {
+  /**
+   * How long the previewed selection waits for a confirmation before the job
+   * expires. Absent in histories recorded before bulk erasures were previewed.
+   */
+  confirmTtlMs?: number;
   /** Carried through continue-as-new: the selection is fixed and the job is running. */
   selected?: boolean;
   /** Carried through continue-as-new: a cancel arrived and the job stops before its next batch. */

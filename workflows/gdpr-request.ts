@@ -2,18 +2,21 @@ import {
   ActivityFailure,
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  erasureEndedSignal,
   erasureStartedSignal,
   gdprRequestDeclinedSignal,
   gdprRequestStatusQuery,
   searchAttributes,
   type GdprRequestOutcome,
   type GdprRequestState,
+  type ErasureOutcome,
   type TrackGdprRequestInput,
 } from './contracts';
 import { notify } from './notify';
@@ -22,12 +25,22 @@ const DAY_MS = 86_400_000;
 
 // One guarded update each: the only transient fault is Postgres being away, and a
 // request must not lose its tracker over an outage, so these retry until it returns.
-const { markGdprRequestOverdue, completeGdprRequest } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes' },
-});
+const { markGdprRequestOverdue, completeGdprRequest, checkErasureJob } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes' },
+  });
 
-// Follows a deletion job that may run for a long time; heartbeats show it is still watching.
+/**
+ * Since this patch the request learns that an erasure job ended from the
+ * erasureEnded signal (sent when the job settles, or when the reconciler
+ * settles a job whose workflow was terminated) and looks at the rows then.
+ * Histories recorded before it replay the polling activity they scheduled,
+ * which gave up after 50 attempts of a day.
+ */
+const ERASURE_ENDED_SIGNAL_PATCH = 'gdpr-erasure-ended-signal';
+
+// Before the patch: follows a deletion job that may run for a long time, heartbeating.
 const { awaitErasureJob } = proxyActivities<Activities>({
   startToCloseTimeout: '1 day',
   heartbeatTimeout: '30 seconds',
@@ -62,6 +75,22 @@ export async function trackGdprRequestWorkflow(
   setHandler(gdprRequestDeclinedSignal, () => {
     if (!closed()) enter('declined');
   });
+  // Counted, not trusted: each one makes the request look at the rows again.
+  let endings = 0;
+  setHandler(erasureEndedSignal, () => {
+    endings += 1;
+  });
+
+  /** The job's outcome for this request, looked at again each time a job concerning it ends. */
+  const erasureOutcomeOf = async (jobId: string): Promise<ErasureOutcome | undefined> => {
+    for (;;) {
+      const seen = endings;
+      const outcome = await checkErasureJob(jobId, requestId);
+      if (outcome.status !== 'running') return outcome;
+      await condition(() => closed() || endings !== seen);
+      if (closed()) return undefined;
+    }
+  };
 
   /** Waits until `at` (workflow time); false if the request closed first. */
   const waitUntil = async (at: number) => {
@@ -76,8 +105,10 @@ export async function trackGdprRequestWorkflow(
       const jobId = pendingErasures.shift();
       if (jobId === undefined) return;
       try {
-        const outcome = await awaitErasureJob(jobId, requestId);
-        if (closed()) return;
+        const outcome = patched(ERASURE_ENDED_SIGNAL_PATCH)
+          ? await erasureOutcomeOf(jobId)
+          : await awaitErasureJob(jobId, requestId);
+        if (closed() || !outcome) return;
         if (outcome.status === 'completed') {
           const completedAt = new Date().toISOString();
           const completed = await completeGdprRequest(requestId, jobId, completedAt);

@@ -7,3 +7,4 @@ export {
 export { bulkDeleteWorkflow } from './bulk-delete';
 export { deleteObjectWorkflow } from './delete-object';
 export { trackGdprRequestWorkflow } from './gdpr-request';
+export { reconcileJobsWorkflow } from './reconcile-jobs';

@@ -17,7 +17,13 @@ import {
   discardGdprRequest,
   claimErasureJob,
 } from '../../operations/gdpr-requests';
-import { auditEntryView, ensureGdprWorkflow, gdprRequestView, signalGdprWorkflow } from '../gdpr';
+import {
+  abandonedJobs,
+  auditEntryView,
+  ensureGdprWorkflow,
+  gdprRequestView,
+  signalGdprWorkflow,
+} from '../gdpr';
 import { jobView, pollUntil, startJobWorkflow } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
 import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
@@ -213,7 +219,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The note is free text kept with the request, and erased if the customer is erased later. ' +
           '409 REQUEST_CLOSED when the request is already completed or declined; 409 ERASURE_RUNNING while ' +
-          'its erasure job runs.',
+          'its erasure job runs (not when its workflow has ended without settling it, e.g. terminated in Temporal UI).',
         params: IdParams,
         body: Type.Object(
           {
@@ -227,11 +233,14 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const user = currentUser(request);
-      const row = await declineGdprRequest(app.db, request.params.id, {
-        reason: request.body.reason,
-        note: request.body.note ?? null,
-        userId: user.id,
-      });
+      const abandoned = abandonedJobs(app);
+      const row = await declineGdprRequest(
+        app.db,
+        request.params.id,
+        { reason: request.body.reason, note: request.body.note ?? null, userId: user.id },
+        { isAbandoned: abandoned.isAbandoned },
+      );
+      await abandoned.settleFound();
       await signalGdprWorkflow(app, row, user.id, { name: 'gdprRequestDeclined' });
       return gdprRequestView(app, row);
     },
@@ -244,7 +253,8 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: "Erase the request's customer everywhere: the deletion job, linked to the request",
         description:
-          'Starts the deletion job of the customer (workflow `delete-<jobId>`), or links the one already running. ' +
+          'Starts the deletion job of the customer (workflow `delete-<jobId>`), or links the one already running ' +
+          '(never one whose workflow has ended: a job terminated in Temporal UI is settled and a new one started). ' +
           "When it completes, the request's workflow completes the request with a record of each place the data " +
           'was erased from. 200 when that happened within a few seconds, else 202; a failed erasure leaves the ' +
           'request open and alerts the compliance users. 409 REQUEST_CLOSED for a completed or declined request.',
@@ -260,14 +270,19 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
       const user = currentUser(request);
       const { id } = request.params;
       const newJobId = randomUUID();
+      const abandoned = abandonedJobs(app);
       const {
         request: linked,
         job,
         created,
-      } = await claimErasureJob(app.db, id, user.id, {
-        id: newJobId,
-        workflowId: jobWorkflowId('delete', newJobId),
-      });
+      } = await claimErasureJob(
+        app.db,
+        id,
+        user.id,
+        { id: newJobId, workflowId: jobWorkflowId('delete', newJobId) },
+        { isAbandoned: abandoned.isAbandoned },
+      );
+      await abandoned.settleFound();
       if (created) {
         await startJobWorkflow(app, job, {
           type: 'delete',

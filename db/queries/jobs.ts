@@ -176,3 +176,27 @@ export async function transitionJob(
     .returning({ id: jobs.id });
   return rows.length > 0;
 }
+
+/**
+ * Jobs not yet in a final state, oldest first: what the reconciler compares
+ * with their workflows. `jobIds` narrows it to those jobs.
+ */
+export async function listOpenJobs(
+  db: Queryable,
+  { jobIds, limit }: { jobIds?: string[] | undefined; limit: number },
+): Promise<Pick<JobRow, 'id' | 'type' | 'status' | 'workflowId' | 'createdAt'>[]> {
+  return db
+    .select({
+      id: jobs.id,
+      type: jobs.type,
+      status: jobs.status,
+      workflowId: jobs.workflowId,
+      createdAt: jobs.createdAt,
+    })
+    .from(jobs)
+    .where(
+      and(inArray(jobs.status, unfinishedStatuses), ...(jobIds ? [inArray(jobs.id, jobIds)] : [])),
+    )
+    .orderBy(jobs.createdAt)
+    .limit(limit);
+}

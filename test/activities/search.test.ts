@@ -17,7 +17,7 @@ beforeAll(async () => {
   const search = createSearchClient(config.meili);
   await ensureIndexes(search, config.meili.indexPrefix);
   const mailer = createMailer(config.smtp);
-  activities = createActivities({ db: t.db, search, mailer, config });
+  activities = createActivities({ db: t.db, search, mailer, config, temporal: t.temporal });
   return () => mailer.close();
 });
 afterAll(() => t.close());

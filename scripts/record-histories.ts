@@ -27,6 +27,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from '../api/app';
+import { uuidArray } from '../db/sql';
 import { withThrowawayApp } from '../bench/harness';
 import { projectRoot } from '../stack';
 
@@ -118,19 +119,22 @@ async function main() {
 
         /**
          * Starts a bulk erasure, confirming it with the previewed count when the
-         * API asks for confirmation (the previewed bulk erasure of issue 19).
+         * API asks for confirmation (the previewed bulk erasure of issue 19). A
+         * confirm may answer with the job's failure, when that is quick: `failing`.
          */
-        const startBulkErasure = async (body: object) => {
+        const startBulkErasure = async (body: object, { failing = false } = {}) => {
           let { job } = await call('POST', '/v1/bulk-deletes', { ...body, confirm: 'DELETE' });
           while (job.status === 'pending') {
             await sleep(50);
             job = await getJob(job.id);
           }
           if (job.status === 'awaiting_confirmation') {
-            ({ job } = await call('POST', `/v1/bulk-deletes/${job.id}/confirm`, {
-              confirm: 'DELETE',
-              count: job.preview?.count,
-            }));
+            await call(
+              'POST',
+              `/v1/bulk-deletes/${job.id}/confirm`,
+              { confirm: 'DELETE', count: job.preview?.count },
+              failing ? { expect: [200, 202, 409] } : {},
+            );
           }
           return job;
         };
@@ -336,7 +340,10 @@ async function main() {
         record('delete-failed', failedDelete!.workflow_id);
         const unerasable = await customer();
         await breakRow(unerasable);
-        const failingBulk = await startBulkErasure({ entity: 'customers', ids: [unerasable] });
+        const failingBulk = await startBulkErasure(
+          { entity: 'customers', ids: [unerasable] },
+          { failing: true },
+        );
         await jobEnded(failingBulk.id, 'failed');
         record('bulk-delete-failed', failingBulk.workflowId);
 
@@ -381,16 +388,18 @@ async function main() {
           record(name, late.workflowId);
         }
 
-        // Cancelled: the first selected customer is held by another transaction, so the
-        // job keeps finding it busy; it is cancelled meanwhile, then the row is let go.
-        const held = await customer();
-        const selection = [held, await customer(), await customer()];
+        // Cancelled: the selected customers are held by another transaction, so the job
+        // keeps finding them busy (each for a few tries); it is cancelled meanwhile, then
+        // the rows are let go.
+        const selection = [await customer(), await customer(), await customer()];
         let release!: () => void;
         const released = new Promise<void>((resolve) => (release = resolve));
         let holding!: () => void;
         const locked = new Promise<void>((resolve) => (holding = resolve));
         const holder = db.transaction(async (tx) => {
-          await tx.execute(sql`select id from customers where id = ${held}::uuid for update`);
+          await tx.execute(
+            sql`select id from customers where id = any(${uuidArray(selection)}) for update`,
+          );
           holding();
           await released;
         });

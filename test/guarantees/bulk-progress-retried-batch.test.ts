@@ -6,9 +6,11 @@
  * activity. The job must then report exactly its selection, each item done
  * once with what erasing it removed, and one audit entry per erased object.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, customers, jobItems } from '../../db/schema';
+import { searchAttributes } from '../../workflows/contracts';
 import { testConfig, uniqueWord, type TestApp } from '../helpers';
 import { customerWithItems, jobWhenFinished, startJobTestApp } from '../jobs';
 import { startBulkErasure } from './bulk-erasure';
@@ -86,10 +88,21 @@ describe('a bulk erasure whose batch is retried', () => {
 
       // Each faulted batch reached its commit twice: the failed attempt and the retry.
       for (const fault of faults) expect(await fault.commits(), fault.name).toBe(2);
-      const retried = (await t.temporal.workflow.getHandle(job.workflowId).fetchHistory())
-        .events!.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)
+      const history = (await t.temporal.workflow.getHandle(job.workflowId).fetchHistory()).events!;
+      const retried = history
+        .filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)
         .map((e) => e.activityTaskStartedEventAttributes!.attempt);
       expect(retried).toEqual([2, 2]);
+      // Progress is exact at every step, not only at the end: what Temporal UI showed after
+      // each batch (the items-done search attribute) is 4, 8, then 9 — never a retried batch twice.
+      const shownDone = history.flatMap((e) => {
+        const field =
+          e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[
+            searchAttributes.itemsDone.name
+          ];
+        return field ? [Number(defaultPayloadConverter.fromPayload(field))] : [];
+      });
+      expect(shownDone.filter((done, i) => done !== shownDone[i - 1])).toEqual([4, 8, 9]);
 
       expect(job).toMatchObject({
         status: 'completed',

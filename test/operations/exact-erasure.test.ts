@@ -101,6 +101,14 @@ describe('a saved search selects for erasure exactly', () => {
     expect([...selected].sort()).toEqual([exact.id, upper.id, unindexed!.id].sort());
     expect(selected).toEqual([...selected].sort());
     expect(job).toMatchObject({ status: 'completed', progress: { done: 3, failed: 0 } });
+    const [item] = await t.db
+      .select({ counts: jobItems.counts })
+      .from(jobItems)
+      .where(and(eq(jobItems.jobId, job.id), eq(jobItems.objectId, exact.id)));
+    expect(item?.counts).toMatchObject({
+      customers: 1,
+      identifierKindsChecked: [...identifierKinds],
+    });
     expect(await customerIdsIn([exact.id, upper.id, unindexed!.id])).toEqual([]);
     expect((await customerIdsIn([oneTypo.id, longer.id])).sort()).toEqual(
       [oneTypo.id, longer.id].sort(),
@@ -113,7 +121,8 @@ describe('a saved search selects for erasure exactly', () => {
     const zoey = await t.create('/v1/customers', { name: `Zoey ${word}` });
     await eventually(async () => ((await indexedHits(word)) >= 2 ? true : undefined), 20_000);
 
-    const { selected } = await eraseSavedSearch({ index: 'customers', q: `zoe ${word}` });
+    // "zoe" last: the index would complete it to "zoey".
+    const { selected } = await eraseSavedSearch({ index: 'customers', q: `${word} zoe` });
 
     expect(selected).toEqual([zoe.id]);
     expect(await customerIdsIn([zoe.id, zoey.id])).toEqual([zoey.id]);
@@ -240,6 +249,25 @@ describe('an erasure touches only the saved searches that identify the person', 
     expect(row?.result).toMatchObject({ identifierKindsChecked: [...identifierKinds] });
   });
 });
+
+it("records in a GDPR request's completion which kinds of identifier were looked for", async () => {
+  const zed = await t.create('/v1/customers', { name: `Zed ${uniqueWord('gdpr')}` });
+  const request = await t.create('/v1/gdpr-requests', { customerId: zed.id });
+  const erase = await t.call('POST', `/v1/gdpr-requests/${request.id}/erase`);
+  expect([200, 202], erase.body).toContain(erase.statusCode);
+  const done = await eventually(
+    async () => {
+      const row = (await t.call('GET', `/v1/gdpr-requests/${request.id}`)).json<{
+        status: string;
+        completionRecord: { identifierKindsChecked?: string[] } | null;
+      }>();
+      return row.status === 'completed' ? row : undefined;
+    },
+    30_000,
+    `request ${request.id} to complete`,
+  );
+  expect(done.completionRecord?.identifierKindsChecked).toEqual([...identifierKinds]);
+}, 60_000);
 
 describe('a single delete that another job beat', () => {
   it('answers 200 to ten identical DELETEs sent at once, with one audit entry; an unknown ID is still 404', async () => {

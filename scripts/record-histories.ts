@@ -17,7 +17,9 @@
  *   fault no retry can fix) when a listed row is updated or deleted;
  * - cancelled bulk erasure: a selected customer's row is held locked, so the job
  *   waits on it (busy) while it is cancelled;
- * - continued-as-new: more batches (of 1, BULK_BATCH_SIZE) than one run takes.
+ * - continued-as-new: more batches (of 1, BULK_BATCH_SIZE) than one run takes;
+ * - reconciled: a workflow terminated as from Temporal UI, then the reconciler's
+ *   Schedule triggered for its job.
  */
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
@@ -28,6 +30,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from '../api/app';
 import { uuidArray } from '../db/sql';
+import { ensureReconcileSchedule } from '../lib/job-workflows';
 import { withThrowawayApp } from '../bench/harness';
 import { projectRoot } from '../stack';
 
@@ -428,6 +431,35 @@ async function main() {
         if (!firstRunId) throw new Error(`${long.workflowId} did not continue as new`);
         record('bulk-delete-continued-as-new', long.workflowId, firstRunId);
         record('bulk-delete-continued-run-completed', long.workflowId);
+
+        // Reconciled: a merge awaiting confirmation is terminated (as from Temporal UI),
+        // and the reconciler's Schedule, triggered, settles its job and tells its starter.
+        const [p, q] = [await customer(), await customer()];
+        const abandoned = await call('POST', '/v1/merges', {
+          sourceCustomerId: p,
+          targetCustomerId: q,
+        });
+        await app.temporal.workflow.getHandle(abandoned.job.workflowId).terminate('recorded');
+        const scheduleId = `record-reconcile-${randomUUID()}`;
+        await ensureReconcileSchedule(app.temporal, {
+          taskQueue: config.temporal.taskQueue,
+          intervalMs: DAY_MS,
+          scheduleId,
+          input: { jobIds: [abandoned.job.id] },
+        });
+        const schedule = app.temporal.schedule.getHandle(scheduleId);
+        try {
+          await schedule.trigger();
+          const reconciler = await until('the reconciler run', async () => {
+            const [run] = (await schedule.describe()).info.recentActions;
+            return run?.action.workflow.workflowId;
+          });
+          await app.temporal.workflow.getHandle(reconciler).result();
+          await jobEnded(abandoned.job.id, 'failed');
+          record('reconcile-jobs-settled-terminated', reconciler);
+        } finally {
+          await schedule.delete();
+        }
 
         mkdirSync(out, { recursive: true });
         for (const [name, { workflowId, runId }] of Object.entries(recorded)) {

@@ -1,12 +1,19 @@
 import { Context } from '@temporalio/activity';
 import { getSavedSearch } from '../db/queries/saved-searches';
+import { analyzeAfterBulkErasure, analyzeAfterErasure } from '../db/queries/maintenance';
 import { lastOutboxId } from '../db/queries/search-outbox';
 import { getUser } from '../db/queries/users';
 import {
   bulkParams,
+  closeUnconfirmed,
   deleteBulkBatch,
+  previewOutcomeOf,
+  recordPreviewedSelection,
   recordSelection,
   skipRemainingItems,
+  startBulkDeletion,
+  type BulkJob,
+  type SelectionPreview,
 } from '../operations/bulk-delete';
 import { executeDelete } from '../operations/delete';
 import { selectExactMatches } from '../operations/erasure-selection';
@@ -14,44 +21,76 @@ import type { ActivityDeps } from './index';
 import { withHeartbeat } from './heartbeat';
 
 export function deletionActivities({ db, config }: ActivityDeps) {
+  /** The objects a bulk job selects: its explicit IDs, or every current match of its saved search. */
+  async function selectionOf(job: BulkJob): Promise<string[]> {
+    let ids = job.params.ids ?? [];
+    if (job.params.savedSearchId) {
+      const starter = job.startedBy ? await getUser(db, job.startedBy) : undefined;
+      const saved = await getSavedSearch(db, job.params.savedSearchId, {
+        id: job.startedBy ?? '',
+        isAdmin: starter?.isAdmin ?? false,
+      });
+      // Exact matches, read from Postgres: never the index's near matches, never its lag.
+      ids = await selectExactMatches(db, saved, { onPage: () => Context.current().heartbeat() });
+    }
+    return ids;
+  }
+
   return {
     /** Deletes one object and every copy of its data in one transaction; a retry does no harm. */
     async executeDelete(jobId: string) {
       const { counts } = await withHeartbeat(() => executeDelete(db, jobId));
+      await withHeartbeat(() => analyzeAfterErasure(db, counts));
       return { counts, outboxUpTo: await lastOutboxId(db) };
     },
 
     /**
-     * Fixes a bulk job's selection: its explicit IDs, or every current match of
-     * its saved search. Returns how many objects it holds.
+     * Fixes a bulk job's selection and starts it at once: how jobs ran before
+     * bulk erasures were previewed; kept for workflows started by that code.
+     * Returns how many objects it holds.
      */
     async selectBulkItems(jobId: string): Promise<number> {
       const job = await bulkParams(db, jobId);
       if (!job) throw new Error(`bulk job ${jobId} has no row`);
       // A retry after the selection was recorded: it is fixed, and the saved search is not asked again.
       if (job.status !== 'pending') return job.progressTotal;
-      let ids = job.params.ids ?? [];
-      if (job.params.savedSearchId) {
-        const starter = job.startedBy ? await getUser(db, job.startedBy) : undefined;
-        const saved = await getSavedSearch(db, job.params.savedSearchId, {
-          id: job.startedBy ?? '',
-          isAdmin: starter?.isAdmin ?? false,
-        });
-        // Exact matches, read from Postgres: never the index's near matches, never its lag.
-        ids = await selectExactMatches(db, saved, { onPage: () => Context.current().heartbeat() });
-      }
-      return recordSelection(db, jobId, ids);
+      return recordSelection(db, jobId, await selectionOf(job));
+    },
+
+    /**
+     * Fixes a bulk job's selection and records its preview; the job then
+     * awaits a confirmation by count until `expiresAt`. Refused when nothing
+     * is selected. A retry answers from the job's row.
+     */
+    async previewBulkSelection(jobId: string, expiresAt: string): Promise<SelectionPreview> {
+      const job = await bulkParams(db, jobId);
+      if (!job) throw new Error(`bulk job ${jobId} has no row`);
+      if (job.status !== 'pending') return previewOutcomeOf(job);
+      return recordPreviewedSelection(db, jobId, await selectionOf(job), new Date(expiresAt));
+    },
+
+    /** Starts a previewed bulk job that was confirmed with its previewed count. */
+    async startBulkDeletion(jobId: string, confirmedBy: string, count: number) {
+      await startBulkDeletion(db, jobId, confirmedBy, count);
+    },
+
+    /** Closes a previewed bulk job that was never confirmed: its selection is skipped. */
+    async closeUnconfirmedBulkJob(jobId: string, status: 'expired' | 'cancelled') {
+      await closeUnconfirmed(db, jobId, status);
     },
 
     /** Deletes the next batch of a bulk job and reports its progress. */
     async deleteBulkBatch(jobId: string) {
       const progress = await withHeartbeat(() => deleteBulkBatch(db, jobId, config.bulkBatchSize));
+      const finished = progress.remaining === 0;
+      await withHeartbeat(() => analyzeAfterBulkErasure(db, jobId, { finished }));
       return { ...progress, outboxUpTo: await lastOutboxId(db) };
     },
 
     /** Marks what a cancelled bulk job had not reached as skipped. */
     async skipRemainingItems(jobId: string) {
       await skipRemainingItems(db, jobId);
+      await withHeartbeat(() => analyzeAfterBulkErasure(db, jobId, { finished: true }));
     },
   };
 }

@@ -23,9 +23,11 @@ import {
   type JobType,
 } from '../db/queries/jobs';
 import { DomainError, isDomainErrorKind, notFound } from '../lib/errors';
+import { assertPreviewedCount } from '../operations/bulk-delete';
 import { temporalUiLink } from '../lib/temporal';
 import {
   cancelJobSignal,
+  confirmBulkDeleteUpdate,
   confirmJobUpdate,
   jobWorkflowId,
   jobWorkflows,
@@ -259,6 +261,37 @@ export async function confirmJob(
   if (!isFinished(current.status)) return { job: current, finished: false };
   if (current.status !== 'completed') throw refusalOfJob(current);
   return { job: current, finished: true };
+}
+
+/**
+ * Confirms a previewed bulk erasure with the count its preview showed and
+ * answers once it runs: the job goes on in the background.
+ */
+export async function confirmBulkJob(
+  app: FastifyInstance,
+  job: JobRow,
+  userId: string,
+  count: number,
+): Promise<JobRow> {
+  // The selection was previewed before a confirmation is taken: a pending job has no count yet.
+  if (job.status === 'pending')
+    job = await waitForJob(app, job.id, (status) => status !== 'pending');
+  if (job.status !== 'awaiting_confirmation') throw notAwaiting(job);
+  assertPreviewedCount(job, count);
+  try {
+    await app.temporal.workflow
+      .getHandle(job.workflowId)
+      .executeUpdate(confirmBulkDeleteUpdate, { args: [{ confirmedBy: userId, count }] });
+  } catch (error) {
+    // Refused by the workflow, or it closed first (a cancel or the expiry won): say how it ended.
+    if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError)
+      throw notAwaiting(await getJob(app.db, job.id));
+    throw error;
+  }
+  // It runs in the background: the answer is the running job (the update returns once it runs).
+  const current = await getJob(app.db, job.id);
+  if (isFinished(current.status) && current.status !== 'completed') throw refusalOfJob(current);
+  return current;
 }
 
 /**

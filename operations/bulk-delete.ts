@@ -6,8 +6,10 @@
  */
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client';
-import { transitionJob } from '../db/queries/jobs';
-import { jobItems, jobs, type jobItemStatuses } from '../db/schema';
+import { audit } from '../db/queries/audit';
+import { finishedStatuses, transitionJob, type JobRow, type JobStatus } from '../db/queries/jobs';
+import { jobItems, jobs, savedSearches, type jobItemStatuses } from '../db/schema';
+import { DomainError } from '../lib/errors';
 import { eraseObjects, type DeletableEntity } from './delete';
 import { lockJob } from './job-steps';
 import { uuidArray } from '../db/sql';
@@ -66,11 +68,154 @@ export async function bulkParams(db: Queryable, jobId: string) {
       status: jobs.status,
       startedBy: jobs.startedBy,
       progressTotal: jobs.progressTotal,
+      error: jobs.error,
     })
     .from(jobs)
     .where(eq(jobs.id, jobId));
   return job && { ...job, params: job.params as unknown as BulkDeleteParams };
 }
+
+export type BulkJob = NonNullable<Awaited<ReturnType<typeof bulkParams>>>;
+
+/** What previewing a bulk job's selection came to: a count to confirm, or a refusal. */
+export type SelectionPreview =
+  { status: 'awaiting_confirmation'; total: number } | { status: 'rejected'; code: string };
+
+/** The preview outcome a job's row already records (a retried step answers from it). */
+export function previewOutcomeOf(job: Pick<BulkJob, 'status' | 'progressTotal' | 'error'>) {
+  return (
+    job.status === 'rejected'
+      ? { status: 'rejected', code: job.error?.code ?? 'REJECTED' }
+      : { status: 'awaiting_confirmation', total: job.progressTotal }
+  ) satisfies SelectionPreview;
+}
+
+const tableOf = { customer: 'customers', conversation: 'conversations', kobject: 'kobjects' };
+
+/**
+ * Freezes a bulk job's selection — the objects among `ids` that exist now, in
+ * order — and records its preview: the count its confirmation must repeat.
+ * Nothing is erased until then. An empty selection is refused.
+ */
+export async function recordPreviewedSelection(
+  db: Queryable,
+  jobId: string,
+  ids: string[],
+  expiresAt: Date,
+): Promise<SelectionPreview> {
+  return db.transaction(async (tx) => {
+    const job = await lockJob(tx, jobId);
+    if (job.status !== 'pending') return previewOutcomeOf(job);
+    const params = job.params as unknown as BulkDeleteParams;
+    const table = sql.identifier(tableOf[params.entity]);
+    const inserted = await tx.execute(sql`
+      insert into job_items (job_id, position, object_id)
+      select ${jobId}::uuid, row_number() over (order by first) - 1, object_id
+      from (
+        select object_id, min(position) as first
+        from unnest(${uuidArray(ids)}) with ordinality as selected(object_id, position)
+        where exists (select 1 from ${table} t where t.id = selected.object_id)
+        group by object_id
+      ) existing`);
+    const count = inserted.rowCount ?? 0;
+    if (count === 0) {
+      const refusal = new DomainError(
+        'unprocessable',
+        'NOTHING_SELECTED',
+        params.savedSearchId
+          ? 'The saved search matches nothing to erase: no object matches it exactly.'
+          : 'None of the selected objects exists (any more); there is nothing to erase.',
+      );
+      await transitionJob(tx, jobId, ['pending'], 'rejected', {
+        error: { code: refusal.code, message: refusal.message, kind: refusal.kind },
+      });
+      return { status: 'rejected', code: refusal.code };
+    }
+    const [saved] = params.savedSearchId
+      ? await tx
+          .select({ updatedAt: savedSearches.updatedAt })
+          .from(savedSearches)
+          .where(eq(savedSearches.id, params.savedSearchId))
+      : [];
+    await transitionJob(tx, jobId, ['pending'], 'awaiting_confirmation', {
+      progressTotal: count,
+      expiresAt,
+      preview: {
+        count,
+        // Asked for by ID but not there: not part of the selection.
+        notFound: params.ids ? new Set(params.ids).size - count : 0,
+        ...(saved ? { savedSearchUpdatedAt: saved.updatedAt.toISOString() } : {}),
+      },
+    });
+    return { status: 'awaiting_confirmation', total: count };
+  });
+}
+
+/**
+ * Starts a previewed bulk job confirmed with the count it showed. A retry
+ * finds it running (or already ended) and does nothing.
+ */
+export async function startBulkDeletion(
+  db: Queryable,
+  jobId: string,
+  confirmedBy: string,
+  count: number,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    const job = await lockJob(tx, jobId);
+    if (job.status !== 'awaiting_confirmation') {
+      if (job.status === 'running' || isFinishedStatus(job.status)) return;
+      throw new DomainError(
+        'conflict',
+        'JOB_NOT_AWAITING_CONFIRMATION',
+        `The job is ${job.status}.`,
+      );
+    }
+    assertPreviewedCount(job, count);
+    await transitionJob(tx, jobId, ['awaiting_confirmation'], 'running', {
+      result: { counts: {} },
+    });
+    await audit(tx, [
+      {
+        actorUserId: confirmedBy,
+        action: 'bulk_delete.confirmed',
+        objectType: 'job',
+        objectId: jobId,
+        jobId,
+        details: { count },
+      },
+    ]);
+  });
+}
+
+/** A bulk erasure is confirmed by repeating the count its preview showed, so no one erases more than they saw. */
+export function assertPreviewedCount(job: Pick<JobRow, 'progressTotal'>, count: number): void {
+  if (count !== job.progressTotal) {
+    throw new DomainError(
+      'unprocessable',
+      'COUNT_MISMATCH',
+      `The preview selected ${job.progressTotal} objects, not ${count}: confirm with the previewed count.`,
+      { previewedCount: job.progressTotal, count },
+    );
+  }
+}
+
+/** A previewed job that was never confirmed ends so; its selection is left untouched (skipped). */
+export async function closeUnconfirmed(
+  db: Queryable,
+  jobId: string,
+  status: 'expired' | 'cancelled',
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockJob(tx, jobId);
+    await tx.execute(sql`
+      update job_items set status = 'skipped', updated_at = now()
+      where job_id = ${jobId} and status = 'pending'`);
+    await transitionJob(tx, jobId, ['pending', 'awaiting_confirmation'], status);
+  });
+}
+
+const isFinishedStatus = (status: JobStatus) => finishedStatuses.includes(status);
 
 const addCounts = (sum: Record<string, number>, more: Record<string, number>) => {
   const total = { ...sum };
@@ -213,4 +358,22 @@ export async function listJobItems(
     .where(and(...conditions))
     .orderBy(asc(jobItems.position))
     .limit(limit);
+}
+
+/**
+ * What a person reading a bulk job's selection recognises each object by —
+ * a customer's name, a conversation's subject, a KObject's title — for the
+ * objects that still exist. Personal data: shown to the job's starter only.
+ */
+export async function displayNamesOf(
+  db: Queryable,
+  entity: DeletableEntity,
+  ids: string[],
+): Promise<Map<string, string | null>> {
+  if (ids.length === 0) return new Map();
+  const column = { customer: sql`name`, conversation: sql`subject`, kobject: sql`title` }[entity];
+  const result = await db.execute<{ id: string; name: string | null }>(sql`
+    select id, ${column} as name from ${sql.identifier(tableOf[entity])}
+    where id = any(${uuidArray(ids)})`);
+  return new Map(result.rows.map((row) => [row.id, row.name]));
 }

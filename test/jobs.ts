@@ -128,3 +128,41 @@ export async function finishedDeleteJob(
     .where(eq(jobs.id, id));
   return id;
 }
+
+/** A bulk erasure's preview as POST /v1/bulk-deletes answers it. */
+export interface BulkPreview {
+  job: Job;
+  selection: {
+    count: number;
+    notFound: number;
+    firstPage: { id: string; displayName: string | null }[];
+    savedSearch: {
+      id: string;
+      name: string | null;
+      query: string | null;
+      filters: Record<string, unknown> | null;
+      changedSincePreview: boolean;
+    } | null;
+  };
+}
+
+/**
+ * Previews a bulk erasure and confirms it with the previewed count, as a
+ * careful user does; returns the preview and the confirmed job (202 or 200).
+ */
+export async function startBulkErasure(
+  t: TestApp,
+  body: Record<string, unknown>,
+  options: { key?: string; headers?: Record<string, string> } = {},
+): Promise<{ preview: BulkPreview; job: Job }> {
+  const previewed = await t.call('POST', '/v1/bulk-deletes', { ...options, body });
+  expect(previewed.statusCode, previewed.body).toBe(202);
+  const preview = previewed.json<BulkPreview>();
+  expect(preview.job.status).toBe('awaiting_confirmation');
+  const confirmed = await t.call('POST', `/v1/bulk-deletes/${preview.job.id}/confirm`, {
+    ...(options.key ? { key: options.key } : {}),
+    body: { confirm: 'DELETE', count: preview.selection.count },
+  });
+  expect(confirmed.statusCode, confirmed.body).toBe(202);
+  return { preview, job: confirmed.json<{ job: Job }>().job };
+}

@@ -1,7 +1,11 @@
+import type { CancelledFailure } from '@temporalio/workflow';
 import {
   allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -12,14 +16,24 @@ import {
 import type { Activities } from '../activities';
 import {
   cancelBulkJobSignal,
+  cancelJobSignal,
+  confirmBulkDeleteUpdate,
   searchAttributes,
   type BulkDeleteInput,
+  type ConfirmBulkDeleteArgs,
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
 import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
 
-const { selectBulkItems, deleteBulkBatch, skipRemainingItems } = proxyActivities<Activities>({
+const {
+  selectBulkItems,
+  previewBulkSelection,
+  startBulkDeletion,
+  closeUnconfirmedBulkJob,
+  deleteBulkBatch,
+  skipRemainingItems,
+} = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
   retry: retries.transient,
@@ -29,48 +43,169 @@ const { selectBulkItems, deleteBulkBatch, skipRemainingItems } = proxyActivities
 const BATCHES_PER_RUN = 200;
 
 /**
+ * Since this patch a bulk erasure previews its frozen selection and waits for
+ * a confirmation that repeats its count; histories recorded before it started
+ * erasing at once.
+ */
+const PREVIEW_PATCH = 'bulk-delete-preview';
+
+type Phase = 'selecting' | 'awaiting_confirmation' | 'running' | 'finished';
+
+/**
  * Erases a fixed selection of customers, conversations or KObjects in
- * batches. Postgres holds the cursor (each object's status), so the workflow
- * only loops: it survives worker crashes, server restarts and outages, and
- * hands its history over with continue-as-new before it grows large.
+ * batches: previewed (count and first page), confirmed by that count, then
+ * run. Postgres holds the cursor (each object's status), so the workflow only
+ * loops: it survives worker crashes, server restarts and outages, and hands
+ * its history over with continue-as-new before it grows large. A cancel — the
+ * API's, or one requested in Temporal UI — stops it after its current batch.
  */
 export async function bulkDeleteWorkflow(input: BulkDeleteInput): Promise<JobOutcome> {
-  const { jobId } = input;
   let cancelled = input.cancelled ?? false;
-  setHandler(cancelBulkJobSignal, () => {
+  // A cancellation requested in Temporal UI or the CLI is a cancel like the API's: the
+  // work runs in a scope it cannot interrupt, and stops at the next batch boundary.
+  let cancelledFromTemporal: CancelledFailure | undefined;
+  CancellationScope.current().cancelRequested.catch((failure: CancelledFailure) => {
     cancelled = true;
+    cancelledFromTemporal = failure;
   });
+  const outcome = await CancellationScope.nonCancellable(() =>
+    runBulkDelete(
+      input,
+      () => cancelled,
+      () => {
+        cancelled = true;
+      },
+    ),
+  );
+  // Shown as Canceled in Temporal UI, as asked there; the job row says cancelled already.
+  if (cancelledFromTemporal && outcome.status === 'cancelled') throw cancelledFromTemporal;
+  return outcome;
+}
+
+async function runBulkDelete(
+  input: BulkDeleteInput,
+  isCancelled: () => boolean,
+  cancel: () => void,
+): Promise<JobOutcome> {
+  const { jobId } = input;
+  let phase: Phase = input.selected ? 'running' : 'selecting';
+  let total = 0;
+  let confirmedBy: string | undefined;
+  setHandler(cancelBulkJobSignal, cancel);
+  setHandler(cancelJobSignal, cancel);
+  const notAwaiting = () =>
+    ApplicationFailure.create({
+      type: 'JOB_NOT_AWAITING_CONFIRMATION',
+      message: `The job is ${phase === 'finished' ? 'no longer awaiting confirmation' : phase}.`,
+      nonRetryable: true,
+    });
+  const countMismatch = (count: number) =>
+    ApplicationFailure.create({
+      type: 'COUNT_MISMATCH',
+      message: `The preview selected ${total} objects, not ${count}.`,
+      nonRetryable: true,
+    });
+  // The preview is committed to Postgres a moment before this workflow learns of it, so a
+  // confirmation may arrive while it is still 'selecting'; its count is checked once known.
+  const open = () =>
+    (phase === 'selecting' || phase === 'awaiting_confirmation') &&
+    confirmedBy === undefined &&
+    !isCancelled();
+  setHandler(
+    confirmBulkDeleteUpdate,
+    async (args) => {
+      await condition(() => phase !== 'selecting');
+      if (!open()) throw notAwaiting();
+      if (args.count !== total) throw countMismatch(args.count);
+      confirmedBy = args.confirmedBy;
+      await condition(() => phase !== 'awaiting_confirmation');
+      if (phase !== 'running') throw notAwaiting();
+      return { status: 'running' as const };
+    },
+    {
+      validator: (args: ConfirmBulkDeleteArgs) => {
+        if (!open()) throw notAwaiting();
+        if (phase === 'awaiting_confirmation' && args.count !== total)
+          throw countMismatch(args.count);
+      },
+    },
+  );
+  const status = (value: string) =>
+    upsertSearchAttributes([{ key: searchAttributes.jobStatus, value }]);
+
+  const finish = async (outcome: JobOutcome) => {
+    phase = 'finished';
+    await condition(allHandlersFinished);
+    return outcome;
+  };
 
   const fail = async (error: unknown, step: string): Promise<JobOutcome> => {
     const failure = failureOf(error, step);
     if (!failure) throw error;
     await settleJob(jobId, 'failed', failure);
-    upsertSearchAttributes([{ key: searchAttributes.jobStatus, value: 'failed' }]);
+    status('failed');
     await notifyStarter(input, 'failed', { always: true });
-    return { status: 'failed', code: failure.code };
+    return finish({ status: 'failed', code: failure.code });
   };
 
   if (!input.selected) {
-    try {
-      const total = await selectBulkItems(jobId);
+    if (input.confirmTtlMs !== undefined && patched(PREVIEW_PATCH)) {
+      const expiresAt = new Date(Date.now() + input.confirmTtlMs).toISOString();
+      try {
+        const preview = await previewBulkSelection(jobId, expiresAt);
+        if (preview.status === 'rejected') {
+          status('rejected');
+          return finish({ status: 'rejected', code: preview.code });
+        }
+        total = preview.total;
+      } catch (error) {
+        return fail(error, 'selection');
+      }
+      phase = 'awaiting_confirmation';
       upsertSearchAttributes([
-        { key: searchAttributes.jobStatus, value: 'running' },
+        { key: searchAttributes.jobStatus, value: 'awaiting_confirmation' },
         { key: searchAttributes.itemsTotal, value: total },
       ]);
-    } catch (error) {
-      return fail(error, 'selection');
+      const decided = await condition(
+        () => confirmedBy !== undefined || isCancelled(),
+        input.confirmTtlMs,
+      );
+      if (!decided || isCancelled()) {
+        const end = decided ? 'cancelled' : 'expired';
+        await closeUnconfirmedBulkJob(jobId, end);
+        status(end);
+        return finish({ status: end });
+      }
+      try {
+        await startBulkDeletion(jobId, confirmedBy!, total);
+      } catch (error) {
+        return fail(error, 'confirm');
+      }
+      phase = 'running';
+      status('running');
+    } else {
+      try {
+        total = await selectBulkItems(jobId);
+        upsertSearchAttributes([
+          { key: searchAttributes.jobStatus, value: 'running' },
+          { key: searchAttributes.itemsTotal, value: total },
+        ]);
+      } catch (error) {
+        return fail(error, 'selection');
+      }
+      phase = 'running';
     }
   }
 
   let outboxUpTo = 0;
   let counts = { total: 0, done: 0, failed: 0 };
   for (let batch = 0; ; batch++) {
-    if (cancelled) {
+    if (isCancelled()) {
       await skipRemainingItems(jobId);
       await settleJob(jobId, 'cancelled');
-      upsertSearchAttributes([{ key: searchAttributes.jobStatus, value: 'cancelled' }]);
+      status('cancelled');
       await notifyStarter(input, 'cancelled', { always: true });
-      return { status: 'cancelled' };
+      return finish({ status: 'cancelled' });
     }
     let progress;
     try {
@@ -93,13 +228,17 @@ export async function bulkDeleteWorkflow(input: BulkDeleteInput): Promise<JobOut
     if (progress.handled === 0 && progress.busy > 0) await sleep('2 seconds');
     if (batch + 1 >= BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof bulkDeleteWorkflow>({ ...input, selected: true, cancelled });
+      return continueAsNew<typeof bulkDeleteWorkflow>({
+        ...input,
+        selected: true,
+        cancelled: isCancelled(),
+      });
     }
   }
 
   const indexPending = await awaitIndex(outboxUpTo);
   await settleJob(jobId, 'completed', undefined, { indexPending });
-  upsertSearchAttributes([{ key: searchAttributes.jobStatus, value: 'completed' }]);
+  status('completed');
   await notifyStarter(input, 'completed', { always: true });
-  return { status: 'completed', counts, indexPending };
+  return finish({ status: 'completed', counts, indexPending });
 }

@@ -2,9 +2,11 @@
  * The one preview → confirm | cancel | expire machinery shared by merge,
  * split and KObject moves. The activities look up each job type's own steps.
  */
+import type { CancelledFailure } from '@temporalio/workflow';
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   patched,
   proxyActivities,
@@ -55,7 +57,33 @@ type Phase = 'preparing' | 'awaiting_confirmation' | 'executing' | 'finished';
  */
 const LOCAL_STEPS_PATCH = 'confirmable-job-local-steps';
 
+/**
+ * A cancellation requested in Temporal UI or the CLI is a cancel like the
+ * API's: before the confirmation the job ends `cancelled` (and the workflow
+ * Canceled); once executing, the one transaction finishes and the job settles.
+ */
 async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome> {
+  let cancelledFromTemporal: CancelledFailure | undefined;
+  let cancel = () => {};
+  CancellationScope.current().cancelRequested.catch((failure: CancelledFailure) => {
+    cancelledFromTemporal = failure;
+    cancel();
+  });
+  const outcome = await CancellationScope.nonCancellable(() =>
+    confirmableJob(input, (onCancel) => {
+      cancel = onCancel;
+      if (cancelledFromTemporal !== undefined) onCancel();
+    }),
+  );
+  if (cancelledFromTemporal !== undefined && outcome.status === 'cancelled')
+    throw cancelledFromTemporal;
+  return outcome;
+}
+
+async function confirmableJob(
+  input: ConfirmableJobInput,
+  onCancel: (cancel: () => void) => void,
+): Promise<JobOutcome> {
   const lean = patched(LOCAL_STEPS_PATCH);
   const prepareJob = lean ? local.prepareJob : quick.prepareJob;
   const settle = lean ? settleJobLocally : settleJob;
@@ -73,9 +101,11 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
   const open = () =>
     (phase === 'preparing' || phase === 'awaiting_confirmation') && decision === undefined;
 
-  setHandler(cancelJobSignal, () => {
+  const cancel = () => {
     if (open()) decision = 'cancel';
-  });
+  };
+  setHandler(cancelJobSignal, cancel);
+  onCancel(cancel);
   setHandler(
     confirmJobUpdate,
     async (args) => {

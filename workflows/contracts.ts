@@ -210,3 +210,19 @@ export interface BulkDeleteInput extends JobInput {
 
 /** A bulk job stops after its current batch; what was deleted stays deleted. */
 export const cancelBulkJobSignal = defineSignal('cancelBulkJob');
+
+/** The typed confirmation of a bulk erasure: who confirms, and the count they were shown. */
+export interface ConfirmBulkDeleteArgs {
+  confirmedBy: string;
+  count: number;
+}
+
+/**
+ * Confirms a previewed bulk erasure. Answered once the job is running (not
+ * when it ends: a bulk job may run for hours, and an open update would hold
+ * its continue-as-new); refused unless the job awaits confirmation and the
+ * count is the previewed one.
+ */
+export const confirmBulkDeleteUpdate = defineUpdate<{ status: 'running' }, [ConfirmBulkDeleteArgs]>(
+  'confirmBulkDelete',
+);

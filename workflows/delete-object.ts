@@ -1,6 +1,11 @@
-import { proxyActivities } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  patched,
+  proxyActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { searchAttributes, type DeleteJobInput, type JobOutcome } from './contracts';
 import type { Activities } from '../activities';
-import type { DeleteJobInput, JobOutcome } from './contracts';
 import { failureOf } from './refusals';
 import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
 
@@ -10,9 +15,25 @@ const { executeDelete } = proxyActivities<Activities>({
   retry: retries.transient,
 });
 
-/** Deletes a customer, conversation or KObject, confirmed by its request, and every copy of its data. */
+/** Since this patch a deletion keeps CustodianJobStatus current, as every other job does. */
+const STATUS_PATCH = 'delete-object-status';
+
+/**
+ * Deletes a customer, conversation or KObject, confirmed by its request, and
+ * every copy of its data. The deletion is one transaction: a cancellation
+ * requested in Temporal UI lets it finish and the job still settles.
+ */
 export async function deleteObjectWorkflow(input: DeleteJobInput): Promise<JobOutcome> {
+  return CancellationScope.nonCancellable(() => deleteObject(input));
+}
+
+async function deleteObject(input: DeleteJobInput): Promise<JobOutcome> {
   const { jobId } = input;
+  const tracksStatus = patched(STATUS_PATCH);
+  const status = (value: string) => {
+    if (tracksStatus) upsertSearchAttributes([{ key: searchAttributes.jobStatus, value }]);
+  };
+  status('running');
   let executed;
   try {
     executed = await executeDelete(jobId);
@@ -20,11 +41,14 @@ export async function deleteObjectWorkflow(input: DeleteJobInput): Promise<JobOu
     const failure = failureOf(error, 'delete');
     if (!failure) throw error;
     await settleJob(jobId, 'failed', failure);
+    status('failed');
     await notifyStarter(input, 'failed');
     return { status: 'failed', code: failure.code };
   }
   const indexPending = await awaitIndex(executed.outboxUpTo);
   await settleJob(jobId, 'completed', undefined, { indexPending });
-  await notifyStarter(input, 'completed');
+  status('completed');
+  // Another job deleted the object first and told its own starter: one notice per object.
+  if (!executed.counts.alreadyDeleted) await notifyStarter(input, 'completed');
   return { status: 'completed', counts: executed.counts, indexPending };
 }

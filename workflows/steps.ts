@@ -1,6 +1,7 @@
 /** Retry policies and small steps that every job workflow shares. */
 import {
   ActivityFailure,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   workflowInfo,
@@ -71,13 +72,20 @@ export async function awaitIndex(
   }
 }
 
+/**
+ * Since this patch a job that failed while its request still waited is not
+ * told again by notice: the request's 4xx was the answer.
+ */
+const NEWS_ONLY_PATCH = 'notify-only-news';
+
 /** JOB_REPLY_WAIT's default, for histories recorded before the input carried it. */
 const DEFAULT_REPLY_WAIT_MS = 5_000;
 
 /**
  * Tells a job's starter how it ended, as their settings say: always for a
- * bulk job or a failure, and for any job that outlived the request that
- * started (or confirmed) it. A notice that cannot be sent never fails the job.
+ * bulk job, and for any job that outlived the request that started (or
+ * confirmed) it — an outcome the request answered itself is no news. A
+ * notice that cannot be sent never fails the job.
  */
 export async function notifyStarter(
   { jobId, replyWaitMs = DEFAULT_REPLY_WAIT_MS }: JobInput,
@@ -85,7 +93,9 @@ export async function notifyStarter(
   { always = false, since }: { always?: boolean; since?: number } = {},
 ): Promise<void> {
   const outlivedRequest = Date.now() - (since ?? workflowInfo().startTime.getTime()) > replyWaitMs;
-  if (always || status === 'failed' || outlivedRequest) {
+  // Before this patch every failure was told, also one the request had already answered with its 4xx.
+  const failureTold = status === 'failed' && !patched(NEWS_ONLY_PATCH);
+  if (always || failureTold || outlivedRequest) {
     await notify({ kind: 'job_finished', jobId, status });
   }
 }

@@ -9,7 +9,12 @@ import {
   type DeletableEntity,
 } from '../../operations/delete';
 import { cancelBulkJobSignal } from '../../workflows/contracts';
+import type { FastifySchemaValidationError } from 'fastify';
+import type { JobRow } from '../../db/queries/jobs';
+import { findSavedSearch } from '../../db/queries/saved-searches';
+import { displayNamesOf, listJobItems, type BulkDeleteParams } from '../../operations/bulk-delete';
 import {
+  confirmBulkJob,
   findOwnJob,
   isFinished,
   jobView,
@@ -19,17 +24,64 @@ import {
   waitForJob,
 } from '../jobs';
 import { currentUser, requirePermission } from '../plugins/auth';
-import { IdParams, OneOf, problems, Uuid } from '../schemas/common';
-import { IdempotencyHeaders, JobEnvelope, JobIdParams } from '../schemas/jobs';
+import { IdParams, Nullable, OneOf, problems, Uuid } from '../schemas/common';
+import { IdempotencyHeaders, Job, JobEnvelope, JobIdParams } from '../schemas/jobs';
+
+/** The typed confirmation: the one value a deletion accepts, declared so clients can send it. */
+const TypedConfirmation = Type.Unsafe<'DELETE'>({
+  type: 'string',
+  enum: ['DELETE'],
+  description: 'Must be exactly "DELETE": deleting is permanent.',
+});
 
 const Confirmation = Type.Object(
-  {
-    confirm: Type.Optional(
-      Type.String({ maxLength: 20, description: 'Must be exactly "DELETE".' }),
-    ),
-  },
+  { confirm: Type.Optional(TypedConfirmation) },
   { additionalProperties: false },
 );
+
+/** How many objects of a bulk job's selection its preview shows. */
+const FIRST_PAGE = 20;
+
+const BulkPreviewEnvelope = Type.Object({
+  job: Job,
+  selection: Nullable(
+    Type.Object({
+      count: Type.Integer({ description: 'How many objects the confirmation erases.' }),
+      notFound: Type.Integer({ description: 'IDs asked for that do not exist: not selected.' }),
+      firstPage: Type.Array(
+        Type.Object({
+          id: Uuid,
+          // The object's name, subject or title while it exists; only the job's starter sees it.
+          displayName: Nullable(Type.String()),
+        }),
+      ),
+      savedSearch: Nullable(
+        Type.Object({
+          id: Uuid,
+          name: Nullable(Type.String()),
+          query: Nullable(Type.String()),
+          filters: Nullable(Type.Record(Type.String(), Type.Unknown())),
+          changedSincePreview: Type.Boolean(),
+        }),
+      ),
+    }),
+  ),
+});
+
+/**
+ * A refused typed confirmation is the one refusal a deletion explains itself
+ * (422 CONFIRMATION_REQUIRED); anything else refused goes the usual way.
+ */
+function throwValidation(
+  error: (Error & { validation?: FastifySchemaValidationError[] }) | undefined,
+): void {
+  if (!error) return;
+  const aboutConfirm = (issue: FastifySchemaValidationError) =>
+    issue.instancePath === '/confirm' ||
+    (issue.keyword === 'required' && issue.params.missingProperty === 'confirm');
+  if (error.validation?.length && error.validation.every(aboutConfirm)) assertConfirmed({});
+  throw error;
+}
 
 const singles: { path: string; entity: DeletableEntity; noun: string }[] = [
   { path: 'customers', entity: 'customer', noun: 'customer and every trace of its data' },
@@ -55,6 +107,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
       `/${path}/:id`,
       {
         preHandler: requirePermission('objects.delete'),
+        attachValidation: true,
         schema: {
           tags: ['deletions'],
           summary: `Delete a ${noun}, permanently`,
@@ -68,6 +121,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       async (request, reply) => {
+        throwValidation(request.validationError);
         assertConfirmed(request.body);
         const { id } = request.params;
         const customerId = await ownerOf(app.db, entity, id);
@@ -94,34 +148,76 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
     requirePermission('searches.bulkDelete'),
   ];
 
+  /** The first page of a bulk job's frozen selection, with names for its starter to recognise. */
+  const selectionView = async (job: JobRow) => {
+    const params = job.params as unknown as BulkDeleteParams;
+    const preview = (job.preview ?? {}) as {
+      count?: number;
+      notFound?: number;
+      savedSearchUpdatedAt?: string;
+    };
+    const items = await listJobItems(app.db, job.id, { limit: FIRST_PAGE });
+    const names = await displayNamesOf(
+      app.db,
+      params.entity,
+      items.map((item) => item.objectId),
+    );
+    const saved = params.savedSearchId
+      ? await findSavedSearch(app.db, params.savedSearchId)
+      : undefined;
+    return {
+      count: preview.count ?? job.progressTotal,
+      notFound: preview.notFound ?? 0,
+      firstPage: items.map((item) => ({
+        id: item.objectId,
+        displayName: names.get(item.objectId) ?? null,
+      })),
+      savedSearch: params.savedSearchId
+        ? {
+            id: params.savedSearchId,
+            name: saved?.name ?? null,
+            query: saved?.query ?? null,
+            filters: (saved?.filters as Record<string, unknown> | undefined) ?? null,
+            // The selection is frozen: a search edited since shows what it would select now, not what was selected.
+            changedSincePreview:
+              !saved || saved.updatedAt.toISOString() !== preview.savedSearchUpdatedAt,
+          }
+        : null,
+    };
+  };
+
   app.post(
     '/bulk-deletes',
     {
       preHandler: canBulkDelete,
+      attachValidation: true,
       schema: {
         tags: ['deletions'],
-        summary: 'Erase many customers, conversations or KObjects in the background',
+        summary: 'Preview the erasure of many customers, conversations or KObjects',
         description:
-          'Explicit `ids` (at most BULK_SELECTION_LIMIT, default 30) or every current match of a saved search ' +
-          '(`savedSearchId`, fixed when the job starts). 202 with the job (workflow `bulk-delete-<jobId>`); ' +
-          'watch `progress` on the job.',
+          'Explicit `ids` (at most BULK_SELECTION_LIMIT, default 30) or every *exact* match of a saved search ' +
+          '(`savedSearchId`: every query term as a whole word, no typo, no prefix, checked against the database). ' +
+          'Nothing is erased yet: 202 with the job `awaiting_confirmation` (workflow `bulk-delete-<jobId>`) and ' +
+          'its frozen `selection` — the count and the first page. Erase it with ' +
+          '`POST /v1/bulk-deletes/{jobId}/confirm` and that count before `expiresAt`; page the whole selection ' +
+          'with `GET /v1/jobs/{jobId}/items`. 422 NOTHING_SELECTED when nothing exists to erase.',
         headers: IdempotencyHeaders,
         body: Type.Object(
           {
             entity: OneOf(['customers', 'conversations', 'kobjects'] as const),
             ids: Type.Optional(Type.Array(Uuid, { maxItems: 10_000 })),
             savedSearchId: Type.Optional(Uuid),
-            confirm: Type.Optional(Type.String({ maxLength: 20 })),
+            confirm: Type.Optional(TypedConfirmation),
           },
           { additionalProperties: false },
         ),
-        response: { 202: JobEnvelope, ...problems(403, 404, 422) },
+        response: { 202: BulkPreviewEnvelope, ...problems(403, 404, 409, 422) },
       },
     },
     async (request, reply) => {
+      throwValidation(request.validationError);
       const { ids, savedSearchId } = request.body;
       const entity = request.body.entity;
-      assertConfirmed(request.body);
       const user = currentUser(request);
       if ((ids === undefined) === (savedSearchId === undefined)) {
         throw new DomainError(
@@ -163,17 +259,77 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
         entity: bulkEntities[entity],
         ...(selected ? { ids: selected } : { savedSearchId }),
       };
-      const job = await startJob(app, {
+      const started = await startJob(app, {
         type: 'bulk_delete',
         user,
         params,
+        input: { confirmTtlMs: app.config.confirmTtlMs },
         customerIds: entity === 'customers' && selected ? selected : [],
         summary: selected
-          ? `Delete ${selected.length} ${entity}`
-          : `Delete every ${entity.replace(/s$/, '')} matching saved search ${savedSearchId}`,
+          ? `Erase ${selected.length} ${entity} (previewed, then confirmed by count)`
+          : `Erase every ${entity.replace(/s$/, '')} matching saved search ${savedSearchId} exactly (previewed, then confirmed by count)`,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      return reply.code(202).send({ job: jobView(app, job) });
+      const job = await waitForJob(app, started.id, (status) => status !== 'pending');
+      if (job.status === 'rejected' || job.status === 'failed') throw refusalOfJob(job);
+      return reply.code(202).send({
+        job: jobView(app, job),
+        selection: job.status === 'pending' ? null : await selectionView(job),
+      });
+    },
+  );
+
+  app.post(
+    '/bulk-deletes/:jobId/confirm',
+    {
+      preHandler: canBulkDelete,
+      attachValidation: true,
+      schema: {
+        tags: ['deletions'],
+        summary: 'Erase a previewed selection: confirm with "DELETE" and the previewed count',
+        description:
+          'Starts erasing the frozen selection in the background: 202 with the running job; watch its ' +
+          '`progress`. 422 CONFIRMATION_REQUIRED without `"confirm": "DELETE"`; 422 ' +
+          'COUNT_MISMATCH when `count` is not the previewed count (nothing is erased); 409 ' +
+          'JOB_NOT_AWAITING_CONFIRMATION once the job expired, was cancelled or already runs.',
+        params: JobIdParams,
+        body: Type.Object(
+          {
+            confirm: TypedConfirmation,
+            count: Type.Integer({
+              minimum: 0,
+              maximum: 10_000_000,
+              description: 'The previewed count.',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: JobEnvelope, ...problems(403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      throwValidation(request.validationError);
+      const user = currentUser(request);
+      const job = await findOwnJob(app, user, request.params.jobId, 'bulk_delete');
+      const confirmed = await confirmBulkJob(app, job, user.id, request.body.count);
+      return reply.code(202).send({ job: jobView(app, confirmed) });
+    },
+  );
+
+  app.get(
+    '/bulk-deletes/:jobId/selection',
+    {
+      preHandler: canBulkDelete,
+      schema: {
+        tags: ['deletions'],
+        summary: "A bulk erasure's frozen selection: its count and first page",
+        params: JobIdParams,
+        response: { 200: BulkPreviewEnvelope, ...problems(403, 404) },
+      },
+    },
+    async (request) => {
+      const job = await findOwnJob(app, currentUser(request), request.params.jobId, 'bulk_delete');
+      return { job: jobView(app, job), selection: await selectionView(job) };
     },
   );
 

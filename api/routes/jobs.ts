@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { listJobs } from '../../db/queries/jobs';
 import { jobItemStatuses, jobStatuses, jobTypes } from '../../db/schema';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
-import { listJobItems } from '../../operations/bulk-delete';
+import { displayNamesOf, listJobItems } from '../../operations/bulk-delete';
+import type { DeletableEntity } from '../../operations/delete';
 import { findOwnJob, jobView } from '../jobs';
 import { currentUser } from '../plugins/auth';
 import { OneOf, Page, PageQuery, problems, Uuid } from '../schemas/common';
@@ -64,7 +65,11 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: "A bulk job's selection, in order, with each object's status and why it failed",
+        summary:
+          "A bulk job's frozen selection, in order: each object's status, why it failed, and its name",
+        description:
+          'Pages the whole selection before the job is confirmed and after it ran. `displayName` is the ' +
+          "object's name, subject or title while it exists (null once erased); only the job's starter and admins see it.",
         params: Type.Object({ id: Uuid }),
         querystring: Type.Object(
           { ...PageQuery, status: Type.Optional(OneOf(jobItemStatuses)) },
@@ -76,6 +81,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
               objectId: Uuid,
               status: Type.String({ description: jobItemStatuses.join(' | ') }),
               reason: Type.Union([Type.String(), Type.Null()]),
+              displayName: Type.Union([Type.String(), Type.Null()]),
             }),
           ),
           ...problems(404),
@@ -88,8 +94,21 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
       const after = cursor ? decodeCursor(cursor, ['integer'])[0] : undefined;
       const rows = await listJobItems(app.db, job.id, { status, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
+      const entity = (job.params as { entity?: DeletableEntity }).entity;
+      const names = entity
+        ? await displayNamesOf(
+            app.db,
+            entity,
+            page.map((item) => item.objectId),
+          )
+        : new Map<string, string | null>();
       return {
-        items: page.map(({ objectId, status, reason }) => ({ objectId, status, reason })),
+        items: page.map(({ objectId, status, reason }) => ({
+          objectId,
+          status,
+          reason,
+          displayName: names.get(objectId) ?? null,
+        })),
         nextCursor: rows.length > limit ? encodeCursor([page.at(-1)!.position]) : null,
       };
     },

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,14 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { customerWithItems, jobWhenFinished, type Job, startJobTestApp } from '../jobs';
+import {
+  customerWithItems,
+  jobWhenFinished,
+  startBulkErasure,
+  startJobTestApp,
+  type BulkPreview,
+  type Job,
+} from '../jobs';
 import { getUser } from '../../db/queries/users';
 
 let t: TestApp;
@@ -158,6 +165,8 @@ describe('deleting one object', () => {
         `conversation.deleted ${dated.id}`,
         ...customer.conversationIds.map((id) => `conversation.deleted ${id}`),
         ...customer.kobjectIds.map((id) => `kobject.deleted ${id}`),
+        // The saved search that spelled out her email went with her, on the record.
+        `saved_search.deleted ${saved.id}`,
       ].sort(),
     );
     expect(entries.every((e) => e.actorUserId === t.adminId)).toBe(true);
@@ -243,7 +252,7 @@ describe('deleting one object', () => {
 });
 
 describe('bulk erasure', () => {
-  it('erases explicit IDs in the background, counts what was already gone, and tells its starter', async () => {
+  it('erases explicit IDs in the background once confirmed, leaves out what does not exist, and tells its starter', async () => {
     const user = await userWithKey(t.db, {
       permissions: ['searches.read', 'searches.bulkDelete'],
     });
@@ -255,16 +264,15 @@ describe('bulk erasure', () => {
     const bystander = await t.create('/v1/customers', { name: `${word} bystander` });
     const gone = randomUUID();
 
-    const response = await t.call('POST', '/v1/bulk-deletes', {
+    const body = { entity: 'customers', ids: [...selected, gone] };
+    const { preview, job: started } = await startBulkErasure(t, body, {
       key: user.key,
       headers: { 'idempotency-key': word },
-      body: { entity: 'customers', ids: [...selected, gone], confirm: 'DELETE' },
     });
-    expect(response.statusCode, response.body).toBe(202);
-    const started = response.json<{ job: Job }>().job;
+    expect(preview.selection).toMatchObject({ count: 6, notFound: 1, savedSearch: null });
     expect(started.workflowId).toBe(`bulk-delete-${started.id}`);
     const job = await jobWhenFinished(t, started.id);
-    expect(job).toMatchObject({ status: 'completed', progress: { total: 7, done: 7, failed: 0 } });
+    expect(job).toMatchObject({ status: 'completed', progress: { total: 6, done: 6, failed: 0 } });
     expect(job.result?.counts).toMatchObject({ customers: 6, conversations: 6 });
     for (const id of selected)
       expect((await t.call('GET', `/v1/customers/${id}`)).statusCode).toBe(404);
@@ -272,15 +280,14 @@ describe('bulk erasure', () => {
     const items = await t.call('GET', `/v1/jobs/${job.id}/items?status=done&limit=100`, {
       key: user.key,
     });
-    expect(items.json<{ items: { objectId: string }[] }>().items.map((i) => i.objectId)).toEqual([
-      ...selected,
-      gone,
-    ]);
+    expect(items.json<{ items: { objectId: string }[] }>().items.map((i) => i.objectId)).toEqual(
+      selected,
+    );
 
     const again = await t.call('POST', '/v1/bulk-deletes', {
       key: user.key,
       headers: { 'idempotency-key': word },
-      body: { entity: 'customers', ids: [...selected, gone], confirm: 'DELETE' },
+      body,
     });
     expect(again.json<{ job: Job }>().job.id).toBe(job.id);
 
@@ -297,7 +304,87 @@ describe('bulk erasure', () => {
     const handle = t.temporal.workflow.getHandle(job.workflowId);
     const attributes = (await handle.describe()).typedSearchAttributes;
     expect(attributes.get(searchAttributes.jobType)).toBe('bulk_delete');
-    expect(attributes.get(searchAttributes.itemsDone)).toBe(7);
+    expect(attributes.get(searchAttributes.jobStatus)).toBe('completed');
+    expect(attributes.get(searchAttributes.itemsDone)).toBe(6);
+  });
+
+  it('previews the frozen selection and erases nothing until confirmed with "DELETE" and the previewed count', async () => {
+    const word = uniqueWord('preview');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
+    const starter = await userWithKey(t.db, {
+      permissions: ['searches.read', 'searches.bulkDelete'],
+    });
+    const other = await userWithKey(t.db, {
+      permissions: ['searches.read', 'searches.bulkDelete'],
+    });
+
+    const previewed = await t.call('POST', '/v1/bulk-deletes', {
+      key: starter.key,
+      body: { entity: 'customers', ids },
+    });
+    expect(previewed.statusCode, previewed.body).toBe(202);
+    const { job, selection } = previewed.json<BulkPreview>();
+    expect(job).toMatchObject({ status: 'awaiting_confirmation', progress: { total: 3 } });
+    expect(job.expiresAt).not.toBeNull();
+    expect(selection).toEqual({
+      count: 3,
+      notFound: 0,
+      firstPage: ids.map((id, i) => ({ id, displayName: `${word} ${i}` })),
+      savedSearch: null,
+    });
+    const before = await t.call('GET', `/v1/jobs/${job.id}/items?limit=10`, { key: starter.key });
+    expect(before.json<{ items: unknown[] }>().items).toEqual(
+      ids.map((objectId, i) => ({
+        objectId,
+        status: 'pending',
+        reason: null,
+        displayName: `${word} ${i}`,
+      })),
+    );
+
+    const confirmAs = (key: string, body: object) =>
+      t.call('POST', `/v1/bulk-deletes/${job.id}/confirm`, { key, body });
+    expect(problemOf(await confirmAs(starter.key, { confirm: 'DELETE', count: 2 }))).toMatchObject({
+      status: 422,
+      code: 'COUNT_MISMATCH',
+    });
+    expect(problemOf(await confirmAs(starter.key, { confirm: 'delete', count: 3 }))).toMatchObject({
+      status: 422,
+      code: 'CONFIRMATION_REQUIRED',
+    });
+    expect(problemOf(await confirmAs(starter.key, { count: 3 }))).toMatchObject({
+      status: 422,
+      code: 'CONFIRMATION_REQUIRED',
+    });
+    expect(problemOf(await confirmAs(other.key, { confirm: 'DELETE', count: 3 }))).toMatchObject({
+      status: 404,
+    });
+    for (const id of ids) expect((await t.call('GET', `/v1/customers/${id}`)).statusCode).toBe(200);
+    expect((await t.call('GET', `/v1/jobs/${job.id}`)).json<Job>().status).toBe(
+      'awaiting_confirmation',
+    );
+
+    const confirmed = await confirmAs(starter.key, { confirm: 'DELETE', count: 3 });
+    expect(confirmed.statusCode, confirmed.body).toBe(202);
+    expect(confirmed.json<{ job: Job }>().job.status).toBe('running');
+    const done = await jobWhenFinished(t, job.id);
+    expect(done).toMatchObject({ status: 'completed', progress: { total: 3, done: 3, failed: 0 } });
+    for (const id of ids) expect((await t.call('GET', `/v1/customers/${id}`)).statusCode).toBe(404);
+    const after = await t.call('GET', `/v1/jobs/${job.id}/items?limit=10`, { key: starter.key });
+    expect(after.json<{ items: unknown[] }>().items).toEqual(
+      ids.map((objectId) => ({ objectId, status: 'done', reason: null, displayName: null })),
+    );
+    const confirmedEntry = await t.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.jobId, job.id), eq(auditLog.action, 'bulk_delete.confirmed')));
+    expect(confirmedEntry.map((e) => e.actorUserId)).toEqual([starter.id]);
+    expect(problemOf(await confirmAs(starter.key, { confirm: 'DELETE', count: 3 }))).toMatchObject({
+      status: 409,
+      code: 'JOB_NOT_AWAITING_CONFIRMATION',
+    });
   });
 
   it('goes on past an object another transaction holds, tries it again, and counts it failed with OBJECT_BUSY', async () => {
@@ -309,12 +396,12 @@ describe('bulk erasure', () => {
     try {
       await holder.query('begin');
       await holder.query('select id from customers where id = $1 for update', [held.id]);
-      const response = await t.call('POST', '/v1/bulk-deletes', {
-        body: { entity: 'customers', ids: [free.id, held.id], confirm: 'DELETE' },
+      const { job: started } = await startBulkErasure(t, {
+        entity: 'customers',
+        ids: [free.id, held.id],
       });
-      expect(response.statusCode, response.body).toBe(202);
       // Four more tries, two seconds apart, while the lock is held.
-      const job = await jobWhenFinished(t, response.json<{ job: Job }>().job.id, 40_000);
+      const job = await jobWhenFinished(t, started.id, 40_000);
       expect(job).toMatchObject({
         status: 'completed',
         progress: { total: 2, done: 1, failed: 1 },
@@ -322,7 +409,7 @@ describe('bulk erasure', () => {
       expect(job.result?.counts).toMatchObject({ customers: 1 });
       const failed = await t.call('GET', `/v1/jobs/${job.id}/items?status=failed`);
       expect(failed.json<{ items: unknown[] }>().items).toEqual([
-        { objectId: held.id, status: 'failed', reason: 'OBJECT_BUSY' },
+        { objectId: held.id, status: 'failed', reason: 'OBJECT_BUSY', displayName: `${word} held` },
       ]);
     } finally {
       await holder.query('rollback').catch(() => undefined);
@@ -337,7 +424,6 @@ describe('bulk erasure', () => {
     const ids: string[] = [];
     for (let i = 0; i < 10; i++)
       ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
-    await eventually(async () => ((await searchHits('customers', word)) === 10 ? true : undefined));
     const saved = await t.create('/v1/saved-searches', {
       name: 'All',
       index: 'customers',
@@ -345,15 +431,19 @@ describe('bulk erasure', () => {
     });
 
     const mismatch = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'conversations', savedSearchId: saved.id, confirm: 'DELETE' },
+      body: { entity: 'conversations', savedSearchId: saved.id },
     });
     expect(problemOf(mismatch)).toMatchObject({ status: 422, code: 'SAVED_SEARCH_INDEX_MISMATCH' });
 
-    const response = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'customers', savedSearchId: saved.id, confirm: 'DELETE' },
+    const { preview, job: started } = await startBulkErasure(t, {
+      entity: 'customers',
+      savedSearchId: saved.id,
     });
-    expect(response.statusCode, response.body).toBe(202);
-    const job = await jobWhenFinished(t, response.json<{ job: Job }>().job.id);
+    expect(preview.selection).toMatchObject({
+      count: 10,
+      savedSearch: { id: saved.id, name: 'All', query: word, changedSincePreview: false },
+    });
+    const job = await jobWhenFinished(t, started.id);
     expect(job).toMatchObject({
       status: 'completed',
       progress: { total: 10, done: 10, failed: 0 },
@@ -364,7 +454,7 @@ describe('bulk erasure', () => {
         .from(customers)
         .where(sql`${customers.name} like ${`${word}%`}`),
     ).toEqual([]);
-    expect(await searchHits('customers', word)).toBe(0);
+    await eventually(async () => ((await searchHits('customers', word)) === 0 ? true : undefined));
   });
 
   it('stops after the current batch when cancelled; what was not reached stays', async () => {
@@ -379,10 +469,8 @@ describe('bulk erasure', () => {
       await tx.execute(sql`select id from customers where id = ${ids[0]} for update`);
       await released;
     });
-    const response = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'customers', ids, confirm: 'DELETE' },
-    });
-    const jobId = response.json<{ job: Job }>().job.id;
+    const { job: started } = await startBulkErasure(t, { entity: 'customers', ids });
+    const jobId = started.id;
     await eventually(async () => {
       const [row] = await t.db.select().from(jobs).where(eq(jobs.id, jobId));
       return row?.status === 'running' ? true : undefined;
@@ -402,21 +490,71 @@ describe('bulk erasure', () => {
     expect(problemOf(finishedAgain)).toMatchObject({ status: 409, code: 'JOB_FINISHED' });
   });
 
-  it('refuses oversized selections, a missing confirmation and callers without both permissions', async () => {
+  it('cancels a preview awaiting confirmation: nothing erased, the selection skipped', async () => {
+    const victim = await t.create('/v1/customers', { name: uniqueWord('kept') });
+    const previewed = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids: [victim.id] },
+    });
+    const { job } = previewed.json<BulkPreview>();
+    const cancelled = await t.call('POST', `/v1/bulk-deletes/${job.id}/cancel`);
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json<{ job: Job }>().job.status).toBe('cancelled');
+    expect((await t.call('GET', `/v1/customers/${victim.id}`)).statusCode).toBe(200);
+    const confirmed = await t.call('POST', `/v1/bulk-deletes/${job.id}/confirm`, {
+      body: { confirm: 'DELETE', count: 1 },
+    });
+    expect(problemOf(confirmed)).toMatchObject({
+      status: 409,
+      code: 'JOB_NOT_AWAITING_CONFIRMATION',
+    });
+    const items = await t.call('GET', `/v1/jobs/${job.id}/items`);
+    expect(items.json<{ items: { status: string }[] }>().items.map((i) => i.status)).toEqual([
+      'skipped',
+    ]);
+  });
+
+  it('refuses oversized or empty selections, a wrong typed confirmation and callers without both permissions', async () => {
     const tooMany = Array.from({ length: 31 }, () => randomUUID());
     const large = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'customers', ids: tooMany, confirm: 'DELETE' },
+      body: { entity: 'customers', ids: tooMany },
     });
     expect(problemOf(large)).toMatchObject({ status: 422, code: 'SELECTION_TOO_LARGE' });
-    const unconfirmed = await t.call('POST', '/v1/bulk-deletes', {
+    const nothing = await t.call('POST', '/v1/bulk-deletes', {
       body: { entity: 'customers', ids: [randomUUID()] },
     });
-    expect(problemOf(unconfirmed)).toMatchObject({ status: 422, code: 'CONFIRMATION_REQUIRED' });
+    expect(problemOf(nothing)).toMatchObject({ status: 422, code: 'NOTHING_SELECTED' });
+    const wrong = await t.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids: [randomUUID()], confirm: 'yes' },
+    });
+    expect(problemOf(wrong)).toMatchObject({ status: 422, code: 'CONFIRMATION_REQUIRED' });
     const deleter = await userWithKey(t.db, { permissions: ['searches.bulkDelete'] });
     const forbidden = await t.call('POST', '/v1/bulk-deletes', {
       key: deleter.key,
-      body: { entity: 'customers', ids: [randomUUID()], confirm: 'DELETE' },
+      body: { entity: 'customers', ids: [randomUUID()] },
     });
     expect(problemOf(forbidden)).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+  });
+});
+
+describe('a bulk erasure left unconfirmed', () => {
+  let quick: TestApp;
+  beforeAll(async () => {
+    ({ t: quick } = await startJobTestApp(testConfig({ MERGE_CONFIRM_TTL: '1s' })));
+  });
+  afterAll(() => quick.close());
+
+  it('expires: nothing erased, and a late confirmation is refused', async () => {
+    const victim = await quick.create('/v1/customers', { name: uniqueWord('late') });
+    const previewed = await quick.call('POST', '/v1/bulk-deletes', {
+      body: { entity: 'customers', ids: [victim.id] },
+    });
+    expect(previewed.statusCode, previewed.body).toBe(202);
+    const job = await jobWhenFinished(quick, previewed.json<BulkPreview>().job.id);
+    expect(job.status).toBe('expired');
+    const late = await quick.call('POST', `/v1/bulk-deletes/${job.id}/confirm`, {
+      body: { confirm: 'DELETE', count: 1 },
+    });
+    expect(problemOf(late)).toMatchObject({ status: 409, code: 'JOB_NOT_AWAITING_CONFIRMATION' });
+    expect((await quick.call('GET', `/v1/customers/${victim.id}`)).statusCode).toBe(200);
   });
 });

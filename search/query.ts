@@ -1,7 +1,8 @@
 /**
  * Running a search: the rules for filters, sorting and queries live here once,
- * for the search endpoints, saved searches and jobs that act on "every object
- * matching this search".
+ * for the search endpoints and saved searches. An erasure of "every object
+ * matching this search" takes its filter and phone-number rules from here but
+ * matches exactly, in Postgres (operations/erasure-selection.ts), not here.
  */
 import type { Meilisearch } from 'meilisearch';
 import { phoneKey } from '../domain/contacts';
@@ -167,28 +168,4 @@ export async function runSearch<I extends SearchIndexName>(
     limit: request.limit,
     offset: request.offset,
   };
-}
-
-/** Every ID matching a search, page by page (for jobs that act on a saved search). */
-export async function* matchingIds(
-  meili: Meilisearch,
-  prefix: string,
-  index: SearchIndexName,
-  request: Omit<SearchRequest, 'limit' | 'offset'>,
-  pageSize = 500,
-): AsyncGenerator<string[]> {
-  const filter = filterExpressions(index, request.filters);
-  const { q, exact } = interpretQuery(request.q);
-  for (let offset = 0; ; offset += pageSize) {
-    const response = await meili.index(indexUid(prefix, index)).search(q, {
-      filter,
-      limit: pageSize,
-      offset,
-      attributesToRetrieve: ['id'],
-      ...(exact ? { matchingStrategy: 'all' as const } : {}),
-    });
-    const ids = response.hits.map((hit) => String(hit.id));
-    if (ids.length > 0) yield ids;
-    if (ids.length < pageSize) return;
-  }
 }

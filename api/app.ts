@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../lib/config';
-import { errorLogView, requestLogging, requestLogView } from './logging';
+import { errorLogView, RequestLogController, requestLogging, requestLogView } from './logging';
 import errors, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors';
 import { RouteTable } from './route-table';
 import infrastructure from './plugins/infrastructure';
@@ -34,8 +34,7 @@ export async function buildApp({
         }
       : false,
     bodyLimit: 5 * 1024 * 1024,
-    // One line per request, written by `requestLogging` once the route and validation are known.
-    disableRequestLogging: true,
+    logController: new RequestLogController(),
     clientErrorHandler: clientErrorHandler(routes),
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -12,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, customers, jobItems } from '../../db/schema';
 import { searchAttributes } from '../../workflows/contracts';
 import { testConfig, uniqueWord, type TestApp } from '../helpers';
-import { customerWithItems, jobWhenFinished, startJobTestApp } from '../jobs';
-import { startBulkErasure } from './bulk-erasure';
+import { customerWithItems, jobWhenFinished, startBulkErasure, startJobTestApp } from '../jobs';
 
 const BATCH = 4;
 
@@ -83,7 +82,7 @@ describe('a bulk erasure whose batch is retried', () => {
       faults.push({ name, ...(await failCommitOnceWhenDone(objectId, name)) });
     }
     try {
-      const started = await startBulkErasure(t, { entity: 'customers', ids });
+      const { job: started } = await startBulkErasure(t, { entity: 'customers', ids });
       const job = await jobWhenFinished(t, started.id, 60_000);
 
       // Each faulted batch reached its commit twice: the failed attempt and the retry.

@@ -7,8 +7,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engagementEvents } from '../../db/schema';
 import { testConfig, uniqueWord, type TestApp } from '../helpers';
-import { jobWhenFinished, startJobTestApp, type Job } from '../jobs';
-import { startBulkErasure } from './bulk-erasure';
+import { jobWhenFinished, startBulkErasure, startJobTestApp, type Job } from '../jobs';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -80,10 +79,11 @@ describe("an erased customer's engagement events", () => {
     ];
     const kept = [await customerWithEvents(5), await customerWithEvents(2)];
 
-    const started = await startBulkErasure(t, {
+    const { preview, job: started } = await startBulkErasure(t, {
       entity: 'customers',
       ids: erased.map((c) => c.id),
     });
+    expect(preview.selection.count).toBe(erased.length);
     const job = await jobWhenFinished(t, started.id);
     expect(job).toMatchObject({ status: 'completed', progress: { total: 3, done: 3, failed: 0 } });
 

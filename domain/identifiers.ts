@@ -70,7 +70,8 @@ export class IdentifierIndex {
   private add(kind: IdentifierKind, identifier: string) {
     const term = wordsOf(identifier);
     const first = term.words[0];
-    if (first === undefined) return;
+    // A single letter or digit ("A", a name's initial) identifies nobody.
+    if (first === undefined || term.words.join('').length < 2) return;
     const needles = this.byFirstWord.get(first) ?? [];
     needles.push({ kind, term });
     this.byFirstWord.set(first, needles);

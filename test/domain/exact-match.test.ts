@@ -129,6 +129,11 @@ describe('identifying a person', () => {
       expect(index.identifiedIn(text), text).toBeUndefined();
   });
 
+  it('ignores an identifier of one character', () => {
+    const a = new IdentifierIndex([{ ...zed, name: 'A', phones: [] }]);
+    expect(a.identifiedIn('A list')).toBeUndefined();
+  });
+
   it('compares accents and case away', () => {
     const zoe = new IdentifierIndex([{ ...zed, name: 'Zoë Ørsted', phones: [] }]);
     expect(zoe.identifiedIn('zoe ørsted')).toBe('name');

@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { getSavedSearch } from '../db/queries/saved-searches';
 import { analyzeAfterBulkErasure, analyzeAfterErasure } from '../db/queries/maintenance';
-import { analyzeAfterBulkErasure, analyzeAfterErasure } from '../db/queries/maintenance';
 import { lastOutboxId } from '../db/queries/search-outbox';
 import { getUser } from '../db/queries/users';
 import {
@@ -41,7 +40,6 @@ export function deletionActivities({ db, config }: ActivityDeps) {
     /** Deletes one object and every copy of its data in one transaction; a retry does no harm. */
     async executeDelete(jobId: string) {
       const { counts } = await withHeartbeat(() => executeDelete(db, jobId));
-      await withHeartbeat(() => analyzeAfterErasure(db, counts));
       await withHeartbeat(() => analyzeAfterErasure(db, counts));
       return { counts, outboxUpTo: await lastOutboxId(db) };
     },
@@ -86,15 +84,12 @@ export function deletionActivities({ db, config }: ActivityDeps) {
       const progress = await withHeartbeat(() => deleteBulkBatch(db, jobId, config.bulkBatchSize));
       const finished = progress.remaining === 0;
       await withHeartbeat(() => analyzeAfterBulkErasure(db, jobId, { finished }));
-      const finished = progress.remaining === 0;
-      await withHeartbeat(() => analyzeAfterBulkErasure(db, jobId, { finished }));
       return { ...progress, outboxUpTo: await lastOutboxId(db) };
     },
 
     /** Marks what a cancelled bulk job had not reached as skipped. */
     async skipRemainingItems(jobId: string) {
       await skipRemainingItems(db, jobId);
-      await withHeartbeat(() => analyzeAfterBulkErasure(db, jobId, { finished: true }));
       await withHeartbeat(() => analyzeAfterBulkErasure(db, jobId, { finished: true }));
     },
   };

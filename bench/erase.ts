@@ -82,21 +82,28 @@ async function main() {
         method: 'POST',
         url: '/v1/bulk-deletes',
         headers,
-        payload: { entity: 'customers', savedSearchId, confirm: 'DELETE' },
+        payload: { entity: 'customers', savedSearchId },
       });
       if (response.statusCode !== 202) throw new Error(`bulk delete: ${response.body}`);
-      const jobId = response.json<{ job: { id: string } }>().job.id;
+      const preview = response.json<{ job: { id: string }; selection: { count: number } }>();
+      const jobId = preview.job.id;
+      // The preview froze the selection; its count is the typed confirmation.
+      const selectedMs = performance.now() - started;
+      const confirmed = await app.inject({
+        method: 'POST',
+        url: `/v1/bulk-deletes/${jobId}/confirm`,
+        headers,
+        payload: { confirm: 'DELETE', count: preview.selection.count },
+      });
+      if (confirmed.statusCode !== 202) throw new Error(`bulk confirm: ${confirmed.body}`);
       let job: {
         status: string;
         progress: { done: number; total: number };
         result: { indexPending: boolean };
       };
       let rowsGoneMs: number | undefined;
-      let selectedMs: number | undefined;
       for (;;) {
         job = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers })).json();
-        if (selectedMs === undefined && job.progress.total > 0)
-          selectedMs = performance.now() - started;
         if (rowsGoneMs === undefined && job.progress.done === CUSTOMERS)
           rowsGoneMs = performance.now() - started;
         if (job.status !== 'running' && job.status !== 'pending') break;

@@ -13,7 +13,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { customerWithItems, type Job, finishedDeleteJob } from '../jobs';
+import { customerWithItems, type Job, finishedDeleteJob, startBulkErasure } from '../jobs';
 
 const DAY = 86_400_000;
 
@@ -467,11 +467,10 @@ describe('erasing the customer of a request', () => {
       }),
     ]);
     const created = (await post({ customerId: mine.id })).json<Request>();
-    const bulk = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'customers', ids: [other.id, mine.id], confirm: 'DELETE' },
+    const { job: bulkJob } = await startBulkErasure(t, {
+      entity: 'customers',
+      ids: [other.id, mine.id],
     });
-    expect(bulk.statusCode, bulk.body).toBe(202);
-    const bulkJob = bulk.json<{ job: Job }>().job;
     await eventually(async () => {
       const job = (await t.call('GET', `/v1/jobs/${bulkJob.id}`)).json<Job>();
       return job.status === 'completed' ? job : undefined;

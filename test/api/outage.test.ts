@@ -15,6 +15,7 @@ import { startPostgres } from '../../stack/postgres';
 import { startTemporal } from '../../stack/temporal';
 import type { StartedService } from '../../stack/types';
 import { eventually, problemOf, startTestApp, testConfig, type TestApp } from '../helpers';
+import { startBulkErasure } from '../jobs';
 import { uuidArray } from '../../db/sql';
 
 /**
@@ -356,11 +357,7 @@ async function bulkErasureSurvives(t: TestApp, interrupt: () => Promise<void>) {
   const seeded = await t.db.execute<{ id: string }>(sql`
     insert into customers (name) select 'Erased ' || n from generate_series(1, 300) n returning id`);
   const ids = seeded.rows.map((row) => row.id);
-  const started = await t.call('POST', '/v1/bulk-deletes', {
-    body: { entity: 'customers', ids, confirm: 'DELETE' },
-  });
-  expect(started.statusCode, started.body).toBe(202);
-  const jobId = started.json<{ job: { id: string } }>().job.id;
+  const jobId = (await startBulkErasure(t, { entity: 'customers', ids })).job.id;
   await eventually(
     async () => {
       const { rows } = await t.db.execute<{ done: number }>(

@@ -621,21 +621,31 @@ describe('GDPR requests', () => {
 describe('deletions', () => {
   const confirm = { confirm: 'DELETE' };
 
-  it('starts one bulk delete with one Idempotency-Key at once: one job, its object erased', async () => {
+  it('previews one bulk delete with one Idempotency-Key at once and confirms it at once: one job, erased once', async () => {
     const owner = await customer();
     const kobject = await t.create(`/v1/customers/${owner.id}/kobjects`, { klass, title: 'Once' });
     const key = randomUUID();
     const responses = await all(N, () =>
       t.call('POST', '/v1/bulk-deletes', {
-        body: { entity: 'kobjects', ids: [kobject.id], ...confirm },
+        body: { entity: 'kobjects', ids: [kobject.id] },
         headers: { 'idempotency-key': key },
       }),
     );
     expect(tally(responses)).toEqual({ '202': N });
     const ids = new Set(responses.map((r) => r.json<{ job: Job }>().job.id));
     expect(ids.size).toBe(1);
-    expect((await jobWhenFinished(t, [...ids][0]!)).status).toBe('completed');
+    const jobId = [...ids][0]!;
+    const confirms = await all(N, () =>
+      t.call('POST', `/v1/bulk-deletes/${jobId}/confirm`, { body: { ...confirm, count: 1 } }),
+    );
+    expect(tally(confirms)).toEqual({ '202': 1, '409 JOB_NOT_AWAITING_CONFIRMATION': N - 1 });
+    expect((await jobWhenFinished(t, jobId)).status).toBe('completed');
     expect(await t.db.select().from(kobjects).where(eq(kobjects.id, kobject.id))).toEqual([]);
+    const audited = await t.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.objectId, kobject.id), eq(auditLog.action, 'kobject.deleted')));
+    expect(audited.map((e) => e.jobId)).toEqual([jobId]);
   });
 
   it('deletes one customer asked at once: it is gone, every answer 200 or 404', async () => {
@@ -681,15 +691,19 @@ describe('deletions', () => {
     const own = await Promise.all(
       owners.map((o) => t.create(`/v1/customers/${o.id}/kobjects`, { klass, title: 'Bulk' })),
     );
-    const started = await Promise.all(
+    const previewed = await Promise.all(
       own.map((k) =>
-        t.call('POST', '/v1/bulk-deletes', {
-          body: { entity: 'kobjects', ids: [k.id], ...confirm },
-        }),
+        t.call('POST', '/v1/bulk-deletes', { body: { entity: 'kobjects', ids: [k.id] } }),
+      ),
+    );
+    expect(tally(previewed)).toEqual({ '202': N });
+    const jobIds = previewed.map((r) => r.json<{ job: Job }>().job.id);
+    const started = await Promise.all(
+      jobIds.map((id) =>
+        t.call('POST', `/v1/bulk-deletes/${id}/confirm`, { body: { ...confirm, count: 1 } }),
       ),
     );
     expect(tally(started)).toEqual({ '202': N });
-    const jobIds = started.map((r) => r.json<{ job: Job }>().job.id);
     const cancels = await all(N, () => t.call('POST', `/v1/bulk-deletes/${jobIds[0]}/cancel`));
     expect(
       Object.keys(tally(cancels)).filter((o) => !['200', '202', '409 JOB_FINISHED'].includes(o)),

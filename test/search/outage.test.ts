@@ -9,6 +9,7 @@ import { runMigrations } from '../../db/migrate';
 import { freePort } from '../../stack';
 import { startMeilisearch, type StartedMeilisearch } from '../../stack/meilisearch';
 import { eventually, startTestApp, testConfig, uniqueWord, type TestApp } from '../helpers';
+import { startBulkErasure } from '../jobs';
 import { uuidArray } from '../../db/sql';
 
 /**
@@ -168,11 +169,7 @@ describe('a bulk erasure while Meilisearch is down', () => {
     );
 
     await meili.stop();
-    const started = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'customers', ids, confirm: 'DELETE' },
-    });
-    expect(started.statusCode, started.body).toBe(202);
-    const jobId = started.json<{ job: { id: string } }>().job.id;
+    const jobId = (await startBulkErasure(t, { entity: 'customers', ids })).job.id;
     const job = await eventually(
       async () => {
         const body = (await t.call('GET', `/v1/jobs/${jobId}`)).json<{

@@ -3,7 +3,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, customers } from '../../db/schema';
 import { eventually, startTestApp, uniqueWord, type TestApp } from '../helpers';
-import { jobWhenFinished, type Job } from '../jobs';
+import { jobWhenFinished, startBulkErasure, type Job } from '../jobs';
 import { spawnWorker } from './spawn-worker';
 import { uuidArray } from '../../db/sql';
 
@@ -51,11 +51,8 @@ describe('a bulk erasure survives its worker being killed', () => {
       30_000,
       'the seeded customers in the search index',
     );
-    const started = await t.call('POST', '/v1/bulk-deletes', {
-      body: { entity: 'customers', savedSearchId: saved.id, confirm: 'DELETE' },
-    });
-    expect(started.statusCode, started.body).toBe(202);
-    const jobId = started.json<{ job: Job }>().job.id;
+    const jobId = (await startBulkErasure(t, { entity: 'customers', savedSearchId: saved.id })).job
+      .id;
     const midway = await eventually(
       async () => {
         const job = (await t.call('GET', `/v1/jobs/${jobId}`)).json<Job>();

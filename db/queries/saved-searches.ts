@@ -45,6 +45,12 @@ export async function getSavedSearch(
   return row;
 }
 
+/** A saved search by ID whoever owns it: for showing what a job ran, to someone who may see the job. */
+export async function findSavedSearch(db: Queryable, id: string) {
+  const [row] = await db.select().from(savedSearches).where(eq(savedSearches.id, id));
+  return row;
+}
+
 export async function updateSavedSearch(
   db: Queryable,
   id: string,

@@ -36,10 +36,11 @@ describe('a bulk erasure survives its worker being killed', () => {
     const bystander = (
       await t.db
         .insert(customers)
-        .values({ name: `${word} bystander` })
+        .values({ name: `${word}son bystander` })
         .returning()
     )[0]!;
-    // More than BULK_SELECTION_LIMIT objects: the selection comes from a saved search.
+    // More than BULK_SELECTION_LIMIT objects: the selection comes from a saved search, which
+    // selects whole words only (the bystander's longer word is not one).
     const saved = await t.create('/v1/saved-searches', { name: word, index: 'customers', q: word });
 
     await spawnWorker(t.config.temporal.taskQueue, workers, { BULK_BATCH_SIZE: '20' });

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob } from '../../db/queries/jobs';
+import { executeDelete } from '../../operations/delete';
 import { auditLog, customers, jobItems, jobs, notifications } from '../../db/schema';
 import { ensureReconcileSchedule } from '../../lib/job-workflows';
 import {
@@ -504,6 +505,28 @@ describe('a GDPR request following an erasure job whose workflow was terminated'
       return row.status === 'failed' ? row : undefined;
     });
     expect(settled.error?.code).toBe('WORKFLOW_TERMINATED');
+  });
+
+  it('terminated after its deletion committed: the job is settled completed and the request completes', async () => {
+    const { request, job } = await requestFollowingIdleErasure();
+    // The deletion's transaction commits, then the workflow is terminated before it settles the job.
+    await executeDelete(t.db, job.id);
+    await t.temporal.workflow.getHandle(job.workflowId).terminate('test: terminate in UI');
+
+    expect((await reconcile([job.id])).settled).toEqual([
+      { jobId: job.id, status: 'completed', code: 'WORKFLOW_TERMINATED' },
+    ]);
+    const settled = (await t.call('GET', `/v1/jobs/${job.id}`)).json<Job>();
+    expect(settled.status).toBe('completed');
+    expect(settled.result).toMatchObject({ counts: { customers: 1 }, indexPending: true });
+    expect(await t.temporal.workflow.getHandle(request.workflowId).result()).toMatchObject({
+      status: 'completed',
+    });
+    const done = (await t.call('GET', `/v1/gdpr-requests/${request.id}`)).json<
+      Request & { completionRecord: { jobId: string } }
+    >();
+    expect(done.completionRecord.jobId).toBe(job.id);
+    expect(await finishedNotices(job.id)).toHaveLength(1);
   });
 
   it('erased again: a new job is started instead of the dead one, and the request completes by its signal', async () => {

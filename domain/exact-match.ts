@@ -20,8 +20,12 @@
 
 /** Text as compared: lower-cased, compatibility-decomposed, without combining marks. */
 export function normalise(text: string): string {
-  return text.toLowerCase().normalize('NFKD').replace(/\p{M}/gu, '');
+  const lower = text.toLowerCase();
+  // Most text is ASCII, which has nothing to decompose: the cheap path for it.
+  return NOT_PRINTABLE_ASCII.test(lower) ? lower.normalize('NFKD').replace(/\p{M}/gu, '') : lower;
 }
+
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
 
 /** A text's words, and for each whether it is glued to the word before it. */
 export interface Words {
@@ -95,10 +99,21 @@ export function parseExactQuery(query: string, phoneDigits?: string): ExactQuery
 export const isEmptyQuery = (query: ExactQuery) =>
   query.readings.every((terms) => terms.length === 0);
 
-/** True when every term of some reading matches one of the texts (each text a field value). */
-export function matchesQuery(query: ExactQuery, texts: Words[]): boolean {
-  return query.readings.some((terms) =>
-    terms.every((term) => texts.some((text) => containsTerm(text, term))),
+/**
+ * True when every term of some reading matches one of the texts (each text a
+ * field value). Texts that do not even hold a term's words as substrings are
+ * ruled out before they are split into words: most rows of a large selection
+ * are.
+ */
+export function matchesQuery(query: ExactQuery, texts: readonly string[]): boolean {
+  const whole = normalise(texts.join(' '));
+  const candidates = query.readings.filter((terms) =>
+    terms.every((term) => term.words.every((word) => whole.includes(word))),
+  );
+  if (candidates.length === 0) return false;
+  const words = texts.map(wordsOf);
+  return candidates.some((terms) =>
+    terms.every((term) => words.some((text) => containsTerm(text, term))),
   );
 }
 

@@ -12,7 +12,6 @@ import {
   matchesFilters,
   matchesQuery,
   parseExactQuery,
-  wordsOf,
   type ExactFilter,
 } from '../domain/exact-match';
 import { DomainError } from '../lib/errors';
@@ -49,12 +48,12 @@ function exactFilters(index: SearchIndexName, filters: SelectionSearch['filters'
 }
 
 /** A document's searchable texts: each value of each searchable attribute on its own. */
-function searchableTexts(index: SearchIndexName, document: SearchDocument) {
+function searchableTexts(index: SearchIndexName, document: SearchDocument): string[] {
   const values = document as unknown as Record<string, unknown>;
   return searchableAttributes[index].flatMap((attribute) => {
     const value = values[attribute];
     const texts = Array.isArray(value) ? value : [value];
-    return texts.filter((text): text is string => typeof text === 'string').map(wordsOf);
+    return texts.filter((text): text is string => typeof text === 'string');
   });
 }
 

@@ -13,7 +13,7 @@ import {
 import { IdentifierIndex, type PersonIdentifiers } from '../../domain/identifiers';
 
 const matches = (query: string, ...fields: string[]) =>
-  matchesQuery(parseExactQuery(query), fields.map(wordsOf));
+  matchesQuery(parseExactQuery(query), fields);
 
 describe('exact matching', () => {
   it('compares without case or accents, word by word', () => {
@@ -66,9 +66,9 @@ describe('exact matching', () => {
 
   it('reads a phone number also as its digits', () => {
     const query = parseExactQuery('+44 20 7946 0958', '442079460958');
-    expect(matchesQuery(query, [wordsOf('442079460958')])).toBe(true);
-    expect(matchesQuery(query, [wordsOf('+44 20 7946 0958')])).toBe(true);
-    expect(matchesQuery(query, [wordsOf('4420794609581')])).toBe(false);
+    expect(matchesQuery(query, ['442079460958'])).toBe(true);
+    expect(matchesQuery(query, ['+44 20 7946 0958'])).toBe(true);
+    expect(matchesQuery(query, ['4420794609581'])).toBe(false);
   });
 
   it('knows an empty query, and matches filters exactly', () => {

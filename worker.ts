@@ -1,4 +1,4 @@
-import { IllegalStateError } from '@temporalio/common';
+import { ApplicationFailure, IllegalStateError } from '@temporalio/common';
 import {
   DefaultLogger,
   NativeConnection,
@@ -44,7 +44,13 @@ export function redactingLogger(next: Logger): Logger {
     // A spread keeps the SDK's timestamp, which sits under a symbol key.
     const safe: LogMetadata = { ...meta };
     for (const [key, value] of Object.entries(meta)) {
-      if (isError(value)) safe[key] = { ...describeError(value), stack: stackFramesOf(value) };
+      if (value instanceof ApplicationFailure) {
+        // Made by activities/failures.ts or the SDK: its type and message are codes, not data.
+        const { type, message, nonRetryable } = value;
+        safe[key] = { type, message, nonRetryable, stack: stackFramesOf(value) };
+      } else if (isError(value)) {
+        safe[key] = { ...describeError(value), stack: stackFramesOf(value) };
+      }
     }
     return safe;
   };

@@ -53,16 +53,24 @@ function* errorChain(error: unknown, depth = 0): Generator<object> {
   }
 }
 
+/** The class's own name first: `pg` names its DatabaseError instances 'error'. */
 function classOf(error: unknown): string {
   if (typeof error !== 'object' || error === null) return typeof error;
-  return token((error as { name?: unknown }).name) ?? token(error.constructor?.name) ?? 'Object';
+  const constructorName = token(error.constructor?.name);
+  return (
+    (constructorName !== 'Object' ? constructorName : undefined) ??
+    token((error as { name?: unknown }).name) ??
+    'Object'
+  );
 }
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 export function describeError(error: unknown): ErrorDescription {
   const pg = pgErrorOf(error);
   const description: ErrorDescription = { errorClass: classOf(pg ?? error) };
   if (pg) {
-    description.sqlState = token(pg.code);
+    if (SQLSTATE.test(pg.code)) description.sqlState = pg.code;
     const constraint = token(pg.constraint);
     if (constraint) description.constraint = constraint;
   }

@@ -16,8 +16,10 @@ interface StartedJob {
 export async function startBulkErasure(
   t: TestApp,
   body: { entity: string; ids: string[] },
+  key = t.adminKey,
 ): Promise<string> {
   const started = await t.call('POST', '/v1/bulk-deletes', {
+    key,
     body: { ...body, confirm: 'DELETE' },
   });
   expect(started.statusCode, started.body).toBe(202);
@@ -26,7 +28,7 @@ export async function startBulkErasure(
   if (job.status === 'pending') {
     job = await eventually(
       async () => {
-        const current = (await t.call('GET', `/v1/jobs/${job.id}`)).json<StartedJob>();
+        const current = (await t.call('GET', `/v1/jobs/${job.id}`, { key })).json<StartedJob>();
         return current.status === 'pending' ? undefined : current;
       },
       30_000,
@@ -36,6 +38,7 @@ export async function startBulkErasure(
   if (job.status === 'awaiting_confirmation') {
     const count = job.preview?.count ?? answer.selection?.count;
     const confirmed = await t.call('POST', `/v1/bulk-deletes/${job.id}/confirm`, {
+      key,
       body: { confirm: 'DELETE', count },
     });
     expect([200, 202], confirmed.body).toContain(confirmed.statusCode);

@@ -165,7 +165,7 @@ async function confirmableJob(
     const failure = failureOf(error, 'execute');
     if (!failure) throw error;
     await settle(input.jobId, 'failed', failure);
-    await notifyStarter(input, 'failed');
+    await notifyStarter(input, 'failed', { since: confirmedAt });
     return finish({ status: 'failed', code: failure.code });
   }
   const indexPending = await awaitIndex(executed.outboxUpTo, { local: lean });

@@ -536,6 +536,33 @@ describe('bulk erasure', () => {
   });
 });
 
+describe('the typed confirmation in the OpenAPI document', () => {
+  it('is declared as the one value the deletion routes accept', async () => {
+    const spec = (await t.call('GET', '/openapi.json', { key: null })).json<{
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: {
+              content: Record<
+                string,
+                { schema: { properties: Record<string, { enum?: string[] }> } }
+              >;
+            };
+          }
+        >
+      >;
+    }>();
+    const confirmOf = (path: string, method: string) =>
+      spec.paths[path]?.[method]?.requestBody?.content['application/json']?.schema.properties
+        .confirm?.enum;
+    for (const path of ['/v1/customers/{id}', '/v1/conversations/{id}', '/v1/kobjects/{id}'])
+      expect(confirmOf(path, 'delete'), path).toEqual(['DELETE']);
+    expect(confirmOf('/v1/bulk-deletes/{jobId}/confirm', 'post')).toEqual(['DELETE']);
+  });
+});
+
 describe('a bulk erasure left unconfirmed', () => {
   let quick: TestApp;
   beforeAll(async () => {

@@ -132,4 +132,49 @@ describe('a cancellation requested in Temporal UI', () => {
       .where(eq(customers.id, ids[0]!));
     expect(left).toEqual([{ id: ids[0] }]);
   });
+
+  it('lets a single delete finish its one transaction and settle: completed, the object gone', async () => {
+    const victim = await t.create('/v1/customers', { name: uniqueWord('held') });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // The customer is held, so the deletion waits for it inside its transaction.
+    const holding = t.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from customers where id = ${victim.id} for update`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const answer = t.call('DELETE', `/v1/customers/${victim.id}`, {
+      body: { confirm: 'DELETE' },
+    });
+    try {
+      const job = await eventually(async () => {
+        const [row] = await t.db
+          .select()
+          .from(jobs)
+          .where(sql`${jobs.params}->>'id' = ${victim.id}`);
+        return row?.status === 'pending' || row?.status === 'running' ? row : undefined;
+      });
+      // The row is written a moment before its workflow starts.
+      await eventually(() =>
+        t.temporal.workflow
+          .getHandle(job.workflowId)
+          .cancel()
+          .then(() => true),
+      );
+      release();
+      const response = await answer;
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json<{ job: Job }>().job.status).toBe('completed');
+      const handle = t.temporal.workflow.getHandle(job.workflowId);
+      await handle.result();
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+    } finally {
+      release();
+      await holding;
+    }
+    expect((await t.call('GET', `/v1/customers/${victim.id}`)).statusCode).toBe(404);
+  });
 });

@@ -30,7 +30,7 @@ export function pgErrorOf(error: unknown): PgError | undefined {
 export interface ErrorDescription {
   /** `DatabaseError`, `TypeError`, `AggregateError`… (for a Postgres error, the driver's class). */
   errorClass: string;
-  /** A machine code along the error's causes: `ECONNREFUSED`, `EENVELOPE`, `index_not_found`. */
+  /** A machine code along the error's causes: `ECONNREFUSED`, `EENVELOPE`, `index_not_found`, a gRPC status. */
   code?: string;
   sqlState?: string;
   constraint?: string;
@@ -39,7 +39,7 @@ export interface ErrorDescription {
 /** An identifier-like token: codes and class names look like this, names and addresses do not. */
 const TOKEN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const token = (value: unknown) =>
-  (typeof value === 'string' || typeof value === 'number') && TOKEN.test(String(value))
+  (typeof value === 'string' && TOKEN.test(value)) || Number.isInteger(value)
     ? String(value)
     : undefined;
 

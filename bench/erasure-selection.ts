@@ -30,7 +30,7 @@ async function main() {
               jsonb_build_object('address', 'bench' || n || '@two.example', 'preferred', false)),
             jsonb_build_array(jsonb_build_object('number', '+44 20 ' || (10000000 + n), 'preferred', true)),
             'crm-' || n
-          from generate_series(${loaded + 1}, ${size}) n`);
+          from generate_series(${loaded + 1}::int, ${size}::int) n`);
         loaded = size;
         await db.execute(sql`analyze customers`);
         const searches: [string, SelectionSearch][] = [

@@ -40,8 +40,19 @@ export function deletionActivities({ db, config }: ActivityDeps) {
     /** Deletes one object and every copy of its data in one transaction; a retry does no harm. */
     async executeDelete(jobId: string) {
       const { counts } = await withHeartbeat(() => executeDelete(db, jobId));
-      await withHeartbeat(() => analyzeAfterErasure(db, counts));
-      return { counts, outboxUpTo: await lastOutboxId(db) };
+      return { counts, outboxUpTo: await lastOutboxId(db), committedAt: new Date().toISOString() };
+    },
+
+    /**
+     * Analyses the tables a committed erasure touched, so that column
+     * statistics stop quoting what it erased; skips a table analysed since,
+     * and shares one ANALYZE among erasures that ask at once.
+     */
+    async analyzeErasedTables(counts: Record<string, number>, committedAt: string) {
+      const tables = await withHeartbeat(() =>
+        analyzeAfterErasure(db, counts, { committedAt: new Date(committedAt) }),
+      );
+      return { analysed: tables.length };
     },
 
     /**

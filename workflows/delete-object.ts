@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   CancellationScope,
   patched,
   proxyActivities,
@@ -9,7 +10,7 @@ import type { Activities } from '../activities';
 import { failureOf } from './refusals';
 import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
 
-const { executeDelete } = proxyActivities<Activities>({
+const { executeDelete, analyzeErasedTables } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',
   retry: retries.transient,
@@ -17,6 +18,12 @@ const { executeDelete } = proxyActivities<Activities>({
 
 /** Since this patch a deletion keeps CustodianJobStatus current, as every other job does. */
 const STATUS_PATCH = 'delete-object-status';
+
+/**
+ * Since this patch the tables a deletion touched are analysed after its job
+ * has settled, so the request's answer does not wait for ANALYZE.
+ */
+const ANALYZE_PATCH = 'delete-object-analyze-after-settle';
 
 /**
  * Deletes a customer, conversation or KObject, confirmed by its request, and
@@ -50,5 +57,13 @@ async function deleteObject(input: DeleteJobInput): Promise<JobOutcome> {
   status('completed');
   // Another job deleted the object first and told its own starter: one notice per object.
   if (!executed.counts.alreadyDeleted) await notifyStarter(input, 'completed');
+  if (executed.committedAt !== undefined && patched(ANALYZE_PATCH)) {
+    try {
+      await analyzeErasedTables(executed.counts, executed.committedAt);
+    } catch (error) {
+      // Statistics catch up at the next ANALYZE (autovacuum's, or the next erasure's).
+      if (!(error instanceof ActivityFailure)) throw error;
+    }
+  }
   return { status: 'completed', counts: executed.counts, indexPending };
 }

@@ -37,12 +37,18 @@ export function tablesErasedFrom(counts: Record<string, unknown>): ErasedTable[]
  * what it reported). With `unlessAnalysedWithinMs`, a table analysed (by this
  * or by autovacuum) that recently is left for the next call: a bulk erasure
  * analyses at most that often while it runs, and always after its last batch.
+ * With `committedAt`, a table analysed since that moment is skipped, and
+ * erasures analysing one table at once take turns (an advisory lock per
+ * table): a burst of deletions costs one ANALYZE per table, not one each.
  * Returns the tables analysed.
  */
 export async function analyzeAfterErasure(
   db: Queryable,
   counts: Record<string, unknown>,
-  { unlessAnalysedWithinMs = 0 }: { unlessAnalysedWithinMs?: number } = {},
+  {
+    unlessAnalysedWithinMs = 0,
+    committedAt,
+  }: { unlessAnalysedWithinMs?: number; committedAt?: Date } = {},
 ): Promise<ErasedTable[]> {
   let tables = tablesErasedFrom(counts);
   if (tables.length > 0 && unlessAnalysedWithinMs > 0) {
@@ -54,9 +60,28 @@ export async function analyzeAfterErasure(
     const skip = new Set(recent.rows.map((row) => row.table));
     tables = tables.filter((table) => !skip.has(table));
   }
-  // One statement per table: each takes its own lock, and a slow one does not hold the others'.
-  for (const table of tables) await db.execute(sql`analyze ${sql.identifier(table)}`);
-  return tables;
+  const analysed: ErasedTable[] = [];
+  // One transaction per table: each takes its own lock, and a slow one does not hold the others'.
+  for (const table of tables) {
+    if (!committedAt) {
+      await db.execute(sql`analyze ${sql.identifier(table)}`);
+      analysed.push(table);
+      continue;
+    }
+    const ran = await db.transaction(async (tx) => {
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtext(${`custodian.analyze.${table}`}))`,
+      );
+      const since = await tx.execute<{ fresh: boolean }>(sql`
+        select coalesce(greatest(last_analyze, last_autoanalyze) >= ${committedAt.toISOString()}::timestamptz, false) as fresh
+        from pg_stat_user_tables where schemaname = current_schema() and relname = ${table}`);
+      if (since.rows[0]?.fresh) return false;
+      await tx.execute(sql`analyze ${sql.identifier(table)}`);
+      return true;
+    });
+    if (ran) analysed.push(table);
+  }
+  return analysed;
 }
 
 /**

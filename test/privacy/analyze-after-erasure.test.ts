@@ -57,6 +57,8 @@ describe('column statistics after an erasure', () => {
     expect([200, 202], response.body).toContain(response.statusCode);
     const job = await jobWhenFinished(t, response.json<{ job: { id: string } }>().job.id);
     expect(job.status).toBe('completed');
+    // The analysis runs once the job has settled, so the answer does not wait for it.
+    await t.temporal.workflow.getHandle(`delete-${job.id}`).result();
     expect(
       (await t.db.execute(sql`select id from messages where conversation_id = ${conversation!.id}`))
         .rows,

@@ -720,7 +720,7 @@ describe('deletions', () => {
         ),
       );
     expect(left).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe('merges, splits and KObject moves', () => {

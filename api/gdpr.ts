@@ -8,7 +8,7 @@ import type { AuditRow, GdprRequestRow } from '../db/queries/gdpr';
 import { daysLeft } from '../domain/gdpr';
 import { WORKFLOW_NOT_FOUND, workflowEndOf } from '../lib/job-workflows';
 import { temporalUiLink } from '../lib/temporal';
-import type { AbandonedCheck } from '../operations/gdpr-requests';
+import { openErasureJobsOf, type AbandonedCheck } from '../operations/gdpr-requests';
 import {
   erasureStartedSignal,
   gdprRequestDeclinedSignal,
@@ -127,28 +127,31 @@ export async function signalGdprWorkflow(
 }
 
 /**
- * Asks Temporal whether an open job's workflow has ended without settling it
- * (`isAbandoned`, for the GDPR operations to skip such a job), and then hands
- * the jobs found so to the reconciler (`settleFound`), which settles them,
- * tells their starters and frees the requests following them at once rather
- * than at its next scheduled run. A workflow not found counts only once the
- * job's row is older than JOB_RECONCILE_GRACE: an erasure job's row is linked
- * a moment before its workflow starts.
+ * Asks Temporal, before the request's lock is taken, which of the open
+ * deletion jobs a request could be left to have lost their workflow
+ * (terminated, timed out… — `isAbandoned`, for the GDPR operations to skip
+ * them), and then hands those to the reconciler (`settleFound`), which
+ * settles them, tells their starters and frees the requests following them
+ * at once rather than at its next scheduled run. A workflow not found counts
+ * only once the job's row is older than JOB_RECONCILE_GRACE: an erasure
+ * job's row is linked a moment before its workflow starts. A job created
+ * after this look is new, so alive.
  */
-export function abandonedJobs(app: FastifyInstance): {
-  isAbandoned: AbandonedCheck;
-  settleFound(): Promise<void>;
-} {
+export async function abandonedJobsOf(
+  app: FastifyInstance,
+  requestId: string,
+): Promise<{ isAbandoned: AbandonedCheck; settleFound(): Promise<void> }> {
   const found = new Set<string>();
+  const now = Date.now();
+  for (const job of await openErasureJobsOf(app.db, requestId)) {
+    const code = await workflowEndOf(app.temporal, job.workflowId);
+    if (!code) continue;
+    const young = now - job.createdAt.getTime() < app.config.reconcile.graceMs;
+    if (code === WORKFLOW_NOT_FOUND && young) continue;
+    found.add(job.id);
+  }
   return {
-    async isAbandoned(job) {
-      const code = await workflowEndOf(app.temporal, job.workflowId);
-      if (!code) return false;
-      const young = Date.now() - job.createdAt.getTime() < app.config.reconcile.graceMs;
-      if (code === WORKFLOW_NOT_FOUND && young) return false;
-      found.add(job.id);
-      return true;
-    },
+    isAbandoned: async (job) => found.has(job.id),
     async settleFound() {
       for (const jobId of found) {
         const input: ReconcileJobsInput = { jobIds: [jobId] };

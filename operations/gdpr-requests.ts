@@ -250,6 +250,11 @@ const neverAbandoned: AbandonedCheck = async () => false;
 
 const goesOn = (status: string) => ['pending', 'running'].includes(status);
 
+/**
+ * The erasure job that keeps a request from being declined: the one it
+ * follows while that runs, or once it has erased the customer (the request
+ * is about to be completed by it).
+ */
 async function erasureRunning(
   db: Queryable,
   row: GdprRequestRow,
@@ -257,7 +262,59 @@ async function erasureRunning(
 ): Promise<string | undefined> {
   if (!row.erasureJobId) return undefined;
   const job = await findJob(db, row.erasureJobId);
-  return job && goesOn(job.status) && !(await isAbandoned(job)) ? job.id : undefined;
+  if (!job) return undefined;
+  if (goesOn(job.status)) return (await isAbandoned(job)) ? undefined : job.id;
+  const progress = await erasureProgressOf(db, job.id, row.customerId);
+  return progress.status === 'completed' ? job.id : undefined;
+}
+
+/**
+ * The deletion jobs not yet final that a pending request's erasure could be
+ * left to: the one it follows, and those erasing its customer. The API asks
+ * Temporal about these before it takes the request's lock, so the lock is
+ * never held across a call to Temporal.
+ */
+export async function openErasureJobsOf(db: Queryable, id: string): Promise<JobAtStake[]> {
+  const [row] = await db.select().from(gdprRequests).where(eq(gdprRequests.id, id));
+  if (!row || !isPending(row)) return [];
+  const candidate = {
+    id: jobs.id,
+    status: jobs.status,
+    workflowId: jobs.workflowId,
+    createdAt: jobs.createdAt,
+  };
+  const open = inArray(jobs.status, ['pending', 'running']);
+  const linked = row.erasureJobId
+    ? await db
+        .select(candidate)
+        .from(jobs)
+        .where(and(eq(jobs.id, row.erasureJobId), open))
+    : [];
+  const singles = await db
+    .select(candidate)
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.type, 'delete'),
+        sql`${jobs.params}->>'entity' = 'customer'`,
+        sql`${jobs.params}->>'id' = ${row.customerId}`,
+        open,
+      ),
+    );
+  const bulks = await db
+    .select(candidate)
+    .from(jobItems)
+    .innerJoin(jobs, eq(jobs.id, jobItems.jobId))
+    .where(
+      and(
+        eq(jobItems.objectId, row.customerId),
+        eq(jobItems.status, 'pending'),
+        eq(jobs.type, 'bulk_delete'),
+        open,
+      ),
+    );
+  const unique = new Map([...linked, ...singles, ...bulks].map((job) => [job.id, job]));
+  return [...unique.values()];
 }
 
 /** Closes a pending request as declined, with the reason and the team's note. */
@@ -275,7 +332,7 @@ export async function declineGdprRequest(
       throw new DomainError(
         'conflict',
         'ERASURE_RUNNING',
-        'The erasure of this customer is already running; the request cannot be declined.',
+        'The erasure of this customer is running (or done and being recorded); the request cannot be declined.',
         { gdprRequestId: id, jobId: running },
       );
     }

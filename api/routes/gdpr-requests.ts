@@ -18,7 +18,7 @@ import {
   claimErasureJob,
 } from '../../operations/gdpr-requests';
 import {
-  abandonedJobs,
+  abandonedJobsOf,
   auditEntryView,
   ensureGdprWorkflow,
   gdprRequestView,
@@ -233,7 +233,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const user = currentUser(request);
-      const abandoned = abandonedJobs(app);
+      const abandoned = await abandonedJobsOf(app, request.params.id);
       const row = await declineGdprRequest(
         app.db,
         request.params.id,
@@ -270,7 +270,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
       const user = currentUser(request);
       const { id } = request.params;
       const newJobId = randomUUID();
-      const abandoned = abandonedJobs(app);
+      const abandoned = await abandonedJobsOf(app, request.params.id);
       const {
         request: linked,
         job,

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob } from '../../db/queries/jobs';
 import { executeDelete } from '../../operations/delete';
+import { linkErasureJob } from '../../operations/gdpr-requests';
 import { auditLog, customers, jobItems, jobs, notifications } from '../../db/schema';
 import { ensureReconcileSchedule } from '../../lib/job-workflows';
 import {
@@ -23,7 +24,13 @@ import {
   uniqueWord,
   type TestApp,
 } from '../helpers';
-import { customerWithItems, jobWhenFinished, startJobTestApp, type Job } from '../jobs';
+import {
+  customerWithItems,
+  finishedDeleteJob,
+  jobWhenFinished,
+  startJobTestApp,
+  type Job,
+} from '../jobs';
 
 const EventType = proto.temporal.api.enums.v1.EventType;
 
@@ -525,6 +532,22 @@ describe('a GDPR request following an erasure job whose workflow was terminated'
       return row.status === 'failed' ? row : undefined;
     });
     expect(settled.error?.code).toBe('WORKFLOW_TERMINATED');
+  });
+
+  it('is not declined once the job it follows has erased the customer (the request is about to complete)', async () => {
+    const customerId = await newCustomer();
+    const request = await t.create<Request>('/v1/gdpr-requests', { customerId });
+    const jobId = await finishedDeleteJob(t, customerId, 'completed', { customers: 1 });
+    // Linked, and the request's workflow not told yet: the moment before it completes the request.
+    await linkErasureJob(t.db, request.id, jobId, t.adminId);
+    const refused = await t.call('POST', `/v1/gdpr-requests/${request.id}/decline`, {
+      body: { reason: 'legal_claims' },
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(problemOf(refused)).toMatchObject({ code: 'ERASURE_RUNNING', jobId });
+    expect((await t.call('GET', `/v1/gdpr-requests/${request.id}`)).json<Request>().status).toBe(
+      'open',
+    );
   });
 
   it('terminated after its deletion committed: the job is settled completed and the request completes', async () => {

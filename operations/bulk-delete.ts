@@ -208,9 +208,7 @@ export async function closeUnconfirmed(
 ): Promise<void> {
   await db.transaction(async (tx) => {
     await lockJob(tx, jobId);
-    await tx.execute(sql`
-      update job_items set status = 'skipped', updated_at = now()
-      where job_id = ${jobId} and status = 'pending'`);
+    await skipPendingItems(tx, jobId);
     await transitionJob(tx, jobId, ['pending', 'awaiting_confirmation'], status);
   });
 }
@@ -328,13 +326,17 @@ async function recordProgress(db: Queryable, jobId: string) {
   return progress;
 }
 
+/** What a job had not reached when it ended stays untouched: those items are skipped. */
+const skipPendingItems = (db: Queryable, jobId: string) =>
+  db.execute(sql`
+    update job_items set status = 'skipped', updated_at = now()
+    where job_id = ${jobId} and status = 'pending'`);
+
 /** A cancelled job leaves what it had not reached untouched: those items are skipped. */
 export async function skipRemainingItems(db: Queryable, jobId: string): Promise<void> {
   await db.transaction(async (tx) => {
     await lockJob(tx, jobId);
-    await tx.execute(sql`
-      update job_items set status = 'skipped', updated_at = now()
-      where job_id = ${jobId} and status = 'pending'`);
+    await skipPendingItems(tx, jobId);
     await recordProgress(tx, jobId);
   });
 }

@@ -1,6 +1,6 @@
 /** What every job test shares: the job resource as the API shows it, and waiting for one to end. */
 import { expect } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { createJob } from '../db/queries/jobs';
@@ -165,4 +165,30 @@ export async function startBulkErasure(
   });
   expect(confirmed.statusCode, confirmed.body).toBe(202);
   return { preview, job: confirmed.json<{ job: Job }>().job };
+}
+
+/**
+ * Holds a customer's row lock in a transaction of its own, as a job working on
+ * that customer would, until `release()`; resolves once the lock is taken.
+ */
+export async function holdCustomerRow(
+  t: TestApp,
+  customerId: string,
+): Promise<{ release: () => Promise<void> }> {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked = () => {};
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holding = t.db.transaction(async (tx) => {
+    await tx.execute(sql`select id from customers where id = ${customerId} for update`);
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, holding]);
+  return {
+    release: async () => {
+      release();
+      await holding;
+    },
+  };
 }

@@ -16,6 +16,7 @@ import {
 } from '../helpers';
 import {
   customerWithItems,
+  holdCustomerRow,
   jobWhenFinished,
   startBulkErasure,
   startJobTestApp,
@@ -463,12 +464,7 @@ describe('bulk erasure', () => {
     for (let i = 0; i < 3; i++)
       ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
     // The first customer is held by another transaction, so the job waits on it until cancelled.
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holding = t.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from customers where id = ${ids[0]} for update`);
-      await released;
-    });
+    const held = await holdCustomerRow(t, ids[0]!);
     const { job: started } = await startBulkErasure(t, { entity: 'customers', ids });
     const jobId = started.id;
     await eventually(async () => {
@@ -478,8 +474,7 @@ describe('bulk erasure', () => {
     const cancelled = await t.call('POST', `/v1/bulk-deletes/${jobId}/cancel`);
     expect([200, 202]).toContain(cancelled.statusCode);
     const job = await jobWhenFinished(t, jobId);
-    release();
-    await holding;
+    await held.release();
     expect(job.status).toBe('cancelled');
     expect((await t.call('GET', `/v1/customers/${ids[0]}`)).statusCode).toBe(200);
     const skipped = await t.call('GET', `/v1/jobs/${jobId}/items?status=skipped`);

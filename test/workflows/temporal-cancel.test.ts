@@ -10,6 +10,7 @@ import { customers, jobs } from '../../db/schema';
 import { eventually, problemOf, uniqueWord, type TestApp } from '../helpers';
 import {
   customerWithItems,
+  holdCustomerRow,
   jobWhenFinished,
   startBulkErasure,
   startJobTestApp,
@@ -104,12 +105,7 @@ describe('a cancellation requested in Temporal UI', () => {
     for (let i = 0; i < 3; i++)
       ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
     // The first customer is held, so the job keeps trying it and is still running when cancelled.
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holding = t.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from customers where id = ${ids[0]} for update`);
-      await released;
-    });
+    const held = await holdCustomerRow(t, ids[0]!);
     try {
       const { job } = await startBulkErasure(t, { entity: 'customers', ids });
       await eventually(async () => {
@@ -123,8 +119,7 @@ describe('a cancellation requested in Temporal UI', () => {
         progress: { total: 3, done: 2, failed: 0 },
       });
     } finally {
-      release();
-      await holding;
+      await held.release();
     }
     const left = await t.db
       .select({ id: customers.id })
@@ -135,17 +130,8 @@ describe('a cancellation requested in Temporal UI', () => {
 
   it('lets a single delete finish its one transaction and settle: completed, the object gone', async () => {
     const victim = await t.create('/v1/customers', { name: uniqueWord('held') });
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked = () => {};
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // The customer is held, so the deletion waits for it inside its transaction.
-    const holding = t.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from customers where id = ${victim.id} for update`);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const held = await holdCustomerRow(t, victim.id);
     const answer = t.call('DELETE', `/v1/customers/${victim.id}`, {
       body: { confirm: 'DELETE' },
     });
@@ -164,7 +150,7 @@ describe('a cancellation requested in Temporal UI', () => {
           .cancel()
           .then(() => true),
       );
-      release();
+      await held.release();
       const response = await answer;
       expect(response.statusCode, response.body).toBe(200);
       expect(response.json<{ job: Job }>().job.status).toBe('completed');
@@ -172,8 +158,7 @@ describe('a cancellation requested in Temporal UI', () => {
       await handle.result();
       expect((await handle.describe()).status.name).toBe('COMPLETED');
     } finally {
-      release();
-      await holding;
+      await held.release();
     }
     expect((await t.call('GET', `/v1/customers/${victim.id}`)).statusCode).toBe(404);
   });

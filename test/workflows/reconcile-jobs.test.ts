@@ -4,15 +4,17 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createJob } from '../../db/queries/jobs';
 import { executeDelete } from '../../operations/delete';
 import { linkErasureJob } from '../../operations/gdpr-requests';
 import { auditLog, customers, jobItems, jobs, notifications } from '../../db/schema';
 import { ensureReconcileSchedule } from '../../lib/job-workflows';
+import { startWorker } from '../../worker';
 import {
   jobWorkflowId,
   jobWorkflows,
+  reconcileSchedule,
   type ReconcileJobsResult,
   type WorkflowJobType,
 } from '../../workflows/contracts';
@@ -407,6 +409,28 @@ describe('a bulk erasure caught running', () => {
 });
 
 describe('the reconcile Schedule', () => {
+  it('is created by the worker process when it starts, on its task queue at the configured interval', async () => {
+    const config = testConfig({ JOB_RECONCILE_INTERVAL: '1h' });
+    const worker = await startWorker(config, {
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      shutdownGraceTime: '1 second',
+      reconcileSchedule: true,
+    });
+    const handle = t.temporal.schedule.getHandle(reconcileSchedule.scheduleId);
+    try {
+      const described = await handle.describe();
+      expect(described.spec.intervals?.map((i) => i.every)).toEqual([3_600_000]);
+      expect(described.action).toMatchObject({
+        workflowType: 'reconcileJobsWorkflow',
+        taskQueue: config.temporal.taskQueue,
+      });
+    } finally {
+      // Deleted at once: a run over every open job of the shared test database is no test's to make.
+      await handle.delete();
+      await worker.shutdown();
+    }
+  });
+
   it('is created once, follows the configured interval, and settles a terminated job when it runs', async () => {
     const job = await jobWithIdleWorkflow('delete', {
       entity: 'customer',

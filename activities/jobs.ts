@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import {
   listOpenJobs,
+  type OpenJob,
   transitionJob,
   unfinishedStatuses,
   type JobStatus,
@@ -14,8 +15,10 @@ import { tellGdprRequests } from './gdpr';
 import { withHeartbeat } from './heartbeat';
 import type { ActivityDeps } from './index';
 
-/** Open jobs one reconciler run looks at, oldest first; the next run takes the rest. */
-const RECONCILE_BATCH = 1000;
+/** Open jobs read from Postgres at a time. */
+const OPEN_JOBS_PAGE = 1000;
+/** Abandoned jobs one reconciler run settles; the next run takes the rest. */
+const MAX_ABANDONED_PER_RUN = 1000;
 /** Workflows described at once. */
 const DESCRIBE_CONCURRENCY = 8;
 
@@ -66,25 +69,32 @@ export function jobActivities({ db, temporal, config }: ActivityDeps) {
       jobIds?: string[],
     ): Promise<{ checked: number; abandoned: AbandonedJob[] }> {
       if (jobIds?.length === 0) return { checked: 0, abandoned: [] };
-      const open = await listOpenJobs(db, { jobIds, limit: RECONCILE_BATCH });
       const abandoned: AbandonedJob[] = [];
       const now = Date.now();
-      for (let i = 0; i < open.length; i += DESCRIBE_CONCURRENCY) {
-        const slice = open.slice(i, i + DESCRIBE_CONCURRENCY);
-        const ends = await Promise.all(slice.map((job) => workflowEndOf(temporal, job.workflowId)));
-        slice.forEach((job, k) => {
-          const code = ends[k];
-          if (!code) return;
-          if (
-            code === WORKFLOW_NOT_FOUND &&
-            now - job.createdAt.getTime() < config.reconcile.graceMs
-          )
-            return;
-          abandoned.push({ jobId: job.id, code });
-        });
-        Context.current().heartbeat();
+      let checked = 0;
+      let after: OpenJob | undefined;
+      // Every open job is looked at, page by page, however many live ones come first.
+      while (abandoned.length < MAX_ABANDONED_PER_RUN) {
+        const page = await listOpenJobs(db, { jobIds, after, limit: OPEN_JOBS_PAGE });
+        if (page.length === 0) break;
+        after = page.at(-1);
+        for (let i = 0; i < page.length; i += DESCRIBE_CONCURRENCY) {
+          const slice = page.slice(i, i + DESCRIBE_CONCURRENCY);
+          const ends = await Promise.all(
+            slice.map((job) => workflowEndOf(temporal, job.workflowId)),
+          );
+          slice.forEach((job, k) => {
+            const code = ends[k];
+            if (!code) return;
+            const young = now - job.createdAt.getTime() < config.reconcile.graceMs;
+            if (code === WORKFLOW_NOT_FOUND && young) return;
+            abandoned.push({ jobId: job.id, code });
+          });
+          checked += slice.length;
+          Context.current().heartbeat();
+        }
       }
-      return { checked: open.length, abandoned };
+      return { checked, abandoned };
     },
 
     /**

@@ -177,14 +177,27 @@ export async function transitionJob(
   return rows.length > 0;
 }
 
+/** An open job as the reconciler reads it; `sortKey` (created_at as text, to the microsecond) pages on. */
+export type OpenJob = Pick<JobRow, 'id' | 'type' | 'status' | 'workflowId' | 'createdAt'> & {
+  sortKey: string;
+};
+
 /**
- * Jobs not yet in a final state, oldest first: what the reconciler compares
- * with their workflows. `jobIds` narrows it to those jobs.
+ * Jobs not yet in a final state, oldest first, a page after `after`: what the
+ * reconciler compares with their workflows. `jobIds` narrows it to those jobs.
  */
 export async function listOpenJobs(
   db: Queryable,
-  { jobIds, limit }: { jobIds?: string[] | undefined; limit: number },
-): Promise<Pick<JobRow, 'id' | 'type' | 'status' | 'workflowId' | 'createdAt'>[]> {
+  {
+    jobIds,
+    after,
+    limit,
+  }: {
+    jobIds?: string[] | undefined;
+    after?: Pick<OpenJob, 'sortKey' | 'id'> | undefined;
+    limit: number;
+  },
+): Promise<OpenJob[]> {
   return db
     .select({
       id: jobs.id,
@@ -192,11 +205,21 @@ export async function listOpenJobs(
       status: jobs.status,
       workflowId: jobs.workflowId,
       createdAt: jobs.createdAt,
+      // A Date keeps milliseconds only: the next page must start after the row's exact time.
+      sortKey: sql<string>`${jobs.createdAt}::text`,
     })
     .from(jobs)
     .where(
-      and(inArray(jobs.status, unfinishedStatuses), ...(jobIds ? [inArray(jobs.id, jobIds)] : [])),
+      and(
+        inArray(jobs.status, unfinishedStatuses),
+        ...(jobIds ? [inArray(jobs.id, jobIds)] : []),
+        ...(after
+          ? [
+              sql`(${jobs.createdAt}, ${jobs.id}) > (${after.sortKey}::timestamptz, ${after.id}::uuid)`,
+            ]
+          : []),
+      ),
     )
-    .orderBy(jobs.createdAt)
+    .orderBy(jobs.createdAt, jobs.id)
     .limit(limit);
 }

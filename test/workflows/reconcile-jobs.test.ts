@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createJob } from '../../db/queries/jobs';
+import { createJob, listOpenJobs, type OpenJob } from '../../db/queries/jobs';
 import { executeDelete } from '../../operations/delete';
 import { linkErasureJob } from '../../operations/gdpr-requests';
 import { auditLog, customers, jobItems, jobs, notifications } from '../../db/schema';
@@ -405,6 +405,36 @@ describe('a bulk erasure caught running', () => {
           .where(and(eq(auditLog.objectId, id), eq(auditLog.jobId, job.id))),
       ).toHaveLength(1);
     }
+  });
+});
+
+describe('the open jobs the reconciler reads', () => {
+  it('are paged through once each, also jobs created in the same microsecond', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = randomUUID();
+      await createJob(t.db, {
+        id,
+        type: 'delete',
+        startedBy: t.adminId,
+        params: { entity: 'customer', id: randomUUID() },
+        workflowId: jobWorkflowId('delete', id),
+      });
+      ids.push(id);
+    }
+    await t.db
+      .update(jobs)
+      .set({ createdAt: sql`'2020-01-01 00:00:00.123456+00'::timestamptz` })
+      .where(inArray(jobs.id, ids));
+    const seen: string[] = [];
+    let after: OpenJob | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await listOpenJobs(t.db, { jobIds: ids, after, limit: 1 });
+      if (page.length === 0) break;
+      seen.push(...page.map((job) => job.id));
+      after = page.at(-1);
+    }
+    expect(seen).toEqual([...ids].sort());
   });
 });
 

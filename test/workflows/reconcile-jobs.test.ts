@@ -3,7 +3,6 @@ import proto from '@temporalio/proto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createJob, listOpenJobs, type OpenJob } from '../../db/queries/jobs';
 import { executeDelete } from '../../operations/delete';
@@ -29,6 +28,7 @@ import {
 import {
   customerWithItems,
   finishedDeleteJob,
+  holdCustomerRow,
   jobWhenFinished,
   startJobTestApp,
   type Job,
@@ -330,19 +330,12 @@ describe('a bulk erasure caught running', () => {
   async function runningErasure() {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await newCustomer());
-    const holder = new pg.Client({ connectionString: t.config.databaseUrl });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('select id from customers where id = $1 for update', [ids[1]]);
+    const { release } = await holdCustomerRow(t, ids[1]!);
     const job = await startBulkErasure(quick, { entity: 'customers', ids });
     await eventually(async () => {
       const row = await jobRow(job.id);
       return row.status === 'running' && row.progressDone === 1 ? row : undefined;
     });
-    const release = async () => {
-      await holder.query('rollback');
-      await holder.end();
-    };
     return { job, ids, release };
   }
 

@@ -8,6 +8,9 @@
  * `--overwrite` is given, so recording a new branch never replaces what older
  * code recorded.
  * Run: `npm run record:histories` (`npm run record:histories -- --overwrite`).
+ * After a change guarded with `patched`, record the new paths beside the old
+ * ones as a generation of their own: `npm run record:histories -- --as <name>`
+ * writes `<branch>.<name>.history.bin` for every branch.
  *
  * How the branches that need a fault are reached, with real API calls only:
  * - expired: a second API instance on the same services with a 1-second confirm TTL;
@@ -36,6 +39,14 @@ import { projectRoot } from '../stack';
 
 const out = path.join(projectRoot, 'test/workflows/histories');
 const overwrite = process.argv.includes('--overwrite');
+/** `--as <generation>`: every branch recorded again, under names of that generation. */
+const generation = (() => {
+  const at = process.argv.indexOf('--as');
+  const name = at >= 0 ? process.argv[at + 1] : undefined;
+  if (at >= 0 && !/^[a-z0-9-]+$/.test(name ?? ''))
+    throw new Error('--as needs a generation name of lowercase letters, digits and dashes');
+  return name;
+})();
 const DAY_MS = 86_400_000;
 /** More than one bulk-erasure run takes (workflows/bulk-delete.ts BATCHES_PER_RUN) at one object per batch. */
 const CONTINUED_SELECTION = 205;
@@ -205,6 +216,17 @@ async function main() {
         await jobEnded(bulk.id, 'completed');
         record('bulk-delete-completed', bulk.workflowId);
 
+        const rejectedJobOf = async (name: string, type: string) => {
+          const [job] = (
+            await db.execute<{ id: string; workflow_id: string }>(
+              sql`select id, workflow_id from jobs where type = ${type} and status = 'rejected'
+                  order by created_at desc limit 1`,
+            )
+          ).rows;
+          if (!job) throw new Error(`no rejected ${type} job`);
+          record(name, job.workflow_id);
+        };
+
         // Expired: previews nobody confirms within the strict instance's TTL.
         const [d, e] = [await customer(), await customer()];
         const expiring = [
@@ -245,21 +267,35 @@ async function main() {
           record(name, started.job.workflowId);
         }
 
+        // A bulk erasure's preview: left to expire, cancelled before its confirmation,
+        // and refused because nothing it names exists (422 NOTHING_SELECTED).
+        const unconfirmed = await call(
+          'POST',
+          '/v1/bulk-deletes',
+          { entity: 'customers', ids: [await customer()] },
+          { via: strict },
+        );
+        await jobEnded(unconfirmed.job.id, 'expired');
+        record('bulk-delete-expired', unconfirmed.job.workflowId);
+        const withdrawn = await call('POST', '/v1/bulk-deletes', {
+          entity: 'customers',
+          ids: [await customer()],
+        });
+        await call('POST', `/v1/bulk-deletes/${withdrawn.job.id}/cancel`);
+        record('bulk-delete-cancelled-unconfirmed', withdrawn.job.workflowId);
+        await call(
+          'POST',
+          '/v1/bulk-deletes',
+          { entity: 'customers', ids: [randomUUID()] },
+          { expect: [422] },
+        );
+        await rejectedJobOf('bulk-delete-rejected', 'bulk_delete');
+
         // Rejected at the preview: a merge over the limit (2 items > 1), and a split and
         // a move out of a customer whose erasure request is open. The API answers 4xx.
         const [f, g] = [await customer(), await customer()];
         await conversation(f);
         await kobject(f);
-        const rejectedJobOf = async (name: string, type: string) => {
-          const [job] = (
-            await db.execute<{ id: string; workflow_id: string }>(
-              sql`select id, workflow_id from jobs where type = ${type} and status = 'rejected'
-                  order by created_at desc limit 1`,
-            )
-          ).rows;
-          if (!job) throw new Error(`no rejected ${type} job`);
-          record(name, job.workflow_id);
-        };
         await call(
           'POST',
           '/v1/merges',
@@ -463,7 +499,10 @@ async function main() {
 
         mkdirSync(out, { recursive: true });
         for (const [name, { workflowId, runId }] of Object.entries(recorded)) {
-          const file = path.join(out, `${name}.history.bin`);
+          const file = path.join(
+            out,
+            generation ? `${name}.${generation}.history.bin` : `${name}.history.bin`,
+          );
           // A history on file proves the code that recorded it still replays: keep it.
           if (existsSync(file) && !overwrite) {
             console.log(`kept ${name} (already recorded; --overwrite replaces it)`);

@@ -13,11 +13,10 @@ import {
   erasureStartedSignal,
   gdprRequestDeclinedSignal,
   gdprWorkflowIds,
-  reconcileSchedule,
   searchAttributes,
-  type ReconcileJobsInput,
   type TrackGdprRequestInput,
 } from '../workflows/contracts';
+import { reconcileJobsNow } from './reconcile';
 
 const WORKFLOW_TYPE = 'trackGdprRequestWorkflow';
 
@@ -152,21 +151,6 @@ export async function abandonedJobsOf(
   }
   return {
     isAbandoned: async (job) => found.has(job.id),
-    async settleFound() {
-      for (const jobId of found) {
-        const input: ReconcileJobsInput = { jobIds: [jobId] };
-        try {
-          await app.temporal.workflow.start(reconcileSchedule.workflowType, {
-            taskQueue: app.config.temporal.taskQueue,
-            workflowId: `reconcile-job-${jobId}`,
-            args: [input],
-            staticSummary: `Settle job ${jobId}, whose workflow ended without settling it`,
-          });
-        } catch (error) {
-          // Already being settled; the scheduled reconciler settles it otherwise.
-          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        }
-      }
-    },
+    settleFound: () => reconcileJobsNow(app, found),
   };
 }

@@ -37,6 +37,7 @@ import {
   type WorkflowJobType,
 } from '../workflows/contracts';
 import type { AuthUser } from './plugins/auth';
+import { reconcileJobsNow } from './reconcile';
 
 export function jobView(app: FastifyInstance, job: JobRow) {
   const { fingerprint: _fingerprint, ...preview } = job.preview ?? {};
@@ -308,6 +309,8 @@ export async function signalCancel(
     await app.temporal.workflow.getHandle(job.workflowId).signal(signal);
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
+    // Closed without settling its job (terminated in Temporal UI): settled now, not in a minute.
+    if (!isFinished(job.status)) await reconcileJobsNow(app, [job.id]);
   }
 }
 

@@ -157,7 +157,15 @@ export async function startBulkErasure(
 ): Promise<{ preview: BulkPreview; job: Job }> {
   const previewed = await t.call('POST', '/v1/bulk-deletes', { ...options, body });
   expect(previewed.statusCode, previewed.body).toBe(202);
-  const preview = previewed.json<BulkPreview>();
+  let preview = previewed.json<BulkPreview>();
+  // An API answering sooner than the preview is ready says `pending`; the selection follows.
+  if (preview.job.status === 'pending') {
+    preview = await eventually(async () => {
+      const shown = await t.call('GET', `/v1/bulk-deletes/${preview.job.id}/selection`, options);
+      const body = shown.json<BulkPreview>();
+      return body.job.status === 'pending' ? undefined : body;
+    });
+  }
   expect(preview.job.status).toBe('awaiting_confirmation');
   const confirmed = await t.call('POST', `/v1/bulk-deletes/${preview.job.id}/confirm`, {
     ...(options.key ? { key: options.key } : {}),

@@ -268,6 +268,14 @@ async function erasureRunning(
   return progress.status === 'completed' ? job.id : undefined;
 }
 
+/** The single-deletion jobs of this customer (a job's parameters name what it deletes). */
+const singleDeletionOf = (customerId: string) =>
+  and(
+    eq(jobs.type, 'delete'),
+    sql`${jobs.params}->>'entity' = 'customer'`,
+    sql`${jobs.params}->>'id' = ${customerId}`,
+  );
+
 /**
  * The deletion jobs not yet final that a pending request's erasure could be
  * left to: the one it follows, and those erasing its customer. The API asks
@@ -293,14 +301,7 @@ export async function openErasureJobsOf(db: Queryable, id: string): Promise<JobA
   const singles = await db
     .select(candidate)
     .from(jobs)
-    .where(
-      and(
-        eq(jobs.type, 'delete'),
-        sql`${jobs.params}->>'entity' = 'customer'`,
-        sql`${jobs.params}->>'id' = ${row.customerId}`,
-        open,
-      ),
-    );
+    .where(and(singleDeletionOf(row.customerId), open));
   const bulks = await db
     .select(candidate)
     .from(jobItems)
@@ -435,9 +436,7 @@ export async function deletionJobOf(
     .from(jobs)
     .where(
       and(
-        eq(jobs.type, 'delete'),
-        sql`${jobs.params}->>'entity' = 'customer'`,
-        sql`${jobs.params}->>'id' = ${customerId}`,
+        singleDeletionOf(customerId),
         inArray(jobs.status, ['pending', 'running', 'completed']),
         ...notExcluded,
       ),

@@ -16,7 +16,6 @@ import {
 import type { Activities } from '../activities';
 import {
   cancelBulkJobSignal,
-  cancelJobSignal,
   confirmBulkDeleteUpdate,
   searchAttributes,
   type BulkDeleteInput,
@@ -92,7 +91,6 @@ async function runBulkDelete(
   let total = 0;
   let confirmedBy: string | undefined;
   setHandler(cancelBulkJobSignal, cancel);
-  setHandler(cancelJobSignal, cancel);
   const notAwaiting = () =>
     ApplicationFailure.create({
       type: 'JOB_NOT_AWAITING_CONFIRMATION',

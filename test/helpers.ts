@@ -234,3 +234,22 @@ export async function inboxOf(address: string): Promise<InboxEmail[]> {
   const emails = (await response.json()) as InboxEmail[];
   return emails.filter((email) => email.to.some((to) => to.address === address));
 }
+
+/** Which test file writes day-bucketed report cells in which years: one lane each, so none meets another's. */
+export const reportLanes = {
+  reports: 0,
+  timelineWrites: 1,
+  concurrentWrites: 2,
+  deletions: 3,
+} as const;
+
+/**
+ * A random day in the twelve years of `lane` (1971 + 12 × lane on): a day no
+ * other test file writes to, so the report's cells on it are the caller's
+ * alone. Two files on one lane could meet; different lanes never do.
+ */
+export function privateDay(lane: number): Date {
+  const day = new Date(Date.UTC(1971 + 12 * lane, 0, 1));
+  day.setUTCDate(day.getUTCDate() + Math.floor(Math.random() * 4000));
+  return day;
+}

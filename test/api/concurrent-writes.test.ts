@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldConversationStatChanges } from '../../db/queries/reporting';
-import { eventually, startTestApp, type TestApp } from '../helpers';
+import { eventually, privateDay, reportLanes, startTestApp, type TestApp } from '../helpers';
 
 /**
  * An integration importing a customer's history sends many writes at once;
@@ -19,12 +19,8 @@ const PARALLEL = 40;
 
 const customer = () => t.create<{ id: string }>('/v1/customers', { name: 'Parallel Importer' });
 
-/** A day no other test writes to, so the report's cells are this test's alone. */
-function privateDay(): string {
-  const day = new Date(Date.UTC(1975, 0, 1));
-  day.setUTCDate(day.getUTCDate() + Math.floor(Math.random() * 5000));
-  return day.toISOString().slice(0, 10);
-}
+/** A day no other test file writes to, so the report's cells are this test's alone. */
+const privateIsoDay = () => privateDay(reportLanes.concurrentWrites).toISOString().slice(0, 10);
 
 function expectAll(responses: LightMyRequestResponse[], status: number) {
   const failed = responses.filter((r) => r.statusCode !== status);
@@ -50,7 +46,7 @@ const report = async (day: string) =>
 describe('parallel writes to one customer', () => {
   it(`creates ${PARALLEL} conversations at once, all 201, and counts them in the report`, async () => {
     const { id } = await customer();
-    const day = privateDay();
+    const day = privateIsoDay();
     const latest = `${day}T12:00:00.000Z`;
     const responses = await Promise.all(
       Array.from({ length: PARALLEL }, (_, i) =>
@@ -91,7 +87,7 @@ describe('parallel writes to one customer', () => {
 
   it('takes conversations, KObjects, messages and status changes on one customer at once', async () => {
     const { id } = await customer();
-    const day = privateDay();
+    const day = privateIsoDay();
     const seeded = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         t.create(`/v1/customers/${id}/conversations`, {
@@ -157,7 +153,7 @@ describe('parallel writes to one customer', () => {
 describe('parallel writes across customers', () => {
   it('creates conversations for many customers on one report cell, all 201, counted exactly', async () => {
     const customers = await Promise.all(Array.from({ length: 8 }, () => customer()));
-    const day = privateDay();
+    const day = privateIsoDay();
     const responses = await Promise.all(
       Array.from({ length: PARALLEL }, (_, i) =>
         t.call('POST', `/v1/customers/${customers[i % customers.length]!.id}/conversations`, {
@@ -187,7 +183,7 @@ describe('parallel writes across customers', () => {
 describe('report counters', () => {
   it('give the same report before and after the change log is folded into the daily totals', async () => {
     const { id } = await customer();
-    const day = privateDay();
+    const day = privateIsoDay();
     const created = await Promise.all(
       Array.from({ length: 6 }, () =>
         t.create(`/v1/customers/${id}/conversations`, {

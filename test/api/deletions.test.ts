@@ -8,7 +8,9 @@ import {
   decodedHistory,
   eventually,
   inboxOf,
+  privateDay,
   problemOf,
+  reportLanes,
   testConfig,
   uniqueWord,
   userWithKey,
@@ -56,8 +58,7 @@ async function searchHits(index: string, q: string): Promise<number> {
   return response.json<{ total: number }>().total;
 }
 
-const randomDay = () =>
-  new Date(Date.UTC(1990 + Math.floor(Math.random() * 9), Math.floor(Math.random() * 12), 3));
+const randomDay = () => privateDay(reportLanes.deletions);
 
 describe('deleting one object', () => {
   it('erases a customer everywhere: rows, redirects, previews, saved searches, search and history', async () => {

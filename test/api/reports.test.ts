@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customers } from '../../db/schema';
-import { problemOf, startTestApp, type TestApp } from '../helpers';
+import { privateDay, problemOf, reportLanes, startTestApp, type TestApp } from '../helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -9,16 +9,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** A day no other test writes to, so the report's cells are this test's alone. */
-function privateDay(): Date {
-  const day = new Date(Date.UTC(1990, 0, 1));
-  day.setUTCDate(day.getUTCDate() + Math.floor(Math.random() * 3000));
-  return day;
-}
-
 describe('conversation report', () => {
   it('counts conversations per day, channel and status, and keeps them when customers are deleted', async () => {
-    const day = privateDay();
+    const day = privateDay(reportLanes.reports);
     const next = new Date(day.getTime() + 86_400_000);
     const iso = (d: Date) => d.toISOString().slice(0, 10);
     const customer = (await t.call('POST', '/v1/customers', { body: { name: 'Reported' } })).json<{

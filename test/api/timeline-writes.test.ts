@@ -5,7 +5,15 @@ import { createDatabase } from '../../db/client';
 import { createConversation } from '../../db/queries/conversations';
 import { SEARCH_OUTBOX_CHANNEL } from '../../db/queries/search-outbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, problemOf, startTestApp, uniqueWord, type TestApp } from '../helpers';
+import {
+  eventually,
+  privateDay,
+  problemOf,
+  reportLanes,
+  startTestApp,
+  uniqueWord,
+  type TestApp,
+} from '../helpers';
 
 /**
  * A conversation or KObject create is one statement; what it writes (or,
@@ -19,12 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** A day no other test writes to, so the report's cells are this test's alone. */
-function privateDay(): string {
-  const day = new Date(Date.UTC(1990, 0, 1));
-  day.setUTCDate(day.getUTCDate() + Math.floor(Math.random() * 5000));
-  return day.toISOString().slice(0, 10);
-}
+/** A day no other test file writes to, so the report's cells are this test's alone. */
+const privateIsoDay = () => privateDay(reportLanes.timelineWrites).toISOString().slice(0, 10);
 
 async function outboxOf(entityId: string): Promise<string[]> {
   const result = await t.db.execute<{ entity: string }>(
@@ -44,7 +48,7 @@ const customerOf = async (id: string) =>
 describe('a conversation create', () => {
   it('writes the conversation, its messages in the order given, the report change and the outbox rows', async () => {
     const customer = await t.create<{ id: string }>('/v1/customers', { name: 'Ada Lovelace' });
-    const day = privateDay();
+    const day = privateIsoDay();
     const at = (hour: string) => `${day}T${hour}:00:00.000Z`;
     const bodies = [uniqueWord('late'), uniqueWord('early'), uniqueWord('noon')];
     const created = await t.create<{
@@ -123,7 +127,7 @@ describe('a conversation create', () => {
 
   it('answers 404 for an unknown customer and writes nothing', async () => {
     const ghost = randomUUID();
-    const day = privateDay();
+    const day = privateIsoDay();
     const body = uniqueWord('ghost');
     const response = await t.call('POST', `/v1/customers/${ghost}/conversations`, {
       body: {

@@ -113,10 +113,16 @@ export function stackFramesOf(error: unknown): string {
   return error.stack.slice(head.length).replace(/^\n/, '');
 }
 
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  const pg = pgErrorOf(error);
-  return pg?.code === '23505' && (constraint === undefined || pg.constraint === constraint);
-}
+/** Whether `error` is Postgres refusing with `sqlstate`, on `constraint` when one is named. */
+const violates =
+  (sqlstate: string) =>
+  (error: unknown, constraint?: string): boolean => {
+    const pg = pgErrorOf(error);
+    return pg?.code === sqlstate && (constraint === undefined || pg.constraint === constraint);
+  };
+
+export const isUniqueViolation = violates('23505');
+export const isForeignKeyViolation = violates('23503');
 
 /**
  * SQLSTATEs that mean the server cannot serve anyone right now: connection

@@ -5,6 +5,7 @@ import { expect, inject } from 'vitest';
 import { buildApp } from '../api/app';
 import { createDatabase, type Database } from '../db/client';
 import { issueApiKey } from '../db/queries/api-keys';
+import { createPermissionSet } from '../db/queries/permission-sets';
 import { createUser } from '../db/queries/users';
 import { loadConfig, type Config } from '../lib/config';
 import { connectTemporal } from '../lib/temporal';
@@ -26,18 +27,26 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
+/**
+ * A user and an API key. A non-admin holds exactly `permissions`, through a
+ * permission set of their own (`setId`); with none they may do nothing but
+ * read their own notifications and jobs.
+ */
 export async function userWithKey(
   db: Database,
   { isAdmin = false, permissions = [] as string[] } = {},
-): Promise<{ id: string; key: string }> {
+): Promise<{ id: string; key: string; setId: string | undefined }> {
+  const set = isAdmin
+    ? undefined
+    : await createPermissionSet(db, { name: `test ${randomUUID()}`, permissions });
   const user = await createUser(db, {
     name: isAdmin ? 'Test Admin' : 'Test User',
     email: `${randomUUID()}@test.custodian`,
     isAdmin,
-    permissions,
+    permissionSetIds: set ? [set.id] : [],
   });
   const { key } = await issueApiKey(db, user.id, 'test');
-  return { id: user.id, key };
+  return { id: user.id, key, setId: set?.id };
 }
 
 interface CallOptions {

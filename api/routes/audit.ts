@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { listAuditLog } from '../../db/queries/audit';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
-import { requireAdmin } from '../plugins/auth';
+import { adminOnly } from '../plugins/auth';
 import { Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
 
 const AuditEntry = Type.Object({
@@ -21,7 +21,7 @@ const audit: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/audit-log',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags: ['audit'],
         summary: 'The audit log, newest first',

@@ -21,6 +21,7 @@ import {
 } from '../schemas/common';
 import { TimelineItem } from '../schemas/timeline';
 import { companyView, iso, timelineItemView } from '../views';
+import { can } from '../plugins/auth';
 
 const tags = ['companies'];
 
@@ -55,6 +56,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/companies',
     {
+      config: { access: can('customers.write') },
       schema: {
         tags,
         summary: 'Create a company',
@@ -74,6 +76,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/companies',
     {
+      config: { access: can('customers.read') },
       schema: {
         tags,
         summary: 'List companies',
@@ -93,6 +96,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/companies/:id',
     {
+      config: { access: can('customers.read') },
       schema: {
         tags,
         summary: 'Get a company',
@@ -106,6 +110,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/companies/:id',
     {
+      config: { access: can('customers.write') },
       schema: {
         tags,
         summary: 'Update a company',
@@ -123,6 +128,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/companies/:id',
     {
+      config: { access: can('customers.delete') },
       schema: {
         tags,
         summary: 'Companies cannot be deleted',
@@ -147,6 +153,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/companies/:id/timeline',
     {
+      config: { access: can('customers.read', 'conversations.read', 'kobjects.read') },
       schema: {
         tags,
         summary: "The company's customers as cards, most recently active first",
@@ -178,6 +185,7 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/companies/:id/customers',
     {
+      config: { access: can('customers.read') },
       schema: {
         tags,
         summary: "The company's customer directory, by name",

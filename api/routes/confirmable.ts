@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ConfirmableJobType } from '../../workflows/contracts';
 import { cancelJob, confirmJob, findOwnJob, jobView } from '../jobs';
-import { currentUser, requirePermission } from '../plugins/auth';
+import { can, currentUser } from '../plugins/auth';
 import { problems } from '../schemas/common';
 import { JobEnvelope, JobIdParams } from '../schemas/jobs';
 
@@ -19,13 +19,13 @@ export function confirmableJobRoutes({
   noun: string;
 }): FastifyPluginAsyncTypebox {
   return async (app) => {
-    const allowed = requirePermission('customers.merge');
+    const allowed = can('customers.merge');
     const tags = [path];
 
     app.post(
       `/${path}/:jobId/confirm`,
       {
-        preHandler: allowed,
+        config: { access: allowed },
         schema: {
           tags,
           summary: `Confirm a previewed ${noun}`,
@@ -50,7 +50,7 @@ export function confirmableJobRoutes({
     app.post(
       `/${path}/:jobId/cancel`,
       {
-        preHandler: allowed,
+        config: { access: allowed },
         schema: {
           tags,
           summary: `Cancel a ${noun} awaiting confirmation`,

@@ -9,6 +9,7 @@ import {
 import { conversationChannels, conversationStatuses, messageDirections } from '../../db/schema';
 import { IdParams, OneOf, Nullable, problems, Timestamp, UserTime, Uuid } from '../schemas/common';
 import { conversationView, messageView } from '../views';
+import { can } from '../plugins/auth';
 
 const tags = ['conversations'];
 
@@ -56,6 +57,7 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/customers/:id/conversations',
     {
+      config: { access: can('conversations.write') },
       schema: {
         tags,
         summary: "Start a conversation on a customer's timeline",
@@ -94,6 +96,7 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/conversations/:id',
     {
+      config: { access: can('conversations.read') },
       schema: {
         tags,
         summary: 'Get a conversation with its messages',
@@ -107,6 +110,7 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/conversations/:id',
     {
+      config: { access: can('conversations.write') },
       schema: {
         tags,
         summary: "Change a conversation's status or subject",
@@ -128,6 +132,7 @@ const conversations: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/conversations/:id/messages',
     {
+      config: { access: can('conversations.write') },
       schema: {
         tags,
         summary: 'Add a message to a conversation',

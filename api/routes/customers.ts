@@ -12,6 +12,7 @@ import { notFound } from '../../lib/errors';
 import { IdParams, Page, PageQuery, problems, Uuid } from '../schemas/common';
 import { CreateCustomerBody, Customer, UpdateCustomerBody } from '../schemas/customers';
 import { customerView } from '../views';
+import { can } from '../plugins/auth';
 
 const tags = ['customers'];
 
@@ -19,6 +20,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/customers',
     {
+      config: { access: can('customers.write') },
       schema: {
         tags,
         summary: 'Create a customer',
@@ -40,6 +42,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/customers',
     {
+      config: { access: can('customers.read') },
       schema: {
         tags,
         summary: 'List customers, newest first',
@@ -60,6 +63,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/customers/:id',
     {
+      config: { access: can('customers.read') },
       schema: {
         tags,
         summary: 'Get a customer',
@@ -87,6 +91,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/customers/:id',
     {
+      config: { access: can('customers.write') },
       schema: {
         tags,
         summary: 'Update a customer',

@@ -23,7 +23,8 @@ import {
   startJob,
   waitForJob,
 } from '../jobs';
-import { currentUser, requirePermission } from '../plugins/auth';
+import { assertPermission, can, currentUser, type AuthUser } from '../plugins/auth';
+import { deletePermission, readPermission, type ObjectType } from '../../lib/permissions';
 import { IdParams, Nullable, OneOf, problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, Job, JobEnvelope, JobIdParams } from '../schemas/jobs';
 
@@ -83,7 +84,7 @@ function throwValidation(
   throw error;
 }
 
-const singles: { path: string; entity: DeletableEntity; noun: string }[] = [
+const singles: { path: ObjectType; entity: DeletableEntity; noun: string }[] = [
   { path: 'customers', entity: 'customer', noun: 'customer and every trace of its data' },
   { path: 'conversations', entity: 'conversation', noun: 'conversation with its messages' },
   { path: 'kobjects', entity: 'kobject', noun: 'KObject' },
@@ -106,7 +107,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
     app.delete(
       `/${path}/:id`,
       {
-        preHandler: requirePermission('objects.delete'),
+        config: { access: can(deletePermission(path)) },
         attachValidation: true,
         schema: {
           tags: ['deletions'],
@@ -143,10 +144,15 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
     );
   }
 
-  const canBulkDelete = [
-    requirePermission('searches.read'),
-    requirePermission('searches.bulkDelete'),
-  ];
+  const canBulkDelete = can('searches.read', 'searches.bulkDelete');
+
+  /** A bulk erasure also needs the erased type's delete permission, and its read one to see the selection. */
+  const assertMayErase = (user: AuthUser, entity: DeletableEntity) => {
+    const type = `${entity}s` as const;
+    assertPermission(user, deletePermission(type));
+    assertPermission(user, readPermission(type));
+  };
+  const entityOf = (job: JobRow) => (job.params as unknown as BulkDeleteParams).entity;
 
   /** The first page of a bulk job's frozen selection, with names for its starter to recognise. */
   const selectionView = async (job: JobRow) => {
@@ -189,7 +195,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/bulk-deletes',
     {
-      preHandler: canBulkDelete,
+      config: { access: canBulkDelete },
       attachValidation: true,
       schema: {
         tags: ['deletions'],
@@ -219,6 +225,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
       const { ids, savedSearchId } = request.body;
       const entity = request.body.entity;
       const user = currentUser(request);
+      assertMayErase(user, bulkEntities[entity]);
       if ((ids === undefined) === (savedSearchId === undefined)) {
         throw new DomainError(
           'unprocessable',
@@ -282,7 +289,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/bulk-deletes/:jobId/confirm',
     {
-      preHandler: canBulkDelete,
+      config: { access: canBulkDelete },
       attachValidation: true,
       schema: {
         tags: ['deletions'],
@@ -311,6 +318,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
       throwValidation(request.validationError);
       const user = currentUser(request);
       const job = await findOwnJob(app, user, request.params.jobId, 'bulk_delete');
+      assertMayErase(user, entityOf(job));
       const confirmed = await confirmBulkJob(app, job, user.id, request.body.count);
       return reply.code(202).send({ job: jobView(app, confirmed) });
     },
@@ -319,7 +327,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/bulk-deletes/:jobId/selection',
     {
-      preHandler: canBulkDelete,
+      config: { access: canBulkDelete },
       schema: {
         tags: ['deletions'],
         summary: "A bulk erasure's frozen selection: its count and first page",
@@ -328,7 +336,9 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const job = await findOwnJob(app, currentUser(request), request.params.jobId, 'bulk_delete');
+      const user = currentUser(request);
+      const job = await findOwnJob(app, user, request.params.jobId, 'bulk_delete');
+      assertMayErase(user, entityOf(job));
       return { job: jobView(app, job), selection: await selectionView(job) };
     },
   );
@@ -336,7 +346,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/bulk-deletes/:jobId/cancel',
     {
-      preHandler: canBulkDelete,
+      config: { access: canBulkDelete },
       schema: {
         tags: ['deletions'],
         summary: 'Stop a bulk delete after its current batch; what was deleted stays deleted',

@@ -5,13 +5,14 @@ import { notFound } from '../../lib/errors';
 import { temporalUiLink } from '../../lib/temporal';
 import { searchAttributes, workflowIds } from '../../workflows/contracts';
 import type { countTimelineWorkflow } from '../../workflows/count-timeline';
-import { currentUser } from '../plugins/auth';
+import { adminOnly, currentUser } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
 
 const diagnostics: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/diagnostics/timeline-count',
     {
+      config: { access: adminOnly },
       schema: {
         tags: ['diagnostics'],
         summary: "Count a customer's timeline items through a Temporal workflow",

@@ -12,6 +12,7 @@ import {
 import { DomainError } from '../../lib/errors';
 import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
 import { eventView } from '../views';
+import { can } from '../plugins/auth';
 
 const tags = ['events'];
 
@@ -67,6 +68,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/customers/:id/events',
     {
+      config: { access: can('events.write') },
       bodyLimit: BODY_LIMIT,
       schema: {
         tags,
@@ -101,6 +103,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/customers/:id/events',
     {
+      config: { access: can('events.read') },
       schema: {
         tags,
         summary: "A customer's engagement events, newest first",

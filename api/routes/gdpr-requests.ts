@@ -25,7 +25,7 @@ import {
   signalGdprWorkflow,
 } from '../gdpr';
 import { jobView, pollUntil, startJobWorkflow } from '../jobs';
-import { currentUser, requirePermission } from '../plugins/auth';
+import { can, currentUser } from '../plugins/auth';
 import { IdParams, Nullable, Page, PageQuery, problems, Timestamp, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, Job } from '../schemas/jobs';
 import {
@@ -48,7 +48,7 @@ const DateOrTime = (description: string) =>
   });
 
 const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
-  const allowed = requirePermission('gdpr.manage');
+  const allowed = can('gdpr.manage');
 
   const getRequest = async (id: string) => {
     const row = await findGdprRequest(app.db, id);
@@ -59,7 +59,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/gdpr-requests',
     {
-      preHandler: allowed,
+      config: { access: allowed },
       schema: {
         tags,
         summary: 'Record an erasure request; its deadline is tracked by a workflow',
@@ -122,7 +122,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/gdpr-requests',
     {
-      preHandler: allowed,
+      config: { access: allowed },
       schema: {
         tags,
         summary: 'List erasure requests by deadline, soonest first',
@@ -151,7 +151,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/gdpr-requests/report',
     {
-      preHandler: allowed,
+      config: { access: allowed },
       schema: {
         tags,
         summary:
@@ -190,7 +190,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/gdpr-requests/:id',
     {
-      preHandler: allowed,
+      config: { access: allowed },
       schema: {
         tags,
         summary: 'An erasure request with its erasure job, completion record and audit trail',
@@ -212,7 +212,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/gdpr-requests/:id/decline',
     {
-      preHandler: allowed,
+      config: { access: allowed },
       schema: {
         tags,
         summary: 'Close a request as declined: the right to erasure does not apply',
@@ -248,7 +248,7 @@ const gdprRequests: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/gdpr-requests/:id/erase',
     {
-      preHandler: allowed,
+      config: { access: can('gdpr.manage', 'customers.delete') },
       schema: {
         tags,
         summary: "Erase the request's customer everywhere: the deletion job, linked to the request",

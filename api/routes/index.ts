@@ -12,6 +12,7 @@ import jobs from './jobs';
 import kobjects from './kobjects';
 import merges from './merges';
 import notifications from './notifications';
+import permissionSets from './permission-sets';
 import reports from './reports';
 import search from './search';
 import timeline from './timeline';
@@ -23,6 +24,7 @@ export default async function v1(app: FastifyInstance) {
   await app.register(auth);
   for (const routes of [
     users,
+    permissionSets,
     notifications,
     customers,
     companies,

@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { displayNamesOf, listJobItems } from '../../operations/bulk-delete';
 import type { DeletableEntity } from '../../operations/delete';
 import { findOwnJob, jobView } from '../jobs';
-import { currentUser } from '../plugins/auth';
+import { anyUser, currentUser } from '../plugins/auth';
 import { OneOf, Page, PageQuery, problems, Uuid } from '../schemas/common';
 import { Job } from '../schemas/jobs';
 
@@ -17,6 +17,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/jobs/:id',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary: 'Get a job: status, progress, preview, result or error, and its workflow',
@@ -32,6 +33,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/jobs',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary: 'List jobs, newest first',
@@ -63,6 +65,7 @@ const jobs: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/jobs/:id/items',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary:

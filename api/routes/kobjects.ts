@@ -4,6 +4,7 @@ import { createKlass, createKObject, getKObject, listKlasses } from '../../db/qu
 import { jsonLimits } from '../../domain/json';
 import { FreeJson, IdParams, Name, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
 import { iso, kobjectView } from '../views';
+import { can } from '../plugins/auth';
 
 const KlassName = Type.String({
   minLength: 1,
@@ -36,6 +37,7 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/klasses',
     {
+      config: { access: can('kobjects.write') },
       schema: {
         tags: ['kobjects'],
         summary: 'Define a klass (a custom object type)',
@@ -52,6 +54,7 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/klasses',
     {
+      config: { access: can('kobjects.read') },
       schema: {
         tags: ['kobjects'],
         summary: 'List klasses',
@@ -69,6 +72,7 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/customers/:id/kobjects',
     {
+      config: { access: can('kobjects.write') },
       schema: {
         tags: ['kobjects'],
         summary: 'Create a KObject on a customer',
@@ -93,6 +97,7 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/kobjects/:id',
     {
+      config: { access: can('kobjects.read') },
       schema: {
         tags: ['kobjects'],
         summary: 'Get a KObject',

@@ -4,7 +4,7 @@ import { findCustomer } from '../../db/queries/customers';
 import { assertDifferentCustomers } from '../../domain/merge';
 import { notFound } from '../../lib/errors';
 import { jobView, startConfirmableJob } from '../jobs';
-import { currentUser, requirePermission } from '../plugins/auth';
+import { can, currentUser } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, JobEnvelope } from '../schemas/jobs';
 import { confirmableJobRoutes } from './confirmable';
@@ -12,12 +12,12 @@ import { confirmableJobRoutes } from './confirmable';
 const tags = ['merges'];
 
 const merges: FastifyPluginAsyncTypebox = async (app) => {
-  const canMerge = requirePermission('customers.merge');
+  const canMerge = can('customers.merge');
 
   app.post(
     '/merges',
     {
-      preHandler: canMerge,
+      config: { access: canMerge },
       schema: {
         tags,
         summary:

@@ -6,7 +6,7 @@ import {
   markNotificationRead,
   updateNotificationSettings,
 } from '../../db/queries/notifications';
-import { currentUser } from '../plugins/auth';
+import { anyUser, currentUser } from '../plugins/auth';
 import { IdParams, Page, PageQuery, problems } from '../schemas/common';
 import {
   Notification,
@@ -22,6 +22,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/me/notification-settings',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary: 'How you are told about each kind of notice (every channel is on by default)',
@@ -34,6 +35,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/me/notification-settings',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary: 'Switch email and in-app notices on or off, each channel independently',
@@ -47,6 +49,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/me/notifications',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary: 'Your in-app notifications: unread first, then newest first',
@@ -74,6 +77,7 @@ const notifications: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/me/notifications/:id/read',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary: 'Mark one of your notifications read',

@@ -4,6 +4,7 @@ import { conversationReport } from '../../db/queries/reporting';
 import { conversationChannels, conversationStatuses } from '../../db/schema';
 import { DomainError } from '../../lib/errors';
 import { OneOf, problems } from '../schemas/common';
+import { can } from '../plugins/auth';
 
 const MAX_DAYS = 366;
 
@@ -11,6 +12,7 @@ const reports: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/reports/conversations',
     {
+      config: { access: can('reports.read') },
       schema: {
         tags: ['reporting'],
         summary: 'Conversations per day (UTC, by creation), channel and current status',

@@ -21,7 +21,8 @@ import {
   sortExpressions,
   type SearchRequest,
 } from '../../search/query';
-import { currentUser, requirePermission } from '../plugins/auth';
+import { assertPermission, can, currentUser } from '../plugins/auth';
+import { readPermission } from '../../lib/permissions';
 import { serviceUnavailable } from '../../lib/errors';
 import { iso } from '../views';
 import {
@@ -132,7 +133,8 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       `/search/${index}`,
       {
-        preHandler: requirePermission('searches.read'),
+        // Results hold only the entity type the caller may read: one index per route.
+        config: { access: can('searches.read', readPermission(index)) },
         schema: {
           tags,
           summary: `Search ${index}`,
@@ -158,12 +160,12 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     );
   }
 
-  const readSearches = requirePermission('searches.read');
+  const readSearches = can('searches.read');
 
   app.post(
     '/saved-searches',
     {
-      preHandler: readSearches,
+      config: { access: readSearches },
       schema: {
         tags,
         summary: 'Save a search',
@@ -182,6 +184,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { name, index, q = '', filters = {}, sort } = request.body;
+      assertPermission(currentUser(request), readPermission(index));
       const stored = savedFilters(index, filters);
       sortExpressions(index, sort);
       const row = await createSavedSearch(app.db, currentUser(request).id, {
@@ -198,7 +201,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/saved-searches',
     {
-      preHandler: readSearches,
+      config: { access: readSearches },
       schema: {
         tags,
         summary: 'Your saved searches',
@@ -213,7 +216,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/saved-searches/:id',
     {
-      preHandler: readSearches,
+      config: { access: readSearches },
       schema: {
         tags,
         summary: 'Get a saved search',
@@ -228,7 +231,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/saved-searches/:id',
     {
-      preHandler: readSearches,
+      config: { access: readSearches },
       schema: {
         tags,
         summary: 'Change a saved search',
@@ -264,7 +267,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/saved-searches/:id',
     {
-      preHandler: readSearches,
+      config: { access: readSearches },
       schema: {
         tags,
         summary: 'Delete a saved search',
@@ -281,7 +284,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/saved-searches/:id/results',
     {
-      preHandler: readSearches,
+      config: { access: readSearches },
       schema: {
         tags,
         summary: 'Run a saved search',
@@ -291,7 +294,9 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const saved = await getSavedSearch(app.db, request.params.id, currentUser(request));
+      const user = currentUser(request);
+      const saved = await getSavedSearch(app.db, request.params.id, user);
+      assertPermission(user, readPermission(saved.index));
       const { limit = 20, offset = 0 } = request.query;
       return run(saved.index, {
         q: saved.query,

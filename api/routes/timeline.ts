@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { customerTimeline, setPinned } from '../../db/queries/timeline';
-import { currentUser } from '../plugins/auth';
+import { assertPermission, can, currentUser } from '../plugins/auth';
 import { IdParams, NoContent, OneOf, Page, PageQuery, problems } from '../schemas/common';
 import { TimelineItem } from '../schemas/timeline';
 import { timelineItemView } from '../views';
@@ -12,6 +12,7 @@ const timeline: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/customers/:id/timeline',
     {
+      config: { access: can('customers.read', 'conversations.read', 'kobjects.read') },
       schema: {
         tags,
         summary: "A customer's conversations and KObjects: pinned first, then most recent activity",
@@ -26,6 +27,7 @@ const timeline: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
+      if (request.query.include === 'events') assertPermission(currentUser(request), 'events.read');
       const page = await customerTimeline(app.db, request.params.id, {
         limit: request.query.limit ?? 25,
         cursor: request.query.cursor,
@@ -42,6 +44,7 @@ const timeline: FastifyPluginAsyncTypebox = async (app) => {
     app.put(
       `/${segment}/:id/pin`,
       {
+        config: { access: can(`${segment}.write`) },
         schema: {
           tags,
           summary: `Pin a ${type} to the top of its customer's timeline (for everyone)`,
@@ -57,6 +60,7 @@ const timeline: FastifyPluginAsyncTypebox = async (app) => {
     app.delete(
       `/${segment}/:id/pin`,
       {
+        config: { access: can(`${segment}.write`) },
         schema: {
           tags,
           summary: `Unpin a ${type}`,

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { checkKObjectMove } from '../../operations/kobject-move';
 import { checkSplit } from '../../operations/split';
 import { jobView, startConfirmableJob } from '../jobs';
-import { currentUser, requirePermission } from '../plugins/auth';
+import { can, currentUser } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, JobEnvelope } from '../schemas/jobs';
 import { confirmableJobRoutes } from './confirmable';
@@ -12,12 +12,10 @@ const Ids = Type.Array(Uuid, { maxItems: 1000 });
 
 /** Splitting conversations off a timeline, and moving KObjects: previewed, confirmed jobs like merge. */
 const transfers: FastifyPluginAsyncTypebox = async (app) => {
-  const allowed = requirePermission('customers.merge');
-
   app.post(
     '/splits',
     {
-      preHandler: allowed,
+      config: { access: can('customers.merge', 'conversations.write') },
       schema: {
         tags: ['splits'],
         summary: 'Preview moving selected conversations (only conversations) to another customer',
@@ -53,7 +51,7 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/kobject-moves',
     {
-      preHandler: allowed,
+      config: { access: can('customers.merge', 'kobjects.write') },
       schema: {
         tags: ['kobject-moves'],
         summary: 'Preview moving KObjects to another customer',

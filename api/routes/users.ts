@@ -11,33 +11,27 @@ import {
   type UserRow,
 } from '../../db/queries/users';
 import { DomainError } from '../../lib/errors';
-import { assertCoherentPermissions, permissions } from '../../lib/permissions';
-import { currentUser, requireAdmin } from '../plugins/auth';
+import { adminOnly, anyUser, currentUser } from '../plugins/auth';
 import { iso, isoOrNull } from '../views';
-import {
-  IdParams,
-  Name,
-  NoContent,
-  OneOf,
-  Nullable,
-  problems,
-  Timestamp,
-  Uuid,
-} from '../schemas/common';
+import { IdParams, Name, NoContent, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
 
 const tags = ['users'];
 
-const PermissionSet = Type.Array(OneOf(permissions), {
-  maxItems: permissions.length,
-  description: '`searches.bulkDelete` needs `searches.read`.',
+const PermissionSetIds = Type.Array(Uuid, {
+  maxItems: 100,
+  description:
+    "The user's permission sets, replacing the ones held; their permissions are the union.",
 });
 
 const User = Type.Object({
   id: Uuid,
   name: Type.String(),
   email: Type.String(),
-  isAdmin: Type.Boolean(),
-  permissions: Type.Array(Type.String()),
+  isAdmin: Type.Boolean({ description: 'Admins hold every permission.' }),
+  permissionSets: Type.Array(Type.Object({ id: Uuid, name: Type.String() })),
+  permissions: Type.Array(Type.String(), {
+    description: 'What the user may do: the union of their permission sets.',
+  }),
   createdAt: Timestamp,
 });
 
@@ -55,6 +49,7 @@ const userView = (row: UserRow) => ({
   name: row.name,
   email: row.email,
   isAdmin: row.isAdmin,
+  permissionSets: row.permissionSets,
   permissions: row.permissions,
   createdAt: iso(row.createdAt),
 });
@@ -63,6 +58,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/me',
     {
+      config: { access: anyUser },
       schema: {
         tags,
         summary: 'The user the API key belongs to',
@@ -75,16 +71,16 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/users',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags,
-        summary: 'Create a user with a permission set (admin)',
+        summary: 'Create a user with permission sets (admin)',
         body: Type.Object(
           {
             name: Name(200),
             email: Type.String({ format: 'email', maxLength: 320 }),
             isAdmin: Type.Optional(Type.Boolean()),
-            permissions: Type.Optional(PermissionSet),
+            permissionSetIds: Type.Optional(PermissionSetIds),
           },
           { additionalProperties: false },
         ),
@@ -92,7 +88,6 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      assertCoherentPermissions(request.body.permissions ?? []);
       return reply.code(201).send(userView(await createUser(app.db, request.body)));
     },
   );
@@ -100,19 +95,19 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/users/:id',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags,
-        summary: "Change a user's name, admin flag or permissions (admin)",
+        summary: "Change a user's name, admin flag or permission sets (admin)",
         description:
-          'Permissions given replace the stored set. `searches.bulkDelete` needs `searches.read` (422 ' +
-          'PERMISSION_REQUIRES_ANOTHER); admins cannot take their own admin flag (422 CANNOT_DEMOTE_SELF).',
+          'Permission sets given replace the ones held (422 PERMISSION_SET_NOT_FOUND for an unknown one); ' +
+          'admins cannot take their own admin flag (422 CANNOT_DEMOTE_SELF).',
         params: IdParams,
         body: Type.Object(
           {
             name: Type.Optional(Name(200)),
             isAdmin: Type.Optional(Type.Boolean()),
-            permissions: Type.Optional(PermissionSet),
+            permissionSetIds: Type.Optional(PermissionSetIds),
           },
           { additionalProperties: false, minProperties: 1 },
         ),
@@ -128,7 +123,6 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
           'Admins cannot take their own admin flag; ask another admin.',
         );
       }
-      if (request.body.permissions) assertCoherentPermissions(request.body.permissions);
       const updated = await updateUser(app.db, id, request.body);
       app.forgetApiKeys();
       return userView(updated);
@@ -138,7 +132,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/users',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags,
         summary: 'List users (admin)',
@@ -151,7 +145,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/users/:id',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags,
         summary: 'Get a user (admin)',
@@ -165,7 +159,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/users/:id/api-keys',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags,
         summary: 'Issue an API key (admin); the key is shown once',
@@ -193,7 +187,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/users/:id/api-keys',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags,
         summary: "List a user's API keys (admin); the keys themselves are never shown again",
@@ -218,7 +212,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/users/:id/api-keys/:keyId',
     {
-      preHandler: requireAdmin,
+      config: { access: adminOnly },
       schema: {
         tags,
         summary: 'Revoke an API key (admin)',

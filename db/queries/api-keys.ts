@@ -2,6 +2,7 @@ import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../client';
 import { apiKeys, users } from '../schema';
+import { userPermissions } from './users';
 
 const KEY_PREFIX = 'cust_';
 const KEY_PATTERN = /^cust_[A-Za-z0-9_-]{43}$/;
@@ -42,7 +43,7 @@ export async function findUserByApiKey(db: Queryable, key: string) {
       id: users.id,
       name: users.name,
       isAdmin: users.isAdmin,
-      permissions: users.permissions,
+      permissions: userPermissions(),
       stale: sql<boolean>`${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute'`,
     })
     .from(apiKeys)

@@ -1,7 +1,8 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { notFound } from '../../lib/errors';
-import { hasPermission, type Permission } from '../../lib/permissions';
+import type { Permission } from '../../lib/permissions';
+import { userPermissions } from './users';
 import type { Queryable } from '../client';
 import {
   notificationDeliveries,
@@ -129,14 +130,12 @@ export async function recipientsWithPermission(
     .select({ user: users, settings: notificationSettings })
     .from(users)
     .leftJoin(notificationSettings, eq(notificationSettings.userId, users.id))
-    .where(sql`${users.isAdmin} or ${permission} = any(${users.permissions})`);
-  return rows
-    .filter(({ user }) => hasPermission(user, permission))
-    .map(({ user, settings }) => ({
-      id: user.id,
-      email: user.email,
-      settings: settingsOf(settings ?? undefined),
-    }));
+    .where(sql`${users.isAdmin} or ${permission} = any(${userPermissions()})`);
+  return rows.map(({ user, settings }) => ({
+    id: user.id,
+    email: user.email,
+    settings: settingsOf(settings ?? undefined),
+  }));
 }
 
 export async function wasDelivered(

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { API_KEY_CACHE_TTL_MS } from '../../api/plugins/auth';
-import { apiKeys, users } from '../../db/schema';
+import { apiKeys, permissionSets } from '../../db/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, problemOf, startTestApp, userWithKey, type TestApp } from '../helpers';
 
@@ -38,8 +38,8 @@ describe('API keys', () => {
     const user = await userWithKey(t.db);
     const search = () => t.call('GET', '/v1/search/customers?q=nobody', { key: user.key });
     expect((await search()).statusCode).toBe(403);
-    const granted = await t.call('PATCH', `/v1/users/${user.id}`, {
-      body: { permissions: ['searches.read'] },
+    const granted = await t.call('PATCH', `/v1/permission-sets/${user.setId}`, {
+      body: { permissions: ['searches.read', 'customers.read'] },
     });
     expect(granted.statusCode).toBe(200);
     // Past the permission check (the index itself may answer 503 in this file).
@@ -81,10 +81,13 @@ describe('API keys', () => {
       (await t.call('GET', '/v1/search/customers?q=nobody', { key: user.key })).statusCode !== 403;
     expect(await allowed()).toBe(false);
     const grant = async (permissions: string[]) => {
-      await t.db.update(users).set({ permissions }).where(eq(users.id, user.id));
+      await t.db
+        .update(permissionSets)
+        .set({ permissions })
+        .where(eq(permissionSets.id, user.setId!));
       return Date.now();
     };
-    let changed = await grant(['searches.read']);
+    let changed = await grant(['searches.read', 'customers.read']);
     await eventually(
       async () => ((await allowed()) ? true : undefined),
       API_KEY_CACHE_TTL_MS + 2_000,

@@ -218,14 +218,20 @@ describe('deleting one object', () => {
     expect(await rowsHolding(gone)).toEqual({});
   });
 
-  it('needs objects.delete, and answers 404 for what does not exist', async () => {
+  it('needs the delete permission of the type deleted, and answers 404 for what does not exist', async () => {
     const customer = await t.create('/v1/customers', { name: `Kept ${uniqueWord()}` });
-    const reader = await userWithKey(t.db, { permissions: ['customers.merge'] });
+    const reader = await userWithKey(t.db, {
+      permissions: ['customers.read', 'customers.write', 'conversations.delete', 'kobjects.delete'],
+    });
     const refused = await t.call('DELETE', `/v1/customers/${customer.id}`, {
       key: reader.key,
       body: confirm,
     });
-    expect(problemOf(refused)).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect(problemOf(refused)).toMatchObject({
+      status: 403,
+      code: 'FORBIDDEN',
+      permission: 'customers.delete',
+    });
     const unknown = await t.call('DELETE', `/v1/kobjects/${randomUUID()}`, { body: confirm });
     expect(problemOf(unknown)).toMatchObject({ status: 404, code: 'KOBJECT_NOT_FOUND' });
     expect((await t.call('GET', `/v1/customers/${customer.id}`)).statusCode).toBe(200);
@@ -256,7 +262,7 @@ describe('deleting one object', () => {
 describe('bulk erasure', () => {
   it('erases explicit IDs in the background once confirmed, leaves out what does not exist, and tells its starter', async () => {
     const user = await userWithKey(t.db, {
-      permissions: ['searches.read', 'searches.bulkDelete'],
+      permissions: ['searches.read', 'searches.bulkDelete', 'customers.read', 'customers.delete'],
     });
     const { email } = await getUser(t.db, user.id);
     const word = uniqueWord('bulk');
@@ -316,10 +322,10 @@ describe('bulk erasure', () => {
     for (let i = 0; i < 3; i++)
       ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
     const starter = await userWithKey(t.db, {
-      permissions: ['searches.read', 'searches.bulkDelete'],
+      permissions: ['searches.read', 'searches.bulkDelete', 'customers.read', 'customers.delete'],
     });
     const other = await userWithKey(t.db, {
-      permissions: ['searches.read', 'searches.bulkDelete'],
+      permissions: ['searches.read', 'searches.bulkDelete', 'customers.read', 'customers.delete'],
     });
 
     const previewed = await t.call('POST', '/v1/bulk-deletes', {
@@ -523,12 +529,18 @@ describe('bulk erasure', () => {
       body: { entity: 'customers', ids: [randomUUID()], confirm: 'yes' },
     });
     expect(problemOf(wrong)).toMatchObject({ status: 422, code: 'CONFIRMATION_REQUIRED' });
-    const deleter = await userWithKey(t.db, { permissions: ['searches.bulkDelete'] });
+    const deleter = await userWithKey(t.db, {
+      permissions: ['searches.bulkDelete', 'customers.read', 'customers.delete'],
+    });
     const forbidden = await t.call('POST', '/v1/bulk-deletes', {
       key: deleter.key,
       body: { entity: 'customers', ids: [randomUUID()] },
     });
-    expect(problemOf(forbidden)).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect(problemOf(forbidden)).toMatchObject({
+      status: 403,
+      code: 'FORBIDDEN',
+      permission: 'searches.read',
+    });
   });
 });
 

@@ -214,7 +214,9 @@ describe('recording an erasure request', () => {
 
   it('needs gdpr.manage', async () => {
     const customerId = await newCustomer();
-    const outsider = await userWithKey(t.db, { permissions: ['customers.merge'] });
+    const outsider = await userWithKey(t.db, {
+      permissions: ['customers.read', 'customers.write', 'customers.merge', 'customers.delete'],
+    });
     const officer = await userWithKey(t.db, { permissions: ['gdpr.manage'] });
     const refused = await post({ customerId }, outsider.key);
     expect(refused.statusCode).toBe(403);

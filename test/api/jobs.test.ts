@@ -13,8 +13,12 @@ const customer = async () => (await t.create('/v1/customers', { name: `Job ${uni
 describe('jobs belong to their starter', () => {
   it('hides a job from other users, who can neither see, confirm nor cancel it', async () => {
     const [alice, mallory] = [
-      await userWithKey(t.db, { permissions: ['customers.merge'] }),
-      await userWithKey(t.db, { permissions: ['customers.merge'] }),
+      await userWithKey(t.db, {
+        permissions: ['customers.read', 'customers.write', 'customers.merge'],
+      }),
+      await userWithKey(t.db, {
+        permissions: ['customers.read', 'customers.write', 'customers.merge'],
+      }),
     ];
     const [source, target] = [await customer(), await customer()];
     const started = await t.call('POST', '/v1/merges', {

@@ -3,6 +3,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addInAppNotification } from '../../db/queries/notifications';
+import { createPermissionSet } from '../../db/queries/permission-sets';
+import { getUser } from '../../db/queries/users';
 import {
   apiKeys,
   auditLog,
@@ -79,11 +81,22 @@ describe('users and API keys', () => {
   it('changes one user and many users at once: every change 200, each user ends as one request left it', async () => {
     const one = await userWithKey(t.db);
     const many = await all(N, () => userWithKey(t.db));
-    const perms = [['searches.read'], ['customers.merge'], ['objects.delete'], ['gdpr.manage']];
+    const sets = await all(4, async (i) => {
+      const granted = [
+        ['searches.read'],
+        ['customers.read'],
+        ['customers.delete'],
+        ['gdpr.manage'],
+      ];
+      return (
+        await createPermissionSet(t.db, { name: uniqueName('set'), permissions: granted[i]! })
+      ).id;
+    });
+    const perms = [[sets[0]!], [sets[1]!, sets[2]!], [], [sets[3]!]];
     const responses = await Promise.all([
       ...times(N, (i) =>
         t.call('PATCH', `/v1/users/${one.id}`, {
-          body: { name: `Renamed ${i}`, permissions: perms[i % perms.length] },
+          body: { name: `Renamed ${i}`, permissionSetIds: perms[i % perms.length] },
         }),
       ),
       ...many.map((user, i) =>
@@ -91,9 +104,12 @@ describe('users and API keys', () => {
       ),
     ]);
     expect(tally(responses)).toEqual({ '200': 2 * N });
-    const [row] = await t.db.select().from(users).where(eq(users.id, one.id));
-    const i = Number(row!.name.replace('Renamed ', ''));
-    expect(row!.permissions).toEqual(perms[i % perms.length]);
+    // Name and permission sets of one request land together.
+    const row = await getUser(t.db, one.id);
+    const i = Number(row.name.replace('Renamed ', ''));
+    expect(row.permissionSets.map((set) => set.id).sort()).toEqual(
+      [...perms[i % perms.length]!].sort(),
+    );
     const renamed = await t.db
       .select({ id: users.id, name: users.name })
       .from(users)

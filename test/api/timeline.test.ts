@@ -77,9 +77,14 @@ describe('customer timeline', () => {
     }
 
     // Pins are shared: another user sees the same order.
+    const readers = await post<{ id: string }>('/v1/permission-sets', {
+      name: `Timeline readers ${randomUUID()}`,
+      permissions: ['customers.read', 'conversations.read', 'kobjects.read'],
+    });
     const other = await post<{ id: string }>('/v1/users', {
       name: 'Colleague',
       email: `${randomUUID()}@example.com`,
+      permissionSetIds: [readers.id],
     });
     const { key } = await post<{ key: string }>(`/v1/users/${other.id}/api-keys`, { name: 'k' });
     const seenByOther = await t.call('GET', `/v1/customers/${customer.id}/timeline`, { key });

@@ -10,18 +10,32 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const newUser = () => ({
+/** A permission set made through the API, for the users of one test. */
+const setWith = async (permissions: string[]) =>
+  (
+    await t.create<{ id: string }>('/v1/permission-sets', {
+      name: `set ${randomUUID()}`,
+      permissions,
+    })
+  ).id;
+
+const newUser = (permissionSetIds: string[] = []) => ({
   name: 'Grace Hopper',
   email: `${randomUUID()}@example.com`,
-  permissions: ['customers.merge'],
+  permissionSetIds,
 });
 
 describe('users and API keys', () => {
   it('lets an admin create a user with a permission set, issue a key shown once, and revoke it', async () => {
-    const created = await t.call('POST', '/v1/users', { body: newUser() });
+    const setId = await setWith(['customers.read', 'customers.write', 'customers.merge']);
+    const created = await t.call('POST', '/v1/users', { body: newUser([setId]) });
     expect(created.statusCode).toBe(201);
     const user = created.json<{ id: string; permissions: string[]; isAdmin: boolean }>();
-    expect(user).toMatchObject({ permissions: ['customers.merge'], isAdmin: false });
+    expect(user).toMatchObject({
+      permissionSets: [{ id: setId }],
+      permissions: ['customers.merge', 'customers.read', 'customers.write'],
+      isAdmin: false,
+    });
 
     const issued = await t.call('POST', `/v1/users/${user.id}/api-keys`, {
       body: { name: 'integration' },
@@ -57,12 +71,16 @@ describe('users and API keys', () => {
     expect(problemOf(again).code).toBe('USER_EMAIL_TAKEN');
   });
 
-  it('refuses an unknown permission and unknown fields with 400', async () => {
-    const badPermission = await t.call('POST', '/v1/users', {
-      body: { ...newUser(), permissions: ['everything'] },
+  it('refuses an unknown permission set with 422 and unknown fields with 400', async () => {
+    const unknownSet = await t.call('POST', '/v1/users', { body: newUser([randomUUID()]) });
+    expect(problemOf(unknownSet)).toMatchObject({ status: 422, code: 'PERMISSION_SET_NOT_FOUND' });
+    const permissionsDirectly = await t.call('POST', '/v1/users', {
+      body: { ...newUser(), permissions: ['customers.read'] },
     });
-    expect(badPermission.statusCode).toBe(400);
-    expect(problemOf(badPermission).code).toBe('VALIDATION_FAILED');
+    expect(problemOf(permissionsDirectly)).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
     const extra = await t.call('POST', '/v1/users', { body: { ...newUser(), role: 'root' } });
     expect(extra.statusCode).toBe(400);
   });
@@ -84,13 +102,14 @@ describe('users and API keys', () => {
     });
     expect((await t.call('GET', '/v1/search/customers', { key })).statusCode).toBe(403);
 
+    const searching = await setWith(['searches.read', 'customers.read']);
     const changed = await t.call('PATCH', `/v1/users/${user.id}`, {
-      body: { name: 'Grace B. Hopper', permissions: ['searches.read', 'searches.bulkDelete'] },
+      body: { name: 'Grace B. Hopper', permissionSetIds: [searching] },
     });
     expect(changed.statusCode, changed.body).toBe(200);
     expect(changed.json()).toMatchObject({
       name: 'Grace B. Hopper',
-      permissions: ['searches.read', 'searches.bulkDelete'],
+      permissions: ['customers.read', 'searches.read'],
       isAdmin: false,
     });
     expect((await t.call('GET', '/v1/search/customers', { key })).statusCode).not.toBe(403);
@@ -119,26 +138,28 @@ describe('users and API keys', () => {
     expect(me.json()).toMatchObject({ isAdmin: true });
   });
 
-  it('refuses searches.bulkDelete without searches.read, at creation and by PATCH', async () => {
-    const body = { ...newUser(), permissions: ['searches.bulkDelete'] };
-    const created = await t.call('POST', '/v1/users', { body });
-    expect(created.statusCode).toBe(422);
+  it('refuses a permission set holding searches.bulkDelete without searches.read, at creation and by PATCH', async () => {
+    const name = `set ${randomUUID()}`;
+    const created = await t.call('POST', '/v1/permission-sets', {
+      body: { name, permissions: ['searches.bulkDelete'] },
+    });
     expect(problemOf(created)).toMatchObject({
+      status: 422,
       code: 'PERMISSION_REQUIRES_ANOTHER',
       permission: 'searches.bulkDelete',
       requires: 'searches.read',
     });
-    expect(
-      (await t.call('GET', '/v1/users')).json<{ items: { email: string }[] }>().items,
-    ).not.toContainEqual(expect.objectContaining({ email: body.email }));
+    const sets = (await t.call('GET', '/v1/permission-sets')).json<{ items: { name: string }[] }>();
+    expect(sets.items.map((set) => set.name)).not.toContain(name);
 
-    const user = await t.create<{ id: string }>('/v1/users', newUser());
-    const patched = await t.call('PATCH', `/v1/users/${user.id}`, {
+    const setId = await setWith(['customers.read', 'customers.write', 'customers.merge']);
+    const patched = await t.call('PATCH', `/v1/permission-sets/${setId}`, {
       body: { permissions: ['customers.merge', 'searches.bulkDelete'] },
     });
-    expect(patched.statusCode).toBe(422);
-    expect(problemOf(patched).code).toBe('PERMISSION_REQUIRES_ANOTHER');
-    const stored = await t.call('GET', `/v1/users/${user.id}`);
-    expect(stored.json()).toMatchObject({ permissions: ['customers.merge'] });
+    expect(problemOf(patched)).toMatchObject({ status: 422, code: 'PERMISSION_REQUIRES_ANOTHER' });
+    const stored = await t.call('GET', `/v1/permission-sets/${setId}`);
+    expect(stored.json()).toMatchObject({
+      permissions: ['customers.merge', 'customers.read', 'customers.write'],
+    });
   });
 });

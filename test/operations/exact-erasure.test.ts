@@ -155,7 +155,7 @@ describe('an erasure touches only the saved searches that identify the person', 
       emails: [{ address: email }],
       phones: [{ number: phone }],
     });
-    const other = await userWithKey(t.db, { permissions: ['searches.read'] });
+    const other = await userWithKey(t.db, { permissions: ['searches.read', 'customers.read'] });
     const save = async (body: Record<string, unknown>) => {
       const response = await t.call('POST', '/v1/saved-searches', {
         key: other.key,

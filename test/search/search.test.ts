@@ -186,10 +186,13 @@ describe('search refusals', () => {
   });
 });
 
+/** What a user of saved searches holds: searching, and reading what the indexes find. */
+const searcher = ['searches.read', 'customers.read', 'conversations.read', 'kobjects.read'];
+
 describe('saved searches', () => {
   it('are created, listed, changed, run and deleted by their owner only', async () => {
-    const owner = await userWithKey(t.db, { permissions: ['searches.read'] });
-    const stranger = await userWithKey(t.db, { permissions: ['searches.read'] });
+    const owner = await userWithKey(t.db, { permissions: searcher });
+    const stranger = await userWithKey(t.db, { permissions: searcher });
     const topic = uniqueWord('saved');
     const customer = await post('/v1/customers', { name: 'Saver' });
     const open = await post(`/v1/customers/${customer.id}/conversations`, {
@@ -243,7 +246,7 @@ describe('saved searches', () => {
   });
 
   it('refuses filters the index does not have, and nothing is saved', async () => {
-    const owner = await userWithKey(t.db, { permissions: ['searches.read'] });
+    const owner = await userWithKey(t.db, { permissions: searcher });
     const response = await t.call('POST', '/v1/saved-searches', {
       key: owner.key,
       body: { name: 'Bad', index: 'customers', filters: { channel: 'email' } },

@@ -54,7 +54,7 @@ beforeEach(async () => {
     config: testConfig({ TEMPORAL_ADDRESS: env.address }),
     workerOptions: noStickyCache,
   });
-  const user = await userWithKey(t.db, { permissions: ['gdpr.manage'] });
+  const user = await userWithKey(t.db, { permissions: ['gdpr.manage', 'customers.delete'] });
   officer = { ...user, email: (await getUser(t.db, user.id)).email };
 }, 120_000);
 afterEach(async () => {

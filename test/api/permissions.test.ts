@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { permissions, type Permission } from '../../lib/permissions';
+import { permissionDescriptions, permissions, type Permission } from '../../lib/permissions';
 import { problemOf, startTestApp, userWithKey, type TestApp } from '../helpers';
 
 let t: TestApp;
@@ -258,5 +258,34 @@ describe('permission sets', () => {
     }>();
     const held = final.permissionSets.map((set) => set.id).sort();
     expect(choices.map((choice) => [...choice].sort())).toContainEqual(held);
+  });
+});
+
+describe('the permission table in the docs', () => {
+  it('lists, for each permission, exactly the routes the OpenAPI document says need it', async () => {
+    const byRole = new Map<string, string[]>();
+    const own: string[] = [];
+    for (const { method, path, roles } of await operations()) {
+      const route = `\`${method} ${path}\``;
+      if (roles.length === 0) own.push(route);
+      for (const role of roles) byRole.set(role, [...(byRole.get(role) ?? []), route]);
+    }
+    const rows = [...permissions, 'admin'].map((name) => {
+      const what =
+        name === 'admin'
+          ? 'Admins hold every permission; these routes are theirs alone'
+          : permissionDescriptions[name as Permission];
+      return `| \`${name}\` | ${what} | ${(byRole.get(name) ?? []).join('<br>')} |`;
+    });
+    const table = [
+      '<!-- Written by test/api/permissions.test.ts from the OpenAPI document: `npx vitest run test/api/permissions.test.ts -u` -->',
+      '',
+      '| permission | allows | routes that need it (a route needing two is listed under both) |',
+      '| --- | --- | --- |',
+      ...rows,
+      `| (any key) | the caller's own data | ${own.join('<br>')} |`,
+      '',
+    ].join('\n');
+    await expect(table).toMatchFileSnapshot('../../docs/permission-table.md');
   });
 });

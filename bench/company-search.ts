@@ -196,7 +196,8 @@ async function main() {
       ).rows;
       console.log(
         `\n${companies.length} companies, ${QUERIES_PER_KIND} queries per kind, sequential, ` +
-          `${TOP} hits asked; ${os.cpus().length} CPUs, PostgreSQL ${pgVersion?.v}, ` +
+          `${TOP} hits asked; ${os.cpus().length} CPUs (load average ${os.loadavg()[0]!.toFixed(1)}), ` +
+          `PostgreSQL ${pgVersion?.v}, ` +
           `Meilisearch ${(await meili.getVersion()).pkgVersion}\n`,
       );
       console.log(

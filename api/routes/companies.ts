@@ -82,8 +82,8 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Without `q`: every company, ordered by name (case-insensitive), then ID. ' +
           `With \`q\`: companies whose name is like it, typo-tolerant, best match first ` +
-          `(the exact name, then names starting with \`q\`, then the most similar); ` +
-          `at most the ${MAX_NAME_MATCHES} best matches, paged.`,
+          `(the exact name, then the most similar, then names starting with \`q\`); ` +
+          `the ${MAX_NAME_MATCHES} best matches at most, paged by offset.`,
         querystring: Type.Object(
           {
             ...PageQuery,

@@ -64,52 +64,40 @@ export async function listCompanies(
  */
 export const MAX_NAME_MATCHES = 100;
 
-/** `value` as a LIKE pattern that matches it literally. */
-const likeLiteral = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-/**
- * How similar (pg_trgm, 0–1) a whole name must be to match. The default, 0.3,
- * let a query holding a common word ("logistics") match 3% of 50,000
- * companies, each of them ranked, at ~150 ms a search; 0.5 still forgives one
- * typo in a name and keeps matches to dozens (bench/company-search.ts).
- */
-const NAME_SIMILARITY = 0.5;
-
 /**
  * Companies whose name is like `q`, best first: the exact name (as the unique
  * index compares names), then by trigram similarity of the whole name plus
  * that of its closest words, then names that start with `q`, then by name.
- * `%` forgives a typo in a short name, `<%` (word similarity ≥ 0.6) one in a
- * word of a longer name, and the prefix matches a name half typed; all three
- * read companies_name_trgm_idx. Runs in a transaction of its own (a savepoint
- * in the caller's) to set the similarity for `%`.
+ *
+ * A name matches when a run of its words is similar to `q`: `q <% name`, word
+ * similarity at least pg_trgm's `word_similarity_threshold` (0.6 unless the
+ * server says otherwise). That forgives a typo in a word, finds a name from
+ * one of its words, and matches a name half typed (`acm` is 0.75 similar to
+ * the start of `acme …`). It is the only condition, so a search reads the
+ * trigram index once: a whole-name `%` and a prefix LIKE, OR-ed in, matched
+ * almost nothing more (word similarity is never below whole-name similarity)
+ * and cost one more pass over the index each (bench/company-search.ts).
  */
-export async function matchCompanyNames(
+export function matchCompanyNames(
   db: Queryable,
   q: string,
   { limit, offset = 0 }: { limit: number; offset?: number },
-): Promise<CompanyRow[]> {
+) {
   const key = sql`lower(${q.trim()})`;
   const name = sql`lower(${companies.name})`;
-  const startsWithKey = sql`${name} like lower(${likeLiteral(q.trim())}) || '%'`;
-  return db.transaction(async (tx) => {
-    await tx.execute(
-      sql`select set_config('pg_trgm.similarity_threshold', ${String(NAME_SIMILARITY)}, true)`,
-    );
-    return tx
-      .select()
-      .from(companies)
-      .where(sql`(${name} % ${key} or ${key} <% ${name} or ${startsWithKey})`)
-      .orderBy(
-        sql`lower(btrim(${companies.name})) = ${key} desc`,
-        sql`similarity(${name}, ${key}) + word_similarity(${key}, ${name}) desc`,
-        sql`${startsWithKey} desc`,
-        sql`lower(btrim(${companies.name}))`,
-        asc(companies.id),
-      )
-      .limit(limit)
-      .offset(offset);
-  });
+  return db
+    .select()
+    .from(companies)
+    .where(sql`${key} <% ${name}`)
+    .orderBy(
+      sql`lower(btrim(${companies.name})) = ${key} desc`,
+      sql`similarity(${name}, ${key}) + word_similarity(${key}, ${name}) desc`,
+      sql`starts_with(${name}, ${key}) desc`,
+      sql`lower(btrim(${companies.name}))`,
+      asc(companies.id),
+    )
+    .limit(limit)
+    .offset(offset);
 }
 
 /** One page of a name search; the cursor is the offset of the next page within MAX_NAME_MATCHES. */

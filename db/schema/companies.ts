@@ -19,7 +19,7 @@ export const companies = pgTable(
     // plain list (names are unique under it, so the id never breaks a tie).
     uniqueIndex('companies_name_key').on(sql`lower(btrim(${t.name}))`),
     // Typo-tolerant lookup by name (pg_trgm, created by the same migration):
-    // `%` and `<%` on lower(name) read this index instead of every company.
+    // word similarity (`<%`) on lower(name) reads this index, not every company.
     index('companies_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`),
   ],
 );

@@ -241,9 +241,9 @@ describe('companies by name', () => {
     expect(problemOf(response).code).toBe('INVALID_CURSOR');
   });
 
-  it('takes LIKE wildcards in a query literally', async () => {
-    // Unescaped, `%` would be a prefix of every name and list them all.
-    for (const q of ['%', '_', '%_%']) {
+  it('matches nothing for a query of punctuation alone, wildcards included', async () => {
+    // A query without a letter or digit has no trigram; `%` is no wildcard that lists every company.
+    for (const q of ['%', '_', '%_%', '\\']) {
       const response = await t.call('GET', `/v1/companies?q=${encodeURIComponent(q)}`);
       expect(response.statusCode).toBe(200);
       expect(response.json<CompanyPage>().items).toEqual([]);

@@ -4,6 +4,8 @@ import {
   createCompany,
   getCompany,
   listCompanies,
+  MAX_NAME_MATCHES,
+  searchCompaniesByName,
   updateCompany,
 } from '../../db/queries/companies';
 import { listCompanyDirectory } from '../../db/queries/customers';
@@ -79,16 +81,30 @@ const companies: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: can('customers.read') },
       schema: {
         tags,
-        summary: 'List companies',
-        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        summary: 'List companies by name, or find them by name',
+        description:
+          'Without `q`: every company, ordered by name (case-insensitive), then ID. ' +
+          `With \`q\`: companies whose name is like it, typo-tolerant, best match first ` +
+          `(the exact name, then the most similar, then names starting with \`q\`); ` +
+          `the ${MAX_NAME_MATCHES} best matches at most, paged by offset.`,
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            q: Type.Optional(
+              Name(200, { description: 'A company name, or part of one, as a person types it.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: Page(Company), ...problems() },
       },
     },
     async (request) => {
-      const page = await listCompanies(app.db, {
-        limit: request.query.limit ?? 25,
-        cursor: request.query.cursor,
-      });
+      const { q, limit = 25, cursor } = request.query;
+      const page =
+        q === undefined
+          ? await listCompanies(app.db, { limit, cursor })
+          : await searchCompaniesByName(app.db, q, { limit, cursor });
       return { items: page.items.map(companyView), nextCursor: page.nextCursor };
     },
   );

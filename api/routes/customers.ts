@@ -8,13 +8,39 @@ import {
   updateCustomer,
 } from '../../db/queries/customers';
 import { normalizeEmails, normalizePhones } from '../../domain/contacts';
-import { notFound } from '../../lib/errors';
+import type { CompanyByName } from '../../db/queries/companies';
+import { DomainError, notFound } from '../../lib/errors';
 import { IdParams, Page, PageQuery, problems, Uuid } from '../schemas/common';
 import { CreateCustomerBody, Customer, UpdateCustomerBody } from '../schemas/customers';
 import { customerView } from '../views';
 import { can } from '../plugins/auth';
 
 const tags = ['customers'];
+
+/** A customer's company given by name, when it is; refuses what cannot mean one company. */
+function companyByName(body: {
+  companyId?: string | null | undefined;
+  companyName?: string | undefined;
+  createCompany?: boolean | undefined;
+}): CompanyByName | undefined {
+  if (body.companyName !== undefined && body.companyId !== undefined) {
+    throw new DomainError(
+      'invalid',
+      'COMPANY_ID_AND_NAME',
+      'Give the company by companyId or by companyName, not both.',
+    );
+  }
+  if (body.createCompany !== undefined && body.companyName === undefined) {
+    throw new DomainError(
+      'invalid',
+      'CREATE_COMPANY_WITHOUT_NAME',
+      'createCompany goes with companyName: it says what to do when no company has that name.',
+    );
+  }
+  return body.companyName === undefined
+    ? undefined
+    : { name: body.companyName, create: body.createCompany ?? false };
+}
 
 const customers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -29,12 +55,16 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { emails, phones, ...rest } = request.body;
-      const row = await createCustomer(app.db, {
-        ...rest,
-        emails: normalizeEmails(emails ?? []),
-        phones: normalizePhones(phones ?? []),
-      });
+      const { emails, phones, companyName: _name, createCompany: _create, ...rest } = request.body;
+      const row = await createCustomer(
+        app.db,
+        {
+          ...rest,
+          emails: normalizeEmails(emails ?? []),
+          phones: normalizePhones(phones ?? []),
+        },
+        companyByName(request.body),
+      );
       return reply.code(201).header('location', `/v1/customers/${row.id}`).send(customerView(row));
     },
   );
@@ -102,12 +132,17 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { emails, phones, ...rest } = request.body;
-      const row = await updateCustomer(app.db, request.params.id, {
-        ...rest,
-        ...(emails ? { emails: normalizeEmails(emails) } : {}),
-        ...(phones ? { phones: normalizePhones(phones) } : {}),
-      });
+      const { emails, phones, companyName: _name, createCompany: _create, ...rest } = request.body;
+      const row = await updateCustomer(
+        app.db,
+        request.params.id,
+        {
+          ...rest,
+          ...(emails ? { emails: normalizeEmails(emails) } : {}),
+          ...(phones ? { phones: normalizePhones(phones) } : {}),
+        },
+        companyByName(request.body),
+      );
       return customerView(row);
     },
   );

@@ -41,6 +41,20 @@ const customerFields = {
 
 const optionalFields = {
   companyId: Type.Optional(customerFields.companyId),
+  companyName: Type.Optional(
+    Name(200, {
+      description:
+        'Instead of `companyId`: the company with this name, case and surrounding spaces aside. ' +
+        'None so named → 422 `COMPANY_NOT_FOUND` listing up to 5 near names as `candidates`, ' +
+        'unless `createCompany` is true.',
+    }),
+  ),
+  createCompany: Type.Optional(
+    Type.Boolean({
+      description:
+        'With `companyName`: create the company when none has that name, in the same transaction.',
+    }),
+  ),
   emails: Type.Optional(customerFields.emails),
   phones: Type.Optional(customerFields.phones),
   socialHandles: Type.Optional(customerFields.socialHandles),

@@ -5,6 +5,7 @@ import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
 import { latestEventAt } from './events';
+import { resolveCompanyName, type CompanyByName } from './companies';
 import { enqueueCustomerItems, enqueueSearchSync } from './search-outbox';
 import { companies, customers, mergeRedirects } from '../schema';
 
@@ -42,11 +43,26 @@ async function assertCompanyExists(
   }
 }
 
-export async function createCustomer(db: Queryable, values: NewCustomer): Promise<CustomerRow> {
-  await assertCompanyExists(db, values.companyId);
+/**
+ * Creates a customer; `companyByName` (instead of `values.companyId`) finds or
+ * makes its company in the same transaction, so a refused customer leaves no
+ * company behind.
+ */
+export async function createCustomer(
+  db: Queryable,
+  values: NewCustomer,
+  companyByName?: CompanyByName,
+): Promise<CustomerRow> {
+  if (!companyByName) await assertCompanyExists(db, values.companyId);
   try {
     return await db.transaction(async (tx) => {
-      const [row] = await tx.insert(customers).values(values).returning();
+      const companyId = companyByName
+        ? (await resolveCompanyName(tx, companyByName)).id
+        : values.companyId;
+      const [row] = await tx
+        .insert(customers)
+        .values({ ...values, companyId })
+        .returning();
       await enqueueSearchSync(tx, 'customer', [row!.id]);
       return row!;
     });
@@ -84,14 +100,21 @@ export async function resolveMergedCustomer(
   return row?.target;
 }
 
+/** Updates a customer; `companyByName` as in `createCustomer`. */
 export async function updateCustomer(
   db: Queryable,
   id: string,
-  patch: Partial<NewCustomer>,
+  values: Partial<NewCustomer>,
+  companyByName?: CompanyByName,
 ): Promise<CustomerRow> {
-  await assertCompanyExists(db, patch.companyId);
+  if (!companyByName) await assertCompanyExists(db, values.companyId);
   try {
     return await db.transaction(async (tx) => {
+      // The company first, then the customer's row lock: creators of a company wait on
+      // each other's insert while holding no customer, so two of them never wait in a circle.
+      const patch = companyByName
+        ? { ...values, companyId: (await resolveCompanyName(tx, companyByName)).id }
+        : values;
       const [row] = await tx
         .update(customers)
         .set({ ...patch, updatedAt: sql`now()` })
@@ -104,8 +127,8 @@ export async function updateCustomer(
       return row;
     });
   } catch (error) {
-    if (patch.externalId && isUniqueViolation(error, 'customers_external_id_unique')) {
-      throw externalIdTaken(patch.externalId);
+    if (values.externalId && isUniqueViolation(error, 'customers_external_id_unique')) {
+      throw externalIdTaken(values.externalId);
     }
     throw error;
   }

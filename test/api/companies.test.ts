@@ -1,6 +1,16 @@
+import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf, startTestApp, uniqueName, type TestApp } from '../helpers';
+import { MAX_NAME_MATCHES } from '../../db/queries/companies';
+import {
+  problemOf,
+  startTestApp,
+  testConfig,
+  uniqueName,
+  uniqueWord,
+  type TestApp,
+} from '../helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -122,6 +132,144 @@ describe('companies', () => {
     ]);
     const bad = await t.call('GET', `/v1/companies/${company.id}/customers?filter=closed`);
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+interface CompanyPage {
+  items: { id: string; name: string }[];
+  nextCursor: string | null;
+}
+
+/** Every page of `url` (which has a query already), followed through its cursors. */
+async function allPages(url: string): Promise<{ pages: number; items: CompanyPage['items'] }> {
+  const items: CompanyPage['items'] = [];
+  let pages = 0;
+  for (let cursor: string | null = ''; cursor !== null; pages++) {
+    const response = await t.call(
+      'GET',
+      cursor ? `${url}&cursor=${encodeURIComponent(cursor)}` : url,
+    );
+    expect(response.statusCode, response.body).toBe(200);
+    const page = response.json<CompanyPage>();
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  }
+  return { pages, items };
+}
+
+/** The word with one letter in its middle replaced: a typo. */
+const typoed = (word: string) => {
+  const at = Math.floor(word.length / 2);
+  return word.slice(0, at) + (word[at] === 'y' ? 'w' : 'y') + word.slice(at + 1);
+};
+
+describe('companies by name', () => {
+  it('lists companies by name whatever its case, then by ID, across pages', async () => {
+    const prefix = uniqueWord('zzsort');
+    // Created out of order; a case-sensitive sort would put BETA and Gamma before alpha.
+    for (const name of [`${prefix} Gamma`, `${prefix} alpha`, `${prefix} BETA`])
+      await post('/v1/companies', { name });
+    // Pages of 2: the three alone cross a page boundary, whatever else the database holds.
+    const { pages, items } = await allPages('/v1/companies?limit=2');
+    expect(pages).toBeGreaterThan(1);
+    expect(new Set(items.map((c) => c.id)).size).toBe(items.length);
+    expect(items.filter((c) => c.name.startsWith(prefix)).map((c) => c.name)).toEqual([
+      `${prefix} alpha`,
+      `${prefix} BETA`,
+      `${prefix} Gamma`,
+    ]);
+    const keys = items.map((c) => c.name.trim().toLowerCase());
+    // Test databases use the C collation: byte order of the lower-cased names.
+    expect(keys).toEqual([...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it('finds a company by a name with a typo, best match first', async () => {
+    const word = uniqueWord('zqh');
+    const wanted = await post<{ id: string }>('/v1/companies', { name: `${word} Harbour Freight` });
+    await post('/v1/companies', { name: `${uniqueWord('zqh')} Harbour Freight` });
+    const response = await t.call(
+      'GET',
+      `/v1/companies?q=${encodeURIComponent(`${typoed(word)} harbour freight`)}`,
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json<CompanyPage>().items[0]).toEqual(
+      expect.objectContaining({ id: wanted.id, name: `${word} Harbour Freight` }),
+    );
+    const wordOnly = await t.call('GET', `/v1/companies?q=${typoed(word)}`);
+    expect(wordOnly.json<CompanyPage>().items.map((c) => c.id)).toEqual([wanted.id]);
+  });
+
+  it('puts the exact name first, then the closest, then names that merely start with it', async () => {
+    const word = uniqueWord('zqe');
+    const longer = await post<{ id: string }>('/v1/companies', { name: `${word} Group Holdings` });
+    const exact = await post<{ id: string }>('/v1/companies', { name: word });
+    const near = await post<{ id: string }>('/v1/companies', { name: `${word} Group` });
+    const response = await t.call(
+      'GET',
+      `/v1/companies?q=${encodeURIComponent(` ${word.toUpperCase()} `)}`,
+    );
+    expect(response.json<CompanyPage>().items.map((c) => c.id)).toEqual([
+      exact.id,
+      near.id,
+      longer.id,
+    ]);
+    const prefix = await t.call('GET', `/v1/companies?q=${word.slice(0, 6)}`);
+    expect(prefix.json<CompanyPage>().items.map((c) => c.id)).toEqual(
+      expect.arrayContaining([exact.id, near.id, longer.id]),
+    );
+  });
+
+  it('pages through at most the best MAX_NAME_MATCHES matches by offset', async () => {
+    const word = uniqueWord('zqp');
+    await t.db.execute(sql`
+      insert into companies (name)
+      select ${word} || ' Branch ' || g from generate_series(1, ${MAX_NAME_MATCHES + 5}::int) g`);
+    const { pages, items } = await allPages(`/v1/companies?q=${word}&limit=30`);
+    expect(pages).toBe(4);
+    expect(items).toHaveLength(MAX_NAME_MATCHES);
+    expect(new Set(items.map((c) => c.id)).size).toBe(MAX_NAME_MATCHES);
+    expect(items.every((c) => c.name.startsWith(`${word} Branch `))).toBe(true);
+  });
+
+  it('refuses an empty query, a blank one and a cursor it did not hand out', async () => {
+    for (const q of ['', '%20%20']) {
+      const response = await t.call('GET', `/v1/companies?q=${q}`);
+      expect(response.statusCode).toBe(400);
+      expect(problemOf(response).code).toBe('VALIDATION_FAILED');
+    }
+    const response = await t.call('GET', '/v1/companies?q=acme&cursor=bm90LWEtY3Vyc29y');
+    expect(response.statusCode).toBe(400);
+    expect(problemOf(response).code).toBe('INVALID_CURSOR');
+  });
+
+  it('matches nothing for a query of punctuation alone, wildcards included', async () => {
+    // A query without a letter or digit has no trigram; `%` is no wildcard that lists every company.
+    for (const q of ['%', '_', '%_%', '\\']) {
+      const response = await t.call('GET', `/v1/companies?q=${encodeURIComponent(q)}`);
+      expect(response.statusCode).toBe(200);
+      expect(response.json<CompanyPage>().items).toEqual([]);
+    }
+  });
+
+  it('keeps the search query out of the log', async () => {
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    const logged = await startTestApp({ config: testConfig({ LOG_LEVEL: 'info' }), logStream });
+    try {
+      const secret = uniqueWord('zqsecret');
+      const response = await logged.call('GET', `/v1/companies?q=${secret}`);
+      expect(response.statusCode).toBe(200);
+      const log = lines.join('');
+      expect(log).toContain('"route":"/v1/companies"');
+      expect(log).not.toContain(secret);
+    } finally {
+      await logged.close();
+    }
   });
 });
 

@@ -1,8 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customers, mergeRedirects } from '../../db/schema';
-import { problemOf, startTestApp, uniqueName, type TestApp } from '../helpers';
+import { companies, customers, mergeRedirects } from '../../db/schema';
+import { problemOf, startTestApp, uniqueName, uniqueWord, type TestApp } from '../helpers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -219,5 +219,126 @@ describe('customers', () => {
       expect(response.statusCode).toBe(308);
       expect(response.headers.location).toBe(`/v1/customers/${c.id}`);
     }
+  });
+});
+
+describe('customers with a company given by name', () => {
+  /** The companies whose name is `name` as the unique index compares names. */
+  const companiesNamed = (name: string) =>
+    t.db
+      .select({ id: companies.id, name: companies.name })
+      .from(companies)
+      .where(sql`lower(btrim(${companies.name})) = lower(btrim(${name}))`);
+
+  const customersNamed = (name: string) =>
+    t.db.select({ id: customers.id }).from(customers).where(eq(customers.name, name));
+
+  it('files a customer under the company of that name, case and spaces aside', async () => {
+    const name = uniqueName('Wayne Enterprises');
+    const companyId = await createCompany(name);
+    const created = await createCustomer({ companyName: `  ${name.toUpperCase()} ` });
+    expect(created.companyId).toBe(companyId);
+    const other = await createCompany();
+    const moved = await t.call('PATCH', `/v1/customers/${created.id}`, {
+      body: {
+        companyName: (await t.call('GET', `/v1/companies/${other}`)).json<{ name: string }>().name,
+      },
+    });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json<Customer>().companyId).toBe(other);
+  });
+
+  it('refuses an unknown name with 422 COMPANY_NOT_FOUND and the nearest names, creating nothing', async () => {
+    const word = uniqueWord('zqn');
+    const near = await createCompany(`${word} Industries`);
+    const person = uniqueName('Nobody');
+    const response = await t.call('POST', '/v1/customers', {
+      body: { name: person, companyName: `${word} Industriez` },
+    });
+    expect(response.statusCode).toBe(422);
+    const problem = problemOf(response);
+    expect(problem.code).toBe('COMPANY_NOT_FOUND');
+    expect(problem.candidates).toEqual([{ id: near, name: `${word} Industries` }]);
+    expect(await customersNamed(person)).toEqual([]);
+    expect(await companiesNamed(`${word} Industriez`)).toEqual([]);
+
+    const existing = await createCustomer({ name: person });
+    const patch = await t.call('PATCH', `/v1/customers/${existing.id}`, {
+      body: { companyName: `${word} Industriez` },
+    });
+    expect(patch.statusCode).toBe(422);
+    expect(problemOf(patch).code).toBe('COMPANY_NOT_FOUND');
+    expect((await t.call('GET', `/v1/customers/${existing.id}`)).json<Customer>().companyId).toBe(
+      null,
+    );
+  });
+
+  it('creates the company when asked, and only when the customer is created too', async () => {
+    const name = uniqueName('Stark Industries');
+    const created = await createCustomer({ companyName: ` ${name} `, createCompany: true });
+    expect(await companiesNamed(name)).toEqual([{ id: created.companyId, name }]);
+    // An existing company is found, not created again.
+    const second = await createCustomer({ companyName: name.toLowerCase(), createCompany: true });
+    expect(second.companyId).toBe(created.companyId);
+
+    const refusedName = uniqueName('Never Made');
+    const externalId = randomUUID();
+    await createCustomer({ externalId });
+    const refused = await t.call('POST', '/v1/customers', {
+      body: { name: 'Twin', externalId, companyName: refusedName, createCompany: true },
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(problemOf(refused).code).toBe('EXTERNAL_ID_TAKEN');
+    expect(await companiesNamed(refusedName)).toEqual([]);
+  });
+
+  it('refuses companyId with companyName, and createCompany without companyName, with 400', async () => {
+    const companyId = await createCompany();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ companyId, companyName: 'Acme' }, 'COMPANY_ID_AND_NAME'],
+      [{ companyId: null, companyName: 'Acme' }, 'COMPANY_ID_AND_NAME'],
+      [{ createCompany: true }, 'CREATE_COMPANY_WITHOUT_NAME'],
+    ];
+    const existing = await createCustomer();
+    for (const [body, code] of cases) {
+      const create = await t.call('POST', '/v1/customers', { body: { name: 'Both', ...body } });
+      expect(create.statusCode).toBe(400);
+      expect(problemOf(create).code).toBe(code);
+      const patch = await t.call('PATCH', `/v1/customers/${existing.id}`, { body });
+      expect(patch.statusCode).toBe(400);
+      expect(problemOf(patch).code).toBe(code);
+    }
+    const blank = await t.call('POST', '/v1/customers', {
+      body: { name: 'Blank', companyName: '   ', createCompany: true },
+    });
+    expect(blank.statusCode).toBe(400);
+    expect(problemOf(blank).code).toBe('VALIDATION_FAILED');
+  });
+
+  it('creates one company for dozens of parallel creates and updates naming the same new one', async () => {
+    const name = uniqueName('Parallel Works');
+    const spelled = (i: number) => (i % 2 === 0 ? name : ` ${name.toUpperCase()} `);
+    const existing = await Promise.all(Array.from({ length: 12 }, () => createCustomer()));
+    const responses = await Promise.all([
+      ...Array.from({ length: 24 }, (_, i) =>
+        t.call('POST', '/v1/customers', {
+          body: { name: `P${i}`, companyName: spelled(i), createCompany: true },
+        }),
+      ),
+      ...existing.map((customer, i) =>
+        t.call('PATCH', `/v1/customers/${customer.id}`, {
+          body: { companyName: spelled(i), createCompany: true },
+        }),
+      ),
+    ]);
+    expect(responses.map((r) => r.statusCode)).toEqual([
+      ...Array<number>(24).fill(201),
+      ...Array<number>(12).fill(200),
+    ]);
+    const made = await companiesNamed(name);
+    expect(made).toHaveLength(1);
+    expect(new Set(responses.map((r) => r.json<Customer>().companyId))).toEqual(
+      new Set([made[0]!.id]),
+    );
   });
 });

@@ -31,7 +31,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
       const row = await createCustomer(app.db, {
         ...rest,
         emails: normalizeEmails(emails ?? []),
-        phones: normalizePhones(phones ?? []),
+        phones: normalizePhones(phones ?? [], app.config.phoneDefaultRegion),
       });
       return reply.code(201).header('location', `/v1/customers/${row.id}`).send(customerView(row));
     },
@@ -101,7 +101,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
       const row = await updateCustomer(app.db, request.params.id, {
         ...rest,
         ...(emails ? { emails: normalizeEmails(emails) } : {}),
-        ...(phones ? { phones: normalizePhones(phones) } : {}),
+        ...(phones ? { phones: normalizePhones(phones, app.config.phoneDefaultRegion) } : {}),
       });
       return customerView(row);
     },

@@ -121,7 +121,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
   const prefix = app.config.meili.indexPrefix;
   const run = async (index: SearchIndexName, request: SearchRequest) => {
     try {
-      return await runSearch(app.meili, prefix, index, request);
+      return await runSearch(app.meili, prefix, index, request, app.config.phoneDefaultRegion);
     } catch (error) {
       if (error instanceof SearchUnavailableError) throw serviceUnavailable('search', error);
       throw error;

@@ -48,18 +48,21 @@ function settlePreferred<T extends Preferable>(
   }));
 }
 
+/** Refuses a list holding one key twice, naming both positions (not the value: refusals get logged). */
 function refuseDuplicates(keys: string[], what: string): void {
-  const seen = new Set<string>();
-  for (const key of keys) {
-    if (seen.has(key)) {
+  const seen = new Map<string, number>();
+  keys.forEach((key, index) => {
+    const first = seen.get(key);
+    if (first !== undefined) {
       throw new DomainError(
         'unprocessable',
         `DUPLICATE_${what.toUpperCase()}`,
-        `The same ${what} is listed twice.`,
+        `The same ${what} is listed twice (${what}s[${first}] and ${what}s[${index}]).`,
+        { index, duplicateOf: first },
       );
     }
-    seen.add(key);
-  }
+    seen.set(key, index);
+  });
 }
 
 export function normalizeEmails(

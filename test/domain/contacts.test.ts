@@ -106,7 +106,9 @@ describe('contact normalisation', () => {
         ],
         'GB',
       ),
-    ).toThrow(expect.objectContaining({ code: 'DUPLICATE_PHONE' }));
+    ).toThrow(
+      expect.objectContaining({ code: 'DUPLICATE_PHONE', details: { index: 1, duplicateOf: 0 } }),
+    );
     // In the US, "020 7946 0958" is no number at all: the refusal says so instead.
     expect(() =>
       normalizePhones([{ number: '+44 20 7946 0958' }, { number: '020 7946 0958' }], 'US'),

@@ -31,7 +31,10 @@ export function deletionActivities({ db, config }: ActivityDeps) {
         isAdmin: starter?.isAdmin ?? false,
       });
       // Exact matches, read from Postgres: never the index's near matches, never its lag.
-      ids = await selectExactMatches(db, saved, { onPage: () => Context.current().heartbeat() });
+      ids = await selectExactMatches(db, saved, {
+        phoneRegion: config.phoneDefaultRegion,
+        onPage: () => Context.current().heartbeat(),
+      });
     }
     return ids;
   }
@@ -39,7 +42,9 @@ export function deletionActivities({ db, config }: ActivityDeps) {
   return {
     /** Deletes one object and every copy of its data in one transaction; a retry does no harm. */
     async executeDelete(jobId: string) {
-      const { counts } = await withHeartbeat(() => executeDelete(db, jobId));
+      const { counts } = await withHeartbeat(() =>
+        executeDelete(db, jobId, { phoneRegion: config.phoneDefaultRegion }),
+      );
       return { counts, outboxUpTo: await lastOutboxId(db), committedAt: new Date().toISOString() };
     },
 
@@ -92,7 +97,12 @@ export function deletionActivities({ db, config }: ActivityDeps) {
 
     /** Deletes the next batch of a bulk job and reports its progress. */
     async deleteBulkBatch(jobId: string) {
-      const progress = await withHeartbeat(() => deleteBulkBatch(db, jobId, config.bulkBatchSize));
+      const progress = await withHeartbeat(() =>
+        deleteBulkBatch(db, jobId, {
+          batchSize: config.bulkBatchSize,
+          phoneRegion: config.phoneDefaultRegion,
+        }),
+      );
       const finished = progress.remaining === 0;
       await withHeartbeat(() => analyzeAfterBulkErasure(db, jobId, { finished }));
       return { ...progress, outboxUpTo: await lastOutboxId(db) };

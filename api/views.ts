@@ -26,7 +26,11 @@ export function customerView(row: CustomerRow) {
     name: row.name,
     companyId: row.companyId,
     emails: row.emails,
-    phones: row.phones,
+    phones: row.phones.map(({ number, e164, preferred }) => ({
+      number,
+      e164: e164 ?? null,
+      preferred,
+    })),
     socialHandles: row.socialHandles,
     websites: row.websites,
     externalId: row.externalId,

@@ -45,7 +45,7 @@ async function main() {
         console.log(`\n${size} customers`);
         for (const [label, search] of searches) {
           const started = performance.now();
-          const ids = await selectExactMatches(db, search);
+          const ids = await selectExactMatches(db, search, { phoneRegion: 'GB' });
           const ms = performance.now() - started;
           console.log(
             `  ${label.padEnd(40)} ${String(ids.length).padStart(7)} selected in ${(ms / 1000).toFixed(2)} s`,

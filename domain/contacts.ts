@@ -1,4 +1,5 @@
 import { DomainError } from '../lib/errors';
+import { parsePhone, phoneKey, type PhoneRegion } from './phones';
 
 export interface EmailAddress {
   address: string;
@@ -6,7 +7,10 @@ export interface EmailAddress {
 }
 
 export interface PhoneNumber {
+  /** As typed, for display. */
   number: string;
+  /** Its E.164 form; null only for a number stored before numbers were parsed that does not parse. */
+  e164: string | null;
   preferred: boolean;
 }
 
@@ -17,15 +21,6 @@ export interface SocialHandle {
 
 /** Emails are the same address whatever their case. */
 export const emailKey = (address: string) => address.trim().toLowerCase();
-
-/**
- * Phones are the same number whatever their punctuation: "+44 (20) 7946-0958"
- * and "+442079460958" are one number, and an international "00" prefix is a "+".
- */
-export function phoneKey(number: string): string {
-  const digits = number.trim().replace(/[^\d+]/g, '');
-  return digits.startsWith('00') ? `+${digits.slice(2)}` : digits;
-}
 
 interface Preferable {
   preferred?: boolean | undefined;
@@ -53,18 +48,21 @@ function settlePreferred<T extends Preferable>(
   }));
 }
 
+/** Refuses a list holding one key twice, naming both positions (not the value: refusals get logged). */
 function refuseDuplicates(keys: string[], what: string): void {
-  const seen = new Set<string>();
-  for (const key of keys) {
-    if (seen.has(key)) {
+  const seen = new Map<string, number>();
+  keys.forEach((key, index) => {
+    const first = seen.get(key);
+    if (first !== undefined) {
       throw new DomainError(
         'unprocessable',
         `DUPLICATE_${what.toUpperCase()}`,
-        `The same ${what} is listed twice.`,
+        `The same ${what} is listed twice (${what}s[${first}] and ${what}s[${index}]).`,
+        { index, duplicateOf: first },
       );
     }
-    seen.add(key);
-  }
+    seen.set(key, index);
+  });
 }
 
 export function normalizeEmails(
@@ -78,22 +76,40 @@ export function normalizeEmails(
   return settlePreferred(items, 'email').map(({ address, preferred }) => ({ address, preferred }));
 }
 
+const rejectionDetail = {
+  not_a_number: 'is not a phone number',
+  invalid:
+    'is not a valid number of its country (or of the default region, without a country code)',
+  extension: 'has an extension, which E.164 cannot hold; store the line without it',
+} as const;
+
+/**
+ * Phones as given, each parsed (domain/phones.ts) in `region` when written
+ * without a country code: a text that is not a valid number is refused,
+ * naming its position; two spellings of one number are one number listed twice.
+ */
 export function normalizePhones(
   input: { number: string; preferred?: boolean | undefined }[],
+  region: PhoneRegion,
 ): PhoneNumber[] {
-  const items = input.map((item) => ({ number: item.number.trim(), preferred: item.preferred }));
-  for (const item of items) {
-    if (phoneKey(item.number).replace('+', '').length < 4) {
+  const items = input.map((item, index) => {
+    const number = item.number.trim();
+    const parsed = parsePhone(number, region);
+    if ('rejected' in parsed) {
+      // The number itself stays out of the refusal: problem documents get logged.
       throw new DomainError(
-        'unprocessable',
-        'INVALID_PHONE',
-        'A phone number needs at least four digits.',
+        'invalid',
+        'INVALID_PHONE_NUMBER',
+        `phones[${index}].number ${rejectionDetail[parsed.rejected]}.`,
+        { index, field: `phones/${index}/number`, reason: parsed.rejected, region },
       );
     }
-  }
-  refuseDuplicates(
-    items.map((item) => phoneKey(item.number)),
-    'phone',
-  );
-  return settlePreferred(items, 'phone').map(({ number, preferred }) => ({ number, preferred }));
+    return { number, e164: parsed.e164, preferred: item.preferred };
+  });
+  refuseDuplicates(items.map(phoneKey), 'phone');
+  return settlePreferred(items, 'phone').map(({ number, e164, preferred }) => ({
+    number,
+    e164,
+    preferred,
+  }));
 }

@@ -5,8 +5,8 @@
  * Zed, "example.com", "Person" or "Zed" alone do not identify "Zed Person,
  * zed@example.com".
  */
-import { phoneKey } from './contacts';
 import { containsTerm, wordsOf, type Words } from './exact-match';
+import { keyDigits, toE164, type PhoneRegion } from './phones';
 
 /** The kinds of identifier looked for, in the order an erasure record lists them. */
 export const identifierKinds = [
@@ -22,6 +22,7 @@ export type IdentifierKind = (typeof identifierKinds)[number];
 export interface PersonIdentifiers {
   name: string;
   emails: readonly string[];
+  /** Phone keys (domain/phones.ts `phoneKey`): E.164, or the digits of a number that does not parse. */
   phones: readonly string[];
   socialHandles: readonly string[];
   websites: readonly string[];
@@ -36,11 +37,14 @@ const bareWebsite = (url: string) =>
     .replace(/^www\./i, '')
     .replace(/\/+$/, '');
 
-/** A phone number compared normalised (phoneKey), a leading + or 00 making no difference. */
-const phoneDigits = (number: string) => phoneKey(number).replace(/^\+/, '');
+/** Digits compared with a phone key's digits: an international "00" is the "+" the words lost. */
+const internationalDigits = (digits: string) =>
+  digits.startsWith('00') ? digits.slice(2) : digits;
 
 /** Phone numbers need this many digits to be told apart from other numbers in a text. */
 const MIN_PHONE_DIGITS = 4;
+/** E.164 allows 15 digits; with an international "00" a number is written in at most 17. */
+const MAX_PHONE_DIGITS = 17;
 
 interface Needle {
   kind: IdentifierKind;
@@ -53,7 +57,11 @@ export class IdentifierIndex {
   private readonly byFirstWord = new Map<string, Needle[]>();
   private readonly phones = new Set<string>();
 
-  constructor(people: Iterable<PersonIdentifiers>) {
+  /** `region` reads a number written in a text without its country code (config.phoneDefaultRegion). */
+  constructor(
+    people: Iterable<PersonIdentifiers>,
+    private readonly region: PhoneRegion,
+  ) {
     for (const person of people) {
       for (const email of person.emails) this.add('email', email);
       for (const handle of person.socialHandles) this.add('social', handle);
@@ -61,7 +69,7 @@ export class IdentifierIndex {
       if (person.externalId) this.add('externalId', person.externalId);
       this.add('name', person.name);
       for (const phone of person.phones) {
-        const digits = phoneDigits(phone);
+        const digits = keyDigits(phone);
         if (digits.length >= MIN_PHONE_DIGITS) this.phones.add(digits);
       }
     }
@@ -91,15 +99,26 @@ export class IdentifierIndex {
   /**
    * A phone number in a text is a run of words of digits, whatever separates
    * them; it matches when a stretch of that run, whole words, is one of the
-   * numbers: "call +44 20 7946 0958", "0044 20 7946 0958" and "442079460958"
-   * all hold +44 20 7946 0958; "+44 20 7946 09581" and "tel442079460958" do not.
+   * numbers in international digits: "call +44 20 7946 0958", "0044 20 7946
+   * 0958" and "442079460958" all hold +44 20 7946 0958; "+44 20 7946 09581"
+   * and "tel442079460958" do not. A stretch that starts a run may also be the
+   * number written nationally, read in the default region: with GB,
+   * "call 020 7946 0958" holds it too. Only at the start of a run: inside
+   * "+49 20 7946 0958" the stretch "20 7946 0958" is part of a German number.
    */
   private holdsPhone(words: readonly string[]): boolean {
+    const isDigits = (k: number) => k >= 0 && k < words.length && /^\d+$/.test(words[k]!);
     for (let i = 0; i < words.length; i++) {
+      const startsRun = !isDigits(i - 1);
       let joined = '';
-      for (let j = i; j < words.length && /^\d+$/.test(words[j]!); j++) {
+      for (let j = i; isDigits(j); j++) {
         joined += words[j];
-        if (this.phones.has(phoneDigits(joined))) return true;
+        if (joined.length > MAX_PHONE_DIGITS) break;
+        if (this.phones.has(internationalDigits(joined))) return true;
+        if (startsRun && joined.length >= MIN_PHONE_DIGITS) {
+          const e164 = toE164(joined, this.region);
+          if (e164 && this.phones.has(keyDigits(e164))) return true;
+        }
       }
     }
     return false;

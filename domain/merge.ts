@@ -4,7 +4,8 @@
  */
 import type { EmailAddress, PhoneNumber, SocialHandle } from './contacts';
 import { DomainError } from '../lib/errors';
-import { emailKey, phoneKey } from './contacts';
+import { emailKey } from './contacts';
+import { phoneKey } from './phones';
 
 export function assertDifferentCustomers(sourceId: string, targetId: string): void {
   if (sourceId === targetId) {
@@ -54,12 +55,16 @@ export function emailsToAdd(target: EmailAddress[], source: EmailAddress[]): Ema
     .map((e) => ({ address: e.address, preferred: target.length === 0 && e.preferred }));
 }
 
-/** The source's phones the target lacks (compared after normalisation). */
+/** The source's phones the target lacks: one number in two spellings is one number (phoneKey). */
 export function phonesToAdd(target: PhoneNumber[], source: PhoneNumber[]): PhoneNumber[] {
-  const known = new Set(target.map((p) => phoneKey(p.number)));
+  const known = new Set(target.map(phoneKey));
   return source
-    .filter((p) => !known.has(phoneKey(p.number)))
-    .map((p) => ({ number: p.number, preferred: target.length === 0 && p.preferred }));
+    .filter((p) => !known.has(phoneKey(p)))
+    .map((p) => ({
+      number: p.number,
+      e164: p.e164 ?? null,
+      preferred: target.length === 0 && p.preferred,
+    }));
 }
 
 export interface MergeableProfile {

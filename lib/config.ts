@@ -1,3 +1,5 @@
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+
 /**
  * Typed configuration, parsed once at start-up from environment variables.
  * Every variable is a string in the environment; this module is the only place
@@ -34,6 +36,11 @@ export interface Config {
     /** Days before the deadline at which compliance users are reminded, largest first. */
     reminderDays: number[];
   };
+  /**
+   * The region (ISO 3166-1 alpha-2) a phone number written without a country
+   * code is read in, by the API and the worker alike (docs/phones.md).
+   */
+  phoneDefaultRegion: CountryCode;
   /** Largest number of conversations + KObjects two customers may hold together to be merged. */
   mergeItemLimit: number;
   /** How long a previewed merge, split or move waits for its confirmation. */
@@ -128,6 +135,30 @@ export function parseDayList(
   return days;
 }
 
+/**
+ * Read when PHONE_DEFAULT_REGION is unset. Any single default is wrong for most
+ * of the world, so deployments set it (docs/phones.md); the US is the largest
+ * numbering plan whose people habitually omit the country code.
+ */
+export const DEFAULT_PHONE_REGION: CountryCode = 'US';
+
+/** "gb" or "GB" → "GB"; a code libphonenumber has no metadata for is refused. */
+export function parsePhoneRegion(
+  env: Env,
+  name = 'PHONE_DEFAULT_REGION',
+  fallback: CountryCode = DEFAULT_PHONE_REGION,
+): CountryCode {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const region = raw.trim().toUpperCase();
+  if (!isSupportedCountry(region)) {
+    throw new ConfigError(
+      `${name} must be an ISO 3166-1 alpha-2 region with phone numbering (GB, US, DE…), got "${raw}"`,
+    );
+  }
+  return region;
+}
+
 function parseUrl(name: string, raw: string): string {
   try {
     return new URL(raw).toString().replace(/\/$/, '');
@@ -159,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     publicUrl: parseUrl('PUBLIC_URL', optional(env, 'PUBLIC_URL', 'http://127.0.0.1:3000')),
     gdpr: gdprConfig(env),
+    phoneDefaultRegion: parsePhoneRegion(env),
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
     bulkSelectionLimit: parseInteger(env, 'BULK_SELECTION_LIMIT', 30, { min: 1, max: 1000 }),

@@ -10,6 +10,7 @@ import { audit } from '../db/queries/audit';
 import { finishedStatuses, transitionJob, type JobRow, type JobStatus } from '../db/queries/jobs';
 import { jobItems, jobs, savedSearches, type jobItemStatuses } from '../db/schema';
 import { DomainError } from '../lib/errors';
+import type { PhoneRegion } from '../domain/phones';
 import { eraseObjects, type DeletableEntity } from './delete';
 import { lockJob } from './job-steps';
 import { uuidArray } from '../db/sql';
@@ -225,7 +226,7 @@ const addCounts = (sum: Record<string, number>, more: Record<string, number>) =>
 export async function deleteBulkBatch(
   db: Queryable,
   jobId: string,
-  batchSize: number,
+  { batchSize, phoneRegion }: { batchSize: number; phoneRegion: PhoneRegion },
 ): Promise<BulkProgress> {
   return db.transaction(async (tx) => {
     const job = await lockJob(tx, jobId);
@@ -246,7 +247,7 @@ export async function deleteBulkBatch(
           params.entity,
           ids,
           { userId: job.startedBy, jobId },
-          { wait: false },
+          { wait: false, phoneRegion },
         );
         const gone = [...outcome.erased, ...outcome.missing];
         handled = gone.length;

@@ -16,6 +16,7 @@ import { removeSavedSearches, savedSearchTexts } from '../db/queries/saved-searc
 import { enqueueSearchSync } from '../db/queries/search-outbox';
 import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts';
 import { IdentifierIndex, identifierKinds, type IdentifierKind } from '../domain/identifiers';
+import { phoneKey, type PhoneRegion } from '../domain/phones';
 import { DomainError, notFound } from '../lib/errors';
 import { forgetDeclineNotes } from './gdpr-requests';
 import { executeConfirmed } from './job-steps';
@@ -136,6 +137,7 @@ async function removeSavedSearchesIdentifying(
   tx: Transaction,
   customerIds: SQL,
   actor: Actor,
+  phoneRegion: PhoneRegion,
 ): Promise<number> {
   const people = await tx.execute<{
     name: string;
@@ -150,11 +152,12 @@ async function removeSavedSearchesIdentifying(
     people.rows.map((row) => ({
       name: row.name,
       emails: row.emails.map((e) => e.address),
-      phones: row.phones.map((p) => p.number),
+      phones: row.phones.map(phoneKey),
       socialHandles: row.social_handles.map((s) => s.handle),
       websites: row.websites,
       externalId: row.external_id,
     })),
+    phoneRegion,
   );
   const identifying = new Map<string, IdentifierKind>();
   for (const search of await savedSearchTexts(tx)) {
@@ -239,7 +242,7 @@ async function eraseCustomers(
   tx: Transaction,
   ids: string[],
   actor: Actor,
-  wait: boolean,
+  { wait, phoneRegion }: EraseOptions,
 ): Promise<ErasureOutcome> {
   const { locked, missing, busy } = await lockRows(tx, 'customers', ids, wait);
   const counts: Record<string, number> = { customers: locked.length };
@@ -265,7 +268,7 @@ async function eraseCustomers(
     counts[place] = total(place);
 
   Object.assign(counts, await scrubJobRecords(tx, locked));
-  counts.savedSearches = await removeSavedSearchesIdentifying(tx, owned, actor);
+  counts.savedSearches = await removeSavedSearchesIdentifying(tx, owned, actor, phoneRegion);
   // Notes the compliance team kept with declined requests about these customers.
   counts.gdprNotes = await forgetDeclineNotes(tx, locked);
   counts.redirects = await countOf(
@@ -338,6 +341,12 @@ async function eraseItems(
   return { erased: owned, missing, busy: held, counts };
 }
 
+export interface EraseOptions {
+  wait: boolean;
+  /** Where a phone number written in a saved search without its country code is read. */
+  phoneRegion: PhoneRegion;
+}
+
 /**
  * Erases these objects in the caller's transaction. With `wait`, it queues
  * behind other jobs holding them (a single delete); without, it leaves them
@@ -348,11 +357,11 @@ export function eraseObjects(
   entity: DeletableEntity,
   ids: string[],
   actor: Actor,
-  { wait }: { wait: boolean },
+  options: EraseOptions,
 ): Promise<ErasureOutcome> {
   return entity === 'customer'
-    ? eraseCustomers(tx, ids, actor, wait)
-    : eraseItems(tx, entity, ids, actor, wait);
+    ? eraseCustomers(tx, ids, actor, options)
+    : eraseItems(tx, entity, ids, actor, options.wait);
 }
 
 /** Why an object asked for by ID cannot be deleted: it does not exist, or it merged into another. */
@@ -412,7 +421,11 @@ export interface DeleteResult {
  * another job deleted first (a DELETE sent at the same time) is gone as
  * asked: the job ends done with `alreadyDeleted`, naming that job.
  */
-export function executeDelete(db: Queryable, jobId: string): Promise<DeleteResult> {
+export function executeDelete(
+  db: Queryable,
+  jobId: string,
+  { phoneRegion }: { phoneRegion: PhoneRegion },
+): Promise<DeleteResult> {
   return executeConfirmed<DeleteParams, DeleteResult>(
     db,
     jobId,
@@ -422,7 +435,7 @@ export function executeDelete(db: Queryable, jobId: string): Promise<DeleteResul
         params.entity,
         [params.id],
         { userId: job.startedBy, jobId },
-        { wait: true },
+        { wait: true, phoneRegion },
       );
       if (outcome.erased.length === 0) {
         const deletion = await deletionOf(tx, params.entity, params.id);

@@ -14,6 +14,7 @@ import {
   parseExactQuery,
   type ExactFilter,
 } from '../domain/exact-match';
+import type { PhoneRegion } from '../domain/phones';
 import { DomainError } from '../lib/errors';
 import { loadDocumentPage, type SearchDocument } from '../search/documents';
 import {
@@ -67,10 +68,14 @@ function searchableTexts(index: SearchIndexName, document: SearchDocument): stri
 export async function selectExactMatches(
   db: Database,
   saved: SelectionSearch,
-  { pageSize = PAGE_SIZE, onPage }: { pageSize?: number; onPage?: () => void } = {},
+  {
+    phoneRegion,
+    pageSize = PAGE_SIZE,
+    onPage,
+  }: { phoneRegion: PhoneRegion; pageSize?: number; onPage?: () => void },
 ): Promise<string[]> {
   const filters = exactFilters(saved.index, saved.filters);
-  const query = parseExactQuery(saved.query, phoneQueryDigits(saved.query));
+  const query = parseExactQuery(saved.query, phoneQueryDigits(saved.query, phoneRegion));
   if (isEmptyQuery(query) && filters.length === 0) {
     throw new DomainError(
       'unprocessable',

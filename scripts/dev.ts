@@ -106,7 +106,7 @@ async function main() {
   };
   say('applying migrations');
   const databaseUrl = started.env.DATABASE_URL!;
-  await runMigrations(databaseUrl);
+  await runMigrations(databaseUrl, { log: say, env: childEnv });
   const database = createDatabase(databaseUrl, { max: 1 });
   await ensureAdmin(database.db, adminKey);
   await database.close();

@@ -6,7 +6,7 @@ if (!url) {
   console.error('DATABASE_URL is required');
   process.exit(1);
 }
-runMigrations(url).then(
+runMigrations(url, { log: (line) => console.log(line) }).then(
   () => console.log('migrations applied'),
   (error: unknown) => {
     console.error(error);

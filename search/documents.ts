@@ -8,7 +8,7 @@ import type { EnqueuedTaskPromise, Meilisearch } from 'meilisearch';
 import type { Queryable } from '../db/client';
 import { uuidArray } from '../db/sql';
 import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts';
-import { phoneKey } from '../domain/contacts';
+import { keyDigits, phoneKey } from '../domain/phones';
 import { waitForSearchTasks } from './client';
 import { indexOfEntity, indexUid, searchEntities, type SearchEntity } from './indexes';
 
@@ -17,7 +17,11 @@ export interface CustomerDocument {
   name: string;
   emails: string[];
   phones: string[];
-  /** Phone numbers as bare digits, so "+44 20 7946 0958" and "442079460958" find the same customer. */
+  /**
+   * Phone numbers in their E.164 form as bare digits (domain/phones.ts), the
+   * form a phone-like query is turned into: "+44 20 7946 0958", "020 7946 0958"
+   * (default region GB) and "442079460958" find the same customer.
+   */
   phoneKeys: string[];
   socialHandles: string[];
   externalId: string | null;
@@ -88,7 +92,7 @@ function toDocument(entity: SearchEntity, row: Row): SearchDocument {
         name: row.name as string,
         emails: preferredFirst(row.emails as EmailAddress[]).map((e) => e.address),
         phones: phones.map((p) => p.number),
-        phoneKeys: phones.map((p) => phoneKey(p.number).replace('+', '')),
+        phoneKeys: phones.map((p) => keyDigits(phoneKey(p))),
         socialHandles: (row.social_handles as SocialHandle[]).map((s) => s.handle),
         externalId: row.external_id as string | null,
         companyId: row.company_id as string | null,

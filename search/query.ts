@@ -5,7 +5,7 @@
  * matches exactly, in Postgres (operations/erasure-selection.ts), not here.
  */
 import type { Meilisearch } from 'meilisearch';
-import { phoneKey } from '../domain/contacts';
+import { keyDigits, phoneKeyOfText, type PhoneRegion } from '../domain/phones';
 import { DomainError } from '../lib/errors';
 import type { ConversationDocument, CustomerDocument, KObjectDocument } from './documents';
 import { indexDefinitions, indexUid, type SearchIndexName } from './indexes';
@@ -84,16 +84,20 @@ export function sortExpressions(
   return [`${attribute}:${direction}`];
 }
 
-/** A query that is a phone number, as the bare digits phone numbers are indexed under; else undefined. */
-export function phoneQueryDigits(q: string): string | undefined {
+/**
+ * A query that looks like a phone number, as the digits of its key
+ * (domain/phones.ts: its E.164 form, read in `region` without a country
+ * code), which is how phone numbers are indexed; else undefined.
+ */
+export function phoneQueryDigits(q: string, region: PhoneRegion): string | undefined {
   const trimmed = q.trim();
-  return PHONE_LIKE.test(trimmed) ? phoneKey(trimmed).replace('+', '') : undefined;
+  return PHONE_LIKE.test(trimmed) ? keyDigits(phoneKeyOfText(trimmed, region)) : undefined;
 }
 
-/** Phone numbers are indexed as bare digits; an email or phone must match as a whole. */
-function interpretQuery(q: string): { q: string; exact: boolean } {
+/** Phone numbers are indexed as the digits of their key; an email or phone must match as a whole. */
+function interpretQuery(q: string, region: PhoneRegion): { q: string; exact: boolean } {
   const trimmed = q.trim();
-  const digits = phoneQueryDigits(trimmed);
+  const digits = phoneQueryDigits(trimmed, region);
   if (digits !== undefined) return { q: digits, exact: true };
   return { q: trimmed, exact: trimmed.includes('@') };
 }
@@ -143,10 +147,12 @@ export async function runSearch<I extends SearchIndexName>(
   prefix: string,
   index: I,
   request: SearchRequest,
+  /** Where a phone number in `q` without a country code is read (config.phoneDefaultRegion). */
+  phoneRegion: PhoneRegion,
 ): Promise<{ hits: SearchHit<I>[]; total: number; limit: number; offset: number }> {
   const filter = filterExpressions(index, request.filters);
   const sort = sortExpressions(index, request.sort);
-  const { q, exact } = interpretQuery(request.q);
+  const { q, exact } = interpretQuery(request.q, phoneRegion);
   let response;
   try {
     response = await meili.index(indexUid(prefix, index)).search(q, {

@@ -15,6 +15,12 @@ declare module 'vitest' {
   }
 }
 
+/** Settings every test runs with, on top of the services' addresses. */
+const testEnv = {
+  // The phone fixtures and the tests of national spellings are British ("020 7946 0958").
+  PHONE_DEFAULT_REGION: 'GB',
+};
+
 /**
  * Starts the real services on free ports with throw-away data, once for the
  * whole run; the returned function stops them and deletes the data.
@@ -24,7 +30,10 @@ export default async function setup(project: TestProject) {
   const stack = await startThrowawayStack('test');
   const { dataDir } = stack;
   try {
-    await runMigrations(stack.env.DATABASE_URL!);
+    await runMigrations(stack.env.DATABASE_URL!, {
+      log: (line) => console.log(`migrations: ${line}`),
+      env: { ...stack.env, ...testEnv },
+    });
     const { code } = await bundleWorkflowCode({
       workflowsPath,
       logger: {
@@ -38,7 +47,7 @@ export default async function setup(project: TestProject) {
     });
     const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');
     writeFileSync(workflowBundlePath, code);
-    project.provide('serviceEnv', stack.env);
+    project.provide('serviceEnv', { ...stack.env, ...testEnv });
     project.provide('workflowBundlePath', workflowBundlePath);
   } catch (error) {
     await stack.destroy();

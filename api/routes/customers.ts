@@ -61,7 +61,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
         {
           ...rest,
           emails: normalizeEmails(emails ?? []),
-          phones: normalizePhones(phones ?? []),
+          phones: normalizePhones(phones ?? [], app.config.phoneDefaultRegion),
         },
         companyByName(request.body),
       );
@@ -139,7 +139,7 @@ const customers: FastifyPluginAsyncTypebox = async (app) => {
         {
           ...rest,
           ...(emails ? { emails: normalizeEmails(emails) } : {}),
-          ...(phones ? { phones: normalizePhones(phones) } : {}),
+          ...(phones ? { phones: normalizePhones(phones, app.config.phoneDefaultRegion) } : {}),
         },
         companyByName(request.body),
       );

@@ -122,7 +122,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
   const prefix = app.config.meili.indexPrefix;
   const run = async (index: SearchIndexName, request: SearchRequest) => {
     try {
-      return await runSearch(app.meili, prefix, index, request);
+      return await runSearch(app.meili, prefix, index, request, app.config.phoneDefaultRegion);
     } catch (error) {
       if (error instanceof SearchUnavailableError) throw serviceUnavailable('search', error);
       throw error;
@@ -139,7 +139,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
           tags,
           summary: `Search ${index}`,
           description:
-            'Typo-tolerant full-text search. An email or phone number in `q` must match whole; phone numbers match whatever their punctuation.',
+            'Typo-tolerant full-text search. An email or phone number in `q` must match whole; a phone number matches in any spelling of it ("+44 20 7946 0958", "0044 20 7946 0958", or "020 7946 0958" written without a country code in the default region PHONE_DEFAULT_REGION).',
           querystring: searchQuery(index),
           response: { 200: Results, ...problems(403) },
         },

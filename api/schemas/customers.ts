@@ -11,7 +11,14 @@ const EmailInput = Type.Object(
 
 const PhoneInput = Type.Object(
   {
-    number: Type.String({ minLength: 4, maxLength: 40, pattern: '^\\+?[0-9 ().\\-]+$' }),
+    number: Type.String({
+      minLength: 1,
+      maxLength: 40,
+      description:
+        'As the person writes it: with a country code ("+44 20 7946 0958", "0044 20 7946 0958") or ' +
+        'without one, read in the default region (PHONE_DEFAULT_REGION). Kept as typed; its E.164 form ' +
+        'is stored beside it. A text that is not a valid phone number is refused (400 INVALID_PHONE_NUMBER).',
+    }),
     preferred: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
@@ -84,7 +91,19 @@ export const Customer = Type.Object({
   name: Type.String(),
   companyId: Nullable(Uuid),
   emails: Type.Array(Type.Object({ address: Type.String(), preferred: Type.Boolean() })),
-  phones: Type.Array(Type.Object({ number: Type.String(), preferred: Type.Boolean() })),
+  phones: Type.Array(
+    Type.Object({
+      number: Type.String({ description: 'As typed.' }),
+      e164: Nullable(
+        Type.String({
+          description:
+            'The number in E.164 ("+442079460958"), the form every comparison uses. Null only for a ' +
+            'number stored before numbers were parsed that does not parse (kept as typed).',
+        }),
+      ),
+      preferred: Type.Boolean(),
+    }),
+  ),
   socialHandles: Type.Array(Type.Object({ network: Type.String(), handle: Type.String() })),
   websites: Type.Array(Type.String()),
   externalId: Nullable(Type.String()),

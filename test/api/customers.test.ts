@@ -14,7 +14,7 @@ interface Customer {
   id: string;
   name: string;
   emails: { address: string; preferred: boolean }[];
-  phones: { number: string; preferred: boolean }[];
+  phones: { number: string; e164: string | null; preferred: boolean }[];
   externalId: string | null;
   companyId: string | null;
   [key: string]: unknown;
@@ -52,7 +52,9 @@ describe('customers', () => {
       { address: 'ada@example.com', preferred: false },
       { address: 'countess@example.org', preferred: true },
     ]);
-    expect(created.phones).toEqual([{ number: '+44 20 7946 0958', preferred: true }]);
+    expect(created.phones).toEqual([
+      { number: '+44 20 7946 0958', e164: '+442079460958', preferred: true },
+    ]);
 
     const fetched = await t.call('GET', `/v1/customers/${created.id}`);
     expect(fetched.statusCode).toBe(200);
@@ -69,14 +71,14 @@ describe('customers', () => {
   it('updates fields and which email and phone are preferred', async () => {
     const created = await createCustomer({
       emails: [{ address: 'a@example.com' }, { address: 'b@example.com' }],
-      phones: [{ number: '+1 555 0100' }, { number: '+1 555 0199' }],
+      phones: [{ number: '+1 202 555 0100' }, { number: '+1 202 555 0199' }],
     });
     expect(created.emails[0]!.preferred).toBe(true);
     const updated = await t.call('PATCH', `/v1/customers/${created.id}`, {
       body: {
         name: 'Ada King',
         emails: [{ address: 'a@example.com' }, { address: 'b@example.com', preferred: true }],
-        phones: [{ number: '+1 555 0100' }, { number: '+1 555 0199', preferred: true }],
+        phones: [{ number: '+1 202 555 0100' }, { number: '+1 202 555 0199', preferred: true }],
       },
     });
     expect(updated.statusCode).toBe(200);
@@ -87,8 +89,8 @@ describe('customers', () => {
         { address: 'b@example.com', preferred: true },
       ],
       phones: [
-        { number: '+1 555 0100', preferred: false },
-        { number: '+1 555 0199', preferred: true },
+        { number: '+1 202 555 0100', e164: '+12025550100', preferred: false },
+        { number: '+1 202 555 0199', e164: '+12025550199', preferred: true },
       ],
     });
   });
@@ -157,7 +159,17 @@ describe('customers', () => {
     ],
     [
       'the same phone twice, punctuated differently',
-      { phones: [{ number: '+1 555 0100' }, { number: '+1-555-0100' }] },
+      { phones: [{ number: '+1 202 555 0100' }, { number: '+1-202-555-0100' }] },
+      'DUPLICATE_PHONE',
+    ],
+    [
+      'the same phone twice, once written nationally (default region GB)',
+      { phones: [{ number: '+44 20 7946 0958' }, { number: '020 7946 0958' }] },
+      'DUPLICATE_PHONE',
+    ],
+    [
+      'the same phone twice, once with an international 00',
+      { phones: [{ number: '0044 20 7946 0958' }, { number: '+442079460958' }] },
       'DUPLICATE_PHONE',
     ],
     ['an unknown company', { companyId: randomUUID() }, 'COMPANY_NOT_FOUND'],
@@ -166,6 +178,52 @@ describe('customers', () => {
     expect(response.statusCode).toBe(422);
     expect(problemOf(response).code).toBe(code);
   });
+
+  it('keeps a phone as typed beside its E.164 form, reading one without a country code in the default region', async () => {
+    const created = await createCustomer({
+      phones: [{ number: '020 7946 0958' }, { number: '+1 (202) 555-0123', preferred: true }],
+    });
+    expect(created.phones).toEqual([
+      { number: '020 7946 0958', e164: '+442079460958', preferred: false },
+      { number: '+1 (202) 555-0123', e164: '+12025550123', preferred: true },
+    ]);
+    const [row] = await t.db.select().from(customers).where(eq(customers.id, created.id));
+    expect(row?.phones).toEqual(created.phones);
+  });
+
+  it.each([
+    ['POST', '+.(045)5401.)', 'not_a_number'],
+    ['POST', 'call me', 'not_a_number'],
+    ['POST', '+1 555 0100', 'invalid'],
+    ['POST', '020 7946 0958 ext. 12', 'extension'],
+    ['PATCH', '+44 20 7946 09581', 'invalid'],
+  ])(
+    'refuses %s of a phone that is not a phone number (%s) with 400 naming its index, and writes nothing',
+    async (method, number, reason) => {
+      const existing = await createCustomer({ phones: [{ number: '+44 20 7946 0958' }] });
+      const name = uniqueName('Phoneless');
+      const body = { name, phones: [{ number: '+44 20 7946 0959' }, { number }] };
+      const response =
+        method === 'POST'
+          ? await t.call('POST', '/v1/customers', { body })
+          : await t.call('PATCH', `/v1/customers/${existing.id}`, { body });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(problemOf(response)).toMatchObject({
+        code: 'INVALID_PHONE_NUMBER',
+        index: 1,
+        field: 'phones/1/number',
+        reason,
+        region: 'GB',
+      });
+      expect(problemOf(response).detail).toContain('phones[1].number');
+      expect(response.body).not.toContain(number);
+      expect(await t.db.select().from(customers).where(eq(customers.name, name))).toHaveLength(0);
+      const [row] = await t.db.select().from(customers).where(eq(customers.id, existing.id));
+      expect(row?.phones).toEqual([
+        { number: '+44 20 7946 0958', e164: '+442079460958', preferred: true },
+      ]);
+    },
+  );
 
   it('answers 404 for an unknown customer and 400 for a malformed ID', async () => {
     const missing = await t.call('GET', `/v1/customers/${randomUUID()}`);

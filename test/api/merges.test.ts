@@ -81,6 +81,41 @@ async function itemCount(customerId: string): Promise<number> {
 }
 
 describe('merging customers', () => {
+  it('counts two spellings of one phone number as one, in the preview and the merge', async () => {
+    const word = uniqueWord('spell');
+    const source = await customerWithItems(
+      `Source ${word}`,
+      { phones: [{ number: '020 7946 0958' }, { number: '0044 20 7946 0959' }] },
+      0,
+      0,
+    );
+    const target = await customerWithItems(
+      `Target ${word}`,
+      { phones: [{ number: '+44 (20) 7946-0958' }] },
+      0,
+      0,
+    );
+
+    const started = await preview(source.id, target.id);
+    expect(started.statusCode, started.body).toBe(201);
+    const { job } = started.json<{ job: Job }>();
+    expect(job.preview.phonesAdded).toEqual(['0044 20 7946 0959']);
+
+    const confirmed = await t.call('POST', `/v1/merges/${job.id}/confirm`);
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    expect(confirmed.json<{ job: Job }>().job).toMatchObject({
+      status: 'completed',
+      result: { counts: { phonesAdded: 1 } },
+    });
+    const survivor = (await t.call('GET', `/v1/customers/${target.id}`)).json<{
+      phones: unknown[];
+    }>();
+    expect(survivor.phones).toEqual([
+      { number: '+44 (20) 7946-0958', e164: '+442079460958', preferred: true },
+      { number: '0044 20 7946 0959', e164: '+442079460959', preferred: false },
+    ]);
+  });
+
   it('previews, confirms and merges: items move, contacts unite, the source redirects, search follows', async () => {
     const word = uniqueWord('merge');
     const source = await customerWithItems(
@@ -98,7 +133,7 @@ describe('merging customers', () => {
       `Target ${word}`,
       {
         emails: [{ address: `shared.${word}@example.com` }],
-        phones: [{ number: '+1 555 0100' }],
+        phones: [{ number: '+1 202 555 0100' }],
         customAttributes: { plan: 'gold' },
       },
       1,
@@ -142,8 +177,8 @@ describe('merging customers', () => {
         { address: `old.${word}@example.com`, preferred: false },
       ],
       phones: [
-        { number: '+1 555 0100', preferred: true },
-        { number: '+44 20 7946 0001', preferred: false },
+        { number: '+1 202 555 0100', e164: '+12025550100', preferred: true },
+        { number: '+44 20 7946 0001', e164: '+442079460001', preferred: false },
       ],
     });
     const gone = await t.call('GET', `/v1/customers/${source.id}`);

@@ -88,12 +88,12 @@ describe('identifying a person', () => {
   const zed: PersonIdentifiers = {
     name: 'Zed Person',
     emails: ['zed@example.com'],
-    phones: ['+44 20 7946 0958'],
+    phones: ['+442079460958'],
     socialHandles: ['@zed_p'],
     websites: ['https://www.zed-person.example/'],
     externalId: 'crm-1001',
   };
-  const index = new IdentifierIndex([zed]);
+  const index = new IdentifierIndex([zed], 'GB');
 
   it('finds each full identifier as whole words', () => {
     expect(index.identifiedIn('zed@example.com')).toBe('email');
@@ -107,6 +107,10 @@ describe('identifying a person', () => {
       '442079460958',
       '0044 (20) 7946-0958',
       'tel 442079460958',
+      // Written nationally, read in the default region (GB).
+      'call 020 7946 0958',
+      '020-7946-0958 after six',
+      '(020) 7946 0958',
     ])
       expect(index.identifiedIn(phone), phone).toBe('phone');
   });
@@ -125,17 +129,28 @@ describe('identifying a person', () => {
       '+44 20 7946 09581',
       'tel442079460958',
       'Zed Personality',
+      // Inside a German number: the national reading starts only where a run of digits does.
+      '+49 20 7946 0958',
+      'ref 12 7946 0958',
     ])
       expect(index.identifiedIn(text), text).toBeUndefined();
   });
 
+  it('reads national spellings in the region it is given, and keeps a number kept unparsed', () => {
+    const us = new IdentifierIndex([zed], 'US');
+    expect(us.identifiedIn('call 020 7946 0958')).toBeUndefined();
+    expect(us.identifiedIn('call +44 20 7946 0958')).toBe('phone');
+    const legacy = new IdentifierIndex([{ ...zed, phones: ['+15550100'] }], 'GB');
+    expect(legacy.identifiedIn('+1 555-0100')).toBe('phone');
+  });
+
   it('ignores an identifier of one character', () => {
-    const a = new IdentifierIndex([{ ...zed, name: 'A', phones: [] }]);
+    const a = new IdentifierIndex([{ ...zed, name: 'A', phones: [] }], 'GB');
     expect(a.identifiedIn('A list')).toBeUndefined();
   });
 
   it('compares accents and case away', () => {
-    const zoe = new IdentifierIndex([{ ...zed, name: 'Zoë Ørsted', phones: [] }]);
+    const zoe = new IdentifierIndex([{ ...zed, name: 'Zoë Ørsted', phones: [] }], 'GB');
     expect(zoe.identifiedIn('zoe ørsted')).toBe('name');
     expect(zoe.identifiedIn('ZOË ØRSTED')).toBe('name');
   });

@@ -34,6 +34,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...base, GDPR_DEADLINE_DAYS: '0' })).toThrow('GDPR_DEADLINE_DAYS');
   });
 
+  it('reads the default phone region as an ISO 3166-1 alpha-2 code with phone numbering', () => {
+    expect(loadConfig(base).phoneDefaultRegion).toBe('US');
+    expect(loadConfig({ ...base, PHONE_DEFAULT_REGION: ' gb ' }).phoneDefaultRegion).toBe('GB');
+    for (const bad of ['UK', 'XX', 'GBR', '44'])
+      expect(() => loadConfig({ ...base, PHONE_DEFAULT_REGION: bad }), bad).toThrow(
+        `PHONE_DEFAULT_REGION must be an ISO 3166-1 alpha-2 region with phone numbering (GB, US, DE…), got "${bad}"`,
+      );
+  });
+
   it('lets the API run without SMTP, and refuses a worker mailer without it', () => {
     const { SMTP_URL: _smtp, ...withoutSmtp } = base;
     const config = loadConfig(withoutSmtp);

@@ -5,7 +5,7 @@
  * lost the race to another one still answers as done.
  */
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, customers, jobItems, jobs, notifications, savedSearches } from '../../db/schema';
 import { identifierKinds } from '../../domain/identifiers';
@@ -119,6 +119,31 @@ describe('a saved search selects for erasure exactly', () => {
     );
   }, 90_000);
 
+  it('takes a phone number in any spelling: national ones read in the default region', async () => {
+    const london = () => `7${randomInt(100, 1000)} ${randomInt(1000, 10000)}`;
+    const [a, b, c] = [london(), london(), london()];
+    const typedInternationally = await t.create('/v1/customers', {
+      name: 'Ann Lee',
+      phones: [{ number: `+44 20 ${a}` }],
+    });
+    const typedNationally = await t.create('/v1/customers', {
+      name: 'Ann Lee',
+      phones: [{ number: `020 ${b}` }],
+    });
+    const bystander = await t.create('/v1/customers', {
+      name: 'Ann Lee',
+      phones: [{ number: `+44 20 ${c}` }],
+    });
+
+    const national = await eraseSavedSearch({ index: 'customers', q: `020 ${a}` });
+    expect(national.selected).toEqual([typedInternationally.id]);
+    const international = await eraseSavedSearch({ index: 'customers', q: `+44 (20) ${b}` });
+    expect(international.selected).toEqual([typedNationally.id]);
+    expect(
+      await customerIdsIn([typedInternationally.id, typedNationally.id, bystander.id]),
+    ).toEqual([bystander.id]);
+  }, 90_000);
+
   it('selects by filters alone when the query is empty, and refuses a search with neither', async () => {
     const word = uniqueWord('flt');
     const owner = await customerWithItems(t, { name: `Ann ${word}`, klass, kobjects: 2 });
@@ -149,7 +174,8 @@ describe('an erasure touches only the saved searches that identify the person', 
     const tag = uniqueWord('p');
     const name = `Zed Person ${tag}`;
     const email = `zed.${tag}@example.com`;
-    const phone = `+44 20 ${Math.floor(1000_0000 + Math.random() * 8999_9999)}`;
+    const local = `7${String(randomInt(0, 1000)).padStart(3, '0')} ${randomInt(1000, 10000)}`;
+    const phone = `+44 20 ${local}`;
     const zed = await t.create('/v1/customers', {
       name,
       emails: [{ address: email }],
@@ -175,6 +201,9 @@ describe('an erasure touches only the saved searches that identify the person', 
     const identifying = [
       await save({ name: 'Her email', q: email.toUpperCase() }),
       await save({ name: 'Her phone', q: phone.replace('+', '00').replaceAll(' ', '-') }),
+      // Written nationally, read in the default region (GB in tests).
+      await save({ name: 'Her phone at home', q: `020 ${local}` }),
+      await save({ name: `Call 020 ${local} back`, q: '' }),
       await save({ name: `Follow up with ${name}`, q: '' }),
     ];
 
@@ -210,7 +239,7 @@ describe('an erasure touches only the saved searches that identify the person', 
       expect(notice?.body).toContain(job.id);
     }
     const shown = JSON.stringify(notices) + JSON.stringify(audited);
-    for (const personal of [tag, email, phone, 'Zed']) expect(shown).not.toContain(personal);
+    for (const personal of [tag, email, phone, local, 'Zed']) expect(shown).not.toContain(personal);
 
     const [row] = await t.db.select().from(jobs).where(eq(jobs.id, job.id));
     expect(row?.result).toMatchObject({ identifierKindsChecked: [...identifierKinds] });

@@ -163,8 +163,8 @@ interface Person {
 async function person(conversations = 1, kobjects = 0): Promise<Person> {
   const [name, mail, body] = ['zqname', 'zqmail', 'zqbody'].map((prefix) => uniqueWord(prefix));
   const [a, b] = [randomInt(100, 1000), randomInt(1000, 10000)];
-  const phone = `+1 555 ${a} ${b}`;
-  markers.push(name!, mail!, body!, phone, `+1555${a}${b}`);
+  const phone = `+44 20 7${a} ${b}`;
+  markers.push(name!, mail!, body!, phone, `+44207${a}${b}`, `44207${a}${b}`);
   const customer = await call('POST', '/v1/customers', {
     name: `Ann ${name}`,
     emails: [{ address: `${mail}@example.org` }],

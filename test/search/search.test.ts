@@ -77,8 +77,8 @@ describe('customer search', () => {
     ]);
   });
 
-  it('matches a phone number whatever its punctuation', async () => {
-    const digits = String(Math.floor(1e9 + Math.random() * 8e9));
+  it('matches a phone number whatever its spelling, a national one read in the default region', async () => {
+    const digits = `207${Math.floor(100_0000 + Math.random() * 899_9999)}`;
     const formatted = `+44 ${digits.slice(0, 2)} ${digits.slice(2, 6)} ${digits.slice(6)}`;
     const customer = await post<Hit & { phones: unknown }>('/v1/customers', {
       name: 'Caller',
@@ -91,6 +91,18 @@ describe('customer search', () => {
       `/v1/search/customers?q=${encodeURIComponent(`0044 (${digits.slice(0, 2)}) ${digits.slice(2)}`)}`,
       [customer.id],
     );
+    await expectSearch(
+      `/v1/search/customers?q=${encodeURIComponent(`0${digits.slice(0, 2)} ${digits.slice(2, 6)} ${digits.slice(6)}`)}`,
+      [customer.id],
+    );
+    const other = `7${Math.floor(100_0000 + Math.random() * 899_9999)}`;
+    const national = await post('/v1/customers', {
+      name: 'Caller at home',
+      phones: [{ number: `020-${other.slice(0, 4)}-${other.slice(4)}` }],
+    });
+    await expectSearch(`/v1/search/customers?q=${encodeURIComponent(`+4420${other}`)}`, [
+      national.id,
+    ]);
   });
 
   it('follows updates: a renamed customer is found by its new name only', async () => {

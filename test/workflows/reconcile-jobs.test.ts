@@ -606,7 +606,7 @@ describe('a GDPR request following an erasure job whose workflow was terminated'
   it('terminated after its deletion committed: the job is settled completed and the request completes', async () => {
     const { request, job } = await requestFollowingIdleErasure();
     // The deletion's transaction commits, then the workflow is terminated before it settles the job.
-    await executeDelete(t.db, job.id);
+    await executeDelete(t.db, job.id, { phoneRegion: t.config.phoneDefaultRegion });
     await t.temporal.workflow.getHandle(job.workflowId).terminate('test: terminate in UI');
 
     expect((await reconcile([job.id])).settled).toEqual([

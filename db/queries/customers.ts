@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { checkAttributeWrite, lockStoredAttributes } from './attribute-definitions';
 import { latestEventAt } from './events';
 import { enqueueCustomerItems, enqueueSearchSync } from './search-outbox';
 import { companies, customers, mergeRedirects } from '../schema';
@@ -46,6 +47,7 @@ export async function createCustomer(db: Queryable, values: NewCustomer): Promis
   await assertCompanyExists(db, values.companyId);
   try {
     return await db.transaction(async (tx) => {
+      await checkAttributeWrite(tx, 'customer', values.customAttributes);
       const [row] = await tx.insert(customers).values(values).returning();
       await enqueueSearchSync(tx, 'customer', [row!.id]);
       return row!;
@@ -92,6 +94,9 @@ export async function updateCustomer(
   await assertCompanyExists(db, patch.companyId);
   try {
     return await db.transaction(async (tx) => {
+      await checkAttributeWrite(tx, 'customer', patch.customAttributes, () =>
+        lockStoredAttributes(tx, 'customer', id),
+      );
       const [row] = await tx
         .update(customers)
         .set({ ...patch, updatedAt: sql`now()` })

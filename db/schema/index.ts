@@ -11,3 +11,4 @@ export * from './reporting';
 export * from './searches';
 export * from './users';
 export * from './search-outbox';
+export * from './attributes';

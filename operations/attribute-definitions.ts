@@ -33,7 +33,6 @@ import {
   type AttributeType,
 } from '../domain/attributes';
 import { DomainError } from '../lib/errors';
-import { jobWorkflowId } from '../workflows/contracts';
 
 export interface DefinitionFields {
   label: string;
@@ -129,7 +128,13 @@ export async function createAttributeDefinition(
         })
         .returning();
       await audit(tx, [
-        { actorUserId, action: 'attribute_definition.created', objectType: OBJECT_TYPE, objectId: row!.id, details: { entity: row!.entity, name: row!.name, type: row!.type } },
+        {
+          actorUserId,
+          action: 'attribute_definition.created',
+          objectType: OBJECT_TYPE,
+          objectId: row!.id,
+          details: { entity: row!.entity, name: row!.name, type: row!.type },
+        },
       ]);
       // Values stored before the attribute was defined appear in search once it is.
       if (row!.searchable || row!.filterable) await reindexHolders(tx, row!.entity, row!.name);
@@ -168,7 +173,11 @@ export async function updateAttributeDefinition(
     const type = patch.type ?? current.type;
     const options = checkedOptions(
       type,
-      patch.options !== undefined ? patch.options : listTypes.includes(type) ? current.options : null,
+      patch.options !== undefined
+        ? patch.options
+        : listTypes.includes(type)
+          ? current.options
+          : null,
     );
     if (type !== current.type) {
       const count = await countAttributeValues(tx, current.entity, current.name);
@@ -204,11 +213,17 @@ export async function updateAttributeDefinition(
       })
       .where(eq(attributeDefinitions.id, id))
       .returning();
-    const changed = (['label', 'type', 'options', 'description', 'searchable', 'filterable'] as const).filter(
-      (field) => patch[field] !== undefined,
-    );
+    const changed = (
+      ['label', 'type', 'options', 'description', 'searchable', 'filterable'] as const
+    ).filter((field) => patch[field] !== undefined);
     await audit(tx, [
-      { actorUserId, action: 'attribute_definition.updated', objectType: OBJECT_TYPE, objectId: id, details: { name: current.name, changed } },
+      {
+        actorUserId,
+        action: 'attribute_definition.updated',
+        objectType: OBJECT_TYPE,
+        objectId: id,
+        details: { name: current.name, changed },
+      },
     ]);
     const shown = (d: { searchable: boolean; filterable: boolean }) => d.searchable || d.filterable;
     if (shown(row!) !== shown(current) || (shown(row!) && type !== current.type))
@@ -217,9 +232,7 @@ export async function updateAttributeDefinition(
   });
 }
 
-export type RemoveOutcome =
-  | { removed: true }
-  | { removed: false; job: JobRow; created: boolean };
+export type RemoveOutcome = { removed: true } | { removed: false; job: JobRow; created: boolean };
 
 /**
  * Removes a definition. Without values it goes at once; with values it is
@@ -233,7 +246,16 @@ export async function removeAttributeDefinition(
   db: Database,
   actorUserId: string,
   id: string,
-  { clearValues, idempotencyKey }: { clearValues: boolean; idempotencyKey?: string | undefined },
+  {
+    clearValues,
+    idempotencyKey,
+    workflowIdOf,
+  }: {
+    clearValues: boolean;
+    idempotencyKey?: string | undefined;
+    /** The clearing job's workflow ID (workflows/contracts.ts, which operations do not import). */
+    workflowIdOf: (jobId: string) => string;
+  },
 ): Promise<RemoveOutcome> {
   return db.transaction(async (tx) => {
     const definition = await getAttributeDefinition(tx, id, { lock: true });
@@ -253,7 +275,13 @@ export async function removeAttributeDefinition(
     if (count === 0) {
       await tx.delete(attributeDefinitions).where(eq(attributeDefinitions.id, id));
       await audit(tx, [
-        { actorUserId, action: 'attribute_definition.deleted', objectType: OBJECT_TYPE, objectId: id, details: { entity: definition.entity, name: definition.name, cleared: 0 } },
+        {
+          actorUserId,
+          action: 'attribute_definition.deleted',
+          objectType: OBJECT_TYPE,
+          objectId: id,
+          details: { entity: definition.entity, name: definition.name, cleared: 0 },
+        },
       ]);
       return { removed: true };
     }
@@ -264,7 +292,7 @@ export async function removeAttributeDefinition(
       type: 'attribute_clear',
       startedBy: actorUserId,
       params: { entity: definition.entity, definitionId: id, attribute: definition.name },
-      workflowId: jobWorkflowId('attribute_clear', jobId),
+      workflowId: workflowIdOf(jobId),
       idempotencyKey,
     });
     await tx
@@ -274,7 +302,14 @@ export async function removeAttributeDefinition(
     if (created) {
       await transitionJob(tx, job.id, ['pending'], 'pending', { progressTotal: count });
       await audit(tx, [
-        { actorUserId, action: 'attribute_definition.clear_requested', objectType: OBJECT_TYPE, objectId: id, jobId: job.id, details: { entity: definition.entity, name: definition.name, count } },
+        {
+          actorUserId,
+          action: 'attribute_definition.clear_requested',
+          objectType: OBJECT_TYPE,
+          objectId: id,
+          jobId: job.id,
+          details: { entity: definition.entity, name: definition.name, count },
+        },
       ]);
     }
     return { removed: false, job, created };
@@ -294,18 +329,29 @@ interface ClearParams {
 async function clearParams(db: Queryable, jobId: string): Promise<ClearParams> {
   const job = await findJob(db, jobId);
   if (!job || job.type !== 'attribute_clear') {
-    throw new DomainError('not_found', 'JOB_NOT_FOUND', `No attribute clearing job has the ID ${jobId}.`, { jobId });
+    throw new DomainError(
+      'not_found',
+      'JOB_NOT_FOUND',
+      `No attribute clearing job has the ID ${jobId}.`,
+      { jobId },
+    );
   }
   return job.params as unknown as ClearParams;
 }
 
 /** Marks the job running with the number of values to clear. */
-export async function startAttributeClearing(db: Database, jobId: string): Promise<{ total: number }> {
+export async function startAttributeClearing(
+  db: Database,
+  jobId: string,
+): Promise<{ total: number }> {
   return db.transaction(async (tx) => {
     const params = await clearParams(tx, jobId);
     const total = await countAttributeValues(tx, params.entity, params.attribute);
     await transitionJob(tx, jobId, ['pending'], 'running', { progressTotal: total });
-    const [job] = await tx.select({ total: jobs.progressTotal }).from(jobs).where(eq(jobs.id, jobId));
+    const [job] = await tx
+      .select({ total: jobs.progressTotal })
+      .from(jobs)
+      .where(eq(jobs.id, jobId));
     return { total: job?.total ?? total };
   });
 }

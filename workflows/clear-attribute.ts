@@ -51,7 +51,10 @@ export async function clearAttributeWorkflow(input: ClearAttributeInput): Promis
       setCurrentDetails(`${done} values cleared`);
       if (cleared.last === null && cleared.remaining === 0) break;
       after = cleared.last;
-      if (batch + 1 >= (input.batchesPerRun ?? BATCHES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
+      if (
+        batch + 1 >= (input.batchesPerRun ?? BATCHES_PER_RUN) ||
+        workflowInfo().continueAsNewSuggested
+      ) {
         return continueAsNew<typeof clearAttributeWorkflow>({
           ...input,
           started: true,

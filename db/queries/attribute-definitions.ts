@@ -1,9 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import {
-  checkAttributes,
-  type AttributeEntity,
-  type AttributeRule,
-} from '../../domain/attributes';
+import { checkAttributes, type AttributeEntity, type AttributeRule } from '../../domain/attributes';
 import { notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { attributeDefinitions } from '../schema';

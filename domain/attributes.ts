@@ -179,7 +179,7 @@ export function checkAttributes(values: Record<string, unknown>, check: Attribut
         'ATTRIBUTE_INVALID',
         `${field} must be ${problem}` +
           (allowed ? `: ${allowed.map((o) => JSON.stringify(o)).join(', ')}.` : '.'),
-        { field, attribute: name, type: rule.type, ...(allowed ? { allowed } : {}) },
+        { field, attribute: name, attributeType: rule.type, ...(allowed ? { allowed } : {}) },
       );
     }
   }

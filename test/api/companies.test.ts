@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf, startTestApp, uniqueName, type TestApp } from '../helpers';
+import { defineAttributes, problemOf, startTestApp, uniqueName, type TestApp } from '../helpers';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();
+  await defineAttributes(t, 'company', { tier: 'number' });
 });
 afterAll(() => t.close());
 

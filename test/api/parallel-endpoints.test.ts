@@ -18,7 +18,14 @@ import {
   savedSearches,
   users,
 } from '../../db/schema';
-import { eventually, uniqueName, uniqueWord, userWithKey, type TestApp } from '../helpers';
+import {
+  defineAttributes,
+  eventually,
+  uniqueName,
+  uniqueWord,
+  userWithKey,
+  type TestApp,
+} from '../helpers';
 import { jobWhenFinished, startJobTestApp, type Job } from '../jobs';
 
 /**
@@ -32,6 +39,7 @@ let t: TestApp;
 let klass: string;
 beforeAll(async () => {
   ({ t, klass } = await startJobTestApp());
+  await defineAttributes(t, 'customer', { i: 'number' });
 });
 afterAll(() => t.close());
 

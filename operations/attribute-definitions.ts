@@ -299,20 +299,23 @@ export async function removeAttributeDefinition(
       .update(attributeDefinitions)
       .set({ status: 'clearing', clearJobId: job.id, updatedAt: sql`now()` })
       .where(eq(attributeDefinitions.id, id));
-    if (created) {
-      await transitionJob(tx, job.id, ['pending'], 'pending', { progressTotal: count });
-      await audit(tx, [
-        {
-          actorUserId,
-          action: 'attribute_definition.clear_requested',
-          objectType: OBJECT_TYPE,
-          objectId: id,
-          jobId: job.id,
-          details: { entity: definition.entity, name: definition.name, count },
-        },
-      ]);
-    }
-    return { removed: false, job, created };
+    if (!created) return { removed: false, job, created };
+    const [counted] = await tx
+      .update(jobs)
+      .set({ progressTotal: count })
+      .where(eq(jobs.id, job.id))
+      .returning();
+    await audit(tx, [
+      {
+        actorUserId,
+        action: 'attribute_definition.clear_requested',
+        objectType: OBJECT_TYPE,
+        objectId: id,
+        jobId: job.id,
+        details: { entity: definition.entity, name: definition.name, count },
+      },
+    ]);
+    return { removed: false, job: counted!, created };
   });
 }
 
@@ -339,21 +342,18 @@ async function clearParams(db: Queryable, jobId: string): Promise<ClearParams> {
   return job.params as unknown as ClearParams;
 }
 
-/** Marks the job running with the number of values to clear. */
+/**
+ * Marks the job running; its total is the count of values when the removal
+ * was asked for (a batch cleared since, by an earlier attempt, is counted done).
+ */
 export async function startAttributeClearing(
   db: Database,
   jobId: string,
 ): Promise<{ total: number }> {
-  return db.transaction(async (tx) => {
-    const params = await clearParams(tx, jobId);
-    const total = await countAttributeValues(tx, params.entity, params.attribute);
-    await transitionJob(tx, jobId, ['pending'], 'running', { progressTotal: total });
-    const [job] = await tx
-      .select({ total: jobs.progressTotal })
-      .from(jobs)
-      .where(eq(jobs.id, jobId));
-    return { total: job?.total ?? total };
-  });
+  await clearParams(db, jobId);
+  await transitionJob(db, jobId, ['pending'], 'running');
+  const [job] = await db.select({ total: jobs.progressTotal }).from(jobs).where(eq(jobs.id, jobId));
+  return { total: job?.total ?? 0 };
 }
 
 export interface ClearBatch {

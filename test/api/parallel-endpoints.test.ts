@@ -40,6 +40,7 @@ let klass: string;
 beforeAll(async () => {
   ({ t, klass } = await startJobTestApp());
   await defineAttributes(t, 'customer', { i: 'number' });
+  await defineAttributes(t, 'company', { i: 'number' });
 });
 afterAll(() => t.close());
 

@@ -120,6 +120,68 @@ export function valueProblem(rule: AttributeRule, value: unknown): string | unde
   }
 }
 
+/** A list type needs its options, and only a list type has them; returns what to store. */
+export function checkOptions(
+  type: AttributeType,
+  options: string[] | null | undefined,
+  field = 'options',
+): string[] | null {
+  if (!listTypes.includes(type)) {
+    if (options && options.length > 0) {
+      throw new DomainError(
+        'invalid',
+        'ATTRIBUTE_OPTIONS_NOT_ALLOWED',
+        `${field}: only ${listTypes.join(' and ')} attributes have options; a ${type} attribute has none.`,
+        { field },
+      );
+    }
+    return null;
+  }
+  const list = options ?? [];
+  if (
+    list.length === 0 ||
+    list.length > MAX_OPTIONS ||
+    new Set(list).size !== list.length ||
+    list.some((o) => o.trim() === '' || o.length > MAX_OPTION_LENGTH)
+  ) {
+    throw new DomainError(
+      'invalid',
+      'ATTRIBUTE_OPTIONS_INVALID',
+      `${field}: a ${type} attribute needs 1 to ${MAX_OPTIONS} distinct, non-empty options of at most ${MAX_OPTION_LENGTH} characters.`,
+      { field },
+    );
+  }
+  return list;
+}
+
+/**
+ * A klass's field definitions as stored: names distinct, options as their
+ * type needs. Refuses with the same codes as attribute definitions.
+ */
+export function checkFieldDefinitions(
+  fields: (Omit<FieldDefinition, 'options'> & { options?: string[] | null | undefined })[],
+): FieldDefinition[] {
+  const seen = new Set<string>();
+  return fields.map((field, i) => {
+    if (seen.has(field.name)) {
+      throw new DomainError(
+        'invalid',
+        'FIELD_NAME_REPEATED',
+        `fields.${i}.name: the klass already has a field named "${field.name}".`,
+        { field: `fields.${i}.name` },
+      );
+    }
+    seen.add(field.name);
+    return {
+      name: field.name,
+      label: field.label,
+      type: field.type,
+      options: checkOptions(field.type, field.options, `fields.${i}.options`),
+      description: field.description ?? null,
+    };
+  });
+}
+
 /** Deep equality of JSON values, for "this attribute is sent back unchanged". */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -147,6 +209,14 @@ export interface AttributeCheck {
    * as read.
    */
   stored?: Record<string, unknown> | undefined;
+  /** Where an unknown name can be defined, for the refusal's text. */
+  defineAt?: string | undefined;
+}
+
+/** A klass's typed field of KObject `data`: the same kinds of values as custom attributes. */
+export interface FieldDefinition extends AttributeRule {
+  label: string;
+  description?: string | null | undefined;
 }
 
 /**
@@ -166,7 +236,7 @@ export function checkAttributes(values: Record<string, unknown>, check: Attribut
       throw new DomainError(
         'invalid',
         'ATTRIBUTE_UNKNOWN',
-        `${field}: no attribute named "${name}" is defined. Define it first (POST /v1/attribute-definitions).`,
+        `${field}: no attribute named "${name}" is defined. Define it first (${check.defineAt ?? 'POST /v1/attribute-definitions'}).`,
         { field, attribute: name },
       );
     }

@@ -26,9 +26,8 @@ import { isUniqueViolation } from '../db/errors';
 import { attributeDefinitions, jobs } from '../db/schema';
 import { uuidArray } from '../db/sql';
 import {
+  checkOptions,
   listTypes,
-  MAX_OPTION_LENGTH,
-  MAX_OPTIONS,
   type AttributeEntity,
   type AttributeType,
 } from '../domain/attributes';
@@ -44,36 +43,6 @@ export interface DefinitionFields {
 }
 
 const OBJECT_TYPE = 'attribute_definition';
-
-/** A list type needs its options, and only a list type has them. */
-function checkedOptions(type: AttributeType, options: string[] | null | undefined) {
-  if (!listTypes.includes(type)) {
-    if (options && options.length > 0) {
-      throw new DomainError(
-        'invalid',
-        'ATTRIBUTE_OPTIONS_NOT_ALLOWED',
-        `options: only ${listTypes.join(' and ')} attributes have options; a ${type} attribute has none.`,
-        { field: 'options' },
-      );
-    }
-    return null;
-  }
-  const list = options ?? [];
-  if (
-    list.length === 0 ||
-    list.length > MAX_OPTIONS ||
-    new Set(list).size !== list.length ||
-    list.some((o) => o.trim() === '' || o.length > MAX_OPTION_LENGTH)
-  ) {
-    throw new DomainError(
-      'invalid',
-      'ATTRIBUTE_OPTIONS_INVALID',
-      `options: a ${type} attribute needs 1 to ${MAX_OPTIONS} distinct, non-empty options of at most ${MAX_OPTION_LENGTH} characters.`,
-      { field: 'options' },
-    );
-  }
-  return list;
-}
 
 const hasValues = (definition: AttributeDefinitionRow, count: number, what: string) =>
   new DomainError(
@@ -111,7 +80,7 @@ export async function createAttributeDefinition(
   actorUserId: string,
   values: DefinitionFields & { entity: AttributeEntity; name: string },
 ): Promise<AttributeDefinitionRow> {
-  const options = checkedOptions(values.type, values.options);
+  const options = checkOptions(values.type, values.options);
   try {
     return await db.transaction(async (tx) => {
       const [row] = await tx
@@ -171,7 +140,7 @@ export async function updateAttributeDefinition(
     const current = await getAttributeDefinition(tx, id, { lock: true });
     if (current.status === 'clearing') throw beingCleared(current);
     const type = patch.type ?? current.type;
-    const options = checkedOptions(
+    const options = checkOptions(
       type,
       patch.options !== undefined
         ? patch.options

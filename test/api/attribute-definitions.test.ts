@@ -541,3 +541,77 @@ describe('attribute values are personal data', () => {
     expect(row).toBeUndefined();
   });
 });
+
+describe('typed fields of a klass', () => {
+  it('checks KObject data against the klass fields; a klass without fields takes any data', async () => {
+    const customer = await newCustomer();
+    const typed = `k${uniqueWord('')}`;
+    const free = `k${uniqueWord('')}`;
+    const klass = await t.create<{ fields: unknown[] }>('/v1/klasses', {
+      name: typed,
+      title: 'Order',
+      fields: [
+        { name: 'total', label: 'Total', type: 'number' },
+        { name: 'state', label: 'State', type: 'select', options: ['open', 'paid'] },
+        { name: 'placedOn', label: 'Placed on', type: 'date' },
+      ],
+    });
+    expect(klass.fields).toEqual([
+      { name: 'total', label: 'Total', type: 'number', options: null, description: null },
+      {
+        name: 'state',
+        label: 'State',
+        type: 'select',
+        options: ['open', 'paid'],
+        description: null,
+      },
+      { name: 'placedOn', label: 'Placed on', type: 'date', options: null, description: null },
+    ]);
+    await t.create('/v1/klasses', { name: free, title: 'Anything' });
+    const post = (klassName: string, data: Record<string, unknown>) =>
+      t.call('POST', `/v1/customers/${customer.id}/kobjects`, {
+        body: { klass: klassName, title: 'An order', data },
+      });
+
+    expect(
+      (await post(typed, { total: 12.5, state: 'paid', placedOn: '2026-01-02' })).statusCode,
+    ).toBe(201);
+    const wrong = await post(typed, { total: '12.5' });
+    expect(problemOf(wrong)).toMatchObject({
+      code: 'ATTRIBUTE_INVALID',
+      field: 'data.total',
+      attributeType: 'number',
+    });
+    const notListed = await post(typed, { state: 'lost' });
+    expect(problemOf(notListed)).toMatchObject({ field: 'data.state', allowed: ['open', 'paid'] });
+    const unknown = await post(typed, { colour: 'red' });
+    expect(problemOf(unknown)).toMatchObject({ code: 'ATTRIBUTE_UNKNOWN', field: 'data.colour' });
+    expect((await post(free, { colour: 'red', nested: { deep: [1, 2] } })).statusCode).toBe(201);
+
+    const repeated = await t.call('POST', '/v1/klasses', {
+      body: {
+        name: `k${uniqueWord('')}`,
+        title: 'Bad',
+        fields: [
+          { name: 'a', label: 'A', type: 'text' },
+          { name: 'a', label: 'A again', type: 'number' },
+        ],
+      },
+    });
+    expect(problemOf(repeated)).toMatchObject({
+      code: 'FIELD_NAME_REPEATED',
+      field: 'fields.1.name',
+    });
+    const noOptions = await t.call('POST', '/v1/klasses', {
+      body: {
+        name: `k${uniqueWord('')}`,
+        title: 'Bad',
+        fields: [{ name: 'a', label: 'A', type: 'select' }],
+      },
+    });
+    expect(problemOf(noOptions)).toMatchObject({
+      code: 'ATTRIBUTE_OPTIONS_INVALID',
+      field: 'fields.0.options',
+    });
+  });
+});

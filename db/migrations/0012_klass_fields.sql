@@ -1,0 +1,1 @@
+ALTER TABLE "klasses" ADD COLUMN "fields" jsonb;

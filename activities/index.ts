@@ -4,6 +4,7 @@ import type { Database } from '../db/client';
 import type { Config } from '../lib/config';
 import type { Mailer } from '../notifications/mailer';
 import type { SearchSync } from '../search/sync';
+import { attributeActivities } from './attributes';
 import { refusalsAsFailures } from './failures';
 import { gdprActivities } from './gdpr';
 import { deletionActivities } from './deletion';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...notificationActivities(deps),
     ...gdprActivities(deps),
     ...deletionActivities(deps),
+    ...attributeActivities(deps),
   });
 }
 

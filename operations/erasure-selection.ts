@@ -24,7 +24,7 @@ import {
   indexOfEntity,
   type SearchIndexName,
 } from '../search/indexes';
-import { filterExpressions, phoneQueryDigits } from '../search/query';
+import { ATTRIBUTE_FILTER_PREFIX, filterExpressions, phoneQueryDigits } from '../search/query';
 
 /** Rows read per statement: large enough to keep round trips few, small enough to keep memory flat. */
 const PAGE_SIZE = 5_000;
@@ -40,6 +40,16 @@ function exactFilters(index: SearchIndexName, filters: SelectionSearch['filters'
   const single = Object.fromEntries(
     Object.entries(filters).map(([name, value]) => [name, Array.isArray(value) ? '' : value]),
   );
+  const byAttribute = Object.keys(single).find((name) => name.startsWith(ATTRIBUTE_FILTER_PREFIX));
+  if (byAttribute) {
+    // Exact matching reads Postgres rows, not the index: attribute comparisons are not built for it yet.
+    throw new DomainError(
+      'unprocessable',
+      'ATTRIBUTE_FILTER_NOT_EXACT',
+      `A bulk erasure cannot select by the attribute filter "${byAttribute}" yet; select by query, company, or explicit IDs.`,
+      { filter: byAttribute },
+    );
+  }
   filterExpressions(index, single);
   const definitions = indexDefinitions[index].filters;
   return Object.entries(single).map(([name, value]) => ({

@@ -22,7 +22,8 @@
  *   waits on it (busy) while it is cancelled;
  * - continued-as-new: more batches (of 1, BULK_BATCH_SIZE) than one run takes;
  * - reconciled: a workflow terminated as from Temporal UI, then the reconciler's
- *   Schedule triggered for its job.
+ *   Schedule triggered for its job;
+ * - attribute clearing: a definition removed with ?clearValues=true.
  */
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
@@ -496,6 +497,26 @@ async function main() {
         } finally {
           await schedule.delete();
         }
+
+        // Attribute clearing: a removed definition's values cleared by a job, then the definition.
+        const attribute = await call('POST', '/v1/attribute-definitions', {
+          entity: 'customer',
+          name: 'recorded',
+          label: 'Recorded',
+          type: 'text',
+        });
+        await call('POST', '/v1/customers', {
+          name: 'Recorded',
+          customAttributes: { recorded: 'x' },
+        });
+        const clearing = await call(
+          'DELETE',
+          `/v1/attribute-definitions/${attribute.id}?clearValues=true`,
+          undefined,
+          { expect: [202] },
+        );
+        await jobEnded(clearing.job.id, 'completed');
+        record('attribute-clear-completed', clearing.job.workflowId);
 
         mkdirSync(out, { recursive: true });
         for (const [name, { workflowId, runId }] of Object.entries(recorded)) {

@@ -7,6 +7,8 @@ import { sql } from 'drizzle-orm';
 import type { EnqueuedTaskPromise, Meilisearch } from 'meilisearch';
 import type { Queryable } from '../db/client';
 import { uuidArray } from '../db/sql';
+import { activeAttributeRules } from '../db/queries/attribute-definitions';
+import { indexValue, type AttributeRule } from '../domain/attributes';
 import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts';
 import { keyDigits, phoneKey } from '../domain/phones';
 import { waitForSearchTasks } from './client';
@@ -27,6 +29,10 @@ export interface CustomerDocument {
   externalId: string | null;
   companyId: string | null;
   companyName: string | null;
+  /** Filterable custom attributes by name, typed for comparison (dates as epoch milliseconds). */
+  attributes: Record<string, string | number | boolean | string[]>;
+  /** The values of searchable custom attributes, as texts. */
+  attributeTexts: string[];
   lastActivityAt: number;
   createdAt: number;
 }
@@ -63,7 +69,7 @@ const preferredFirst = <T extends { preferred: boolean }>(items: T[]) =>
 const queries = {
   customer: (where: ReturnType<typeof sql>) => sql`
     select c.id, c.name, c.emails, c.phones, c.social_handles, c.external_id, c.company_id,
-           co.name as company_name, c.last_activity_at, c.created_at
+           co.name as company_name, c.custom_attributes, c.last_activity_at, c.created_at
     from customers c left join companies co on co.id = c.company_id
     where ${where} order by c.id`,
   conversation: (where: ReturnType<typeof sql>) => sql`
@@ -83,7 +89,35 @@ const alias: Record<SearchEntity, string> = { customer: 'c', conversation: 'v', 
 type Row = Record<string, unknown>;
 const millis = (value: unknown) => new Date(value as string).getTime();
 
-function toDocument(entity: SearchEntity, row: Row): SearchDocument {
+/** The attribute definitions a customer document is built with: only defined, shown attributes enter the index. */
+export type IndexedAttributes = (AttributeRule & { searchable: boolean; filterable: boolean })[];
+
+/**
+ * A customer's attributes as its document holds them: filterable ones typed
+ * under `attributes`, searchable ones as texts. Attributes neither searchable
+ * nor filterable (and values that do not fit their definition) stay in
+ * Postgres: the index holds no more personal data than search needs.
+ */
+export function attributeFields(
+  stored: Record<string, unknown>,
+  rules: IndexedAttributes,
+): Pick<CustomerDocument, 'attributes' | 'attributeTexts'> {
+  const attributes: CustomerDocument['attributes'] = {};
+  const attributeTexts: string[] = [];
+  for (const rule of rules) {
+    if (!Object.hasOwn(stored, rule.name)) continue;
+    const value = indexValue(rule, stored[rule.name]);
+    if (value === undefined) continue;
+    if (rule.filterable) attributes[rule.name] = value;
+    if (rule.searchable && rule.type !== 'boolean') {
+      const raw = stored[rule.name];
+      attributeTexts.push(...(Array.isArray(raw) ? (raw as string[]) : [String(raw)]));
+    }
+  }
+  return { attributes, attributeTexts };
+}
+
+function toDocument(entity: SearchEntity, row: Row, rules: IndexedAttributes): SearchDocument {
   switch (entity) {
     case 'customer': {
       const phones = preferredFirst(row.phones as PhoneNumber[]);
@@ -97,6 +131,7 @@ function toDocument(entity: SearchEntity, row: Row): SearchDocument {
         externalId: row.external_id as string | null,
         companyId: row.company_id as string | null,
         companyName: row.company_name as string | null,
+        ...attributeFields((row.custom_attributes ?? {}) as Record<string, unknown>, rules),
         lastActivityAt: millis(row.last_activity_at),
         createdAt: millis(row.created_at),
       };
@@ -136,7 +171,8 @@ export async function loadDocuments(
   const result = await db.execute<Row>(
     queries[entity](sql`${sql.raw(alias[entity])}.id = any(${uuidArray(ids)})`),
   );
-  return result.rows.map((row) => toDocument(entity, row));
+  const rules = entity === 'customer' ? await activeAttributeRules(db, 'customer') : [];
+  return result.rows.map((row) => toDocument(entity, row, rules));
 }
 
 /** The column each filterable document attribute is read from, in the queries above. */
@@ -175,7 +211,8 @@ export async function loadDocumentPage(
   ];
   const where = sql.join(conditions, sql` and `);
   const result = await db.execute<Row>(sql`${queries[entity](where)} limit ${limit}`);
-  return result.rows.map((row) => toDocument(entity, row));
+  const rules = entity === 'customer' ? await activeAttributeRules(db, 'customer') : [];
+  return result.rows.map((row) => toDocument(entity, row, rules));
 }
 
 /** What bringing some entities in line with Postgres takes, read from Postgres and not yet sent. */

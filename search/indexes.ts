@@ -54,6 +54,7 @@ export const searchableAttributes = {
     'socialHandles',
     'externalId',
     'companyName',
+    'attributeTexts',
   ],
   conversations: ['subject', 'customerName'],
   kobjects: ['title', 'klass', 'customerName'],
@@ -63,7 +64,10 @@ export const indexDefinitions: Record<SearchIndexName, IndexDefinition> = {
   customers: {
     settings: {
       searchableAttributes: [...searchableAttributes.customers],
-      filterableAttributes: ['companyId'],
+      // `attributes` holds only filterable custom attributes; Meilisearch filters each
+      // by its path (`attributes.tier`), so defining or changing one needs no settings
+      // change (and its full re-index), only the projection of the customers holding it.
+      filterableAttributes: ['companyId', 'attributes'],
       sortableAttributes: ['lastActivityAt', 'createdAt', 'name'],
       pagination,
       // An email, phone or external ID either matches or it does not.

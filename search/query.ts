@@ -6,13 +6,19 @@
  */
 import type { Meilisearch } from 'meilisearch';
 import { keyDigits, phoneKeyOfText, type PhoneRegion } from '../domain/phones';
+import { listTypes, timeOf, type AttributeRule } from '../domain/attributes';
 import { DomainError } from '../lib/errors';
 import type { ConversationDocument, CustomerDocument, KObjectDocument } from './documents';
 import { indexDefinitions, indexUid, type SearchIndexName } from './indexes';
 
+/** The customer attributes a search may filter on, by name (a Map: user-given names). */
+export type FilterableAttributes = ReadonlyMap<string, AttributeRule & { filterable: boolean }>;
+
 export interface SearchRequest {
   q: string;
   filters: Record<string, string>;
+  /** The attribute definitions `attr.<name>` filters are checked against (customers only). */
+  attributes?: FilterableAttributes | undefined;
   sort?: string | undefined;
   limit: number;
   offset: number;
@@ -22,13 +28,108 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KLASS = /^[a-z][a-z0-9_]*$/;
 const PHONE_LIKE = /^\+?[\d\s().-]{6,}$/;
 
+/** A filter on a custom attribute: `attr.<name>` (customers only). */
+export const ATTRIBUTE_FILTER_PREFIX = 'attr.';
+
+const operators = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+type Operator = keyof typeof operators | 'between';
+const OPERATOR = /^(eq|ne|gt|gte|lt|lte|between):/;
+
+const quoted = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+
+/**
+ * One `attr.<name>=<op>:<value>` filter as a Meilisearch expression, typed by
+ * the attribute's definition: numbers, dates and date-times compare by value
+ * (`gt`, `gte`, `lt`, `lte`, `between:<from>,<to>`), everything else by
+ * equality (`eq`, the default, and `ne`); a multi-select matches when it
+ * holds the value. Values of a list must be among its options.
+ */
+export function attributeFilterExpression(
+  rule: AttributeRule,
+  filter: string,
+  raw: string,
+): string {
+  const match = OPERATOR.exec(raw);
+  const op: Operator = match ? (match[1] as Operator) : 'eq';
+  const text = match ? raw.slice(match[0].length) : raw;
+  const path = `attributes.${rule.name}`;
+  const refuse = (why: string, extras: Record<string, unknown> = {}) =>
+    new DomainError('invalid', 'INVALID_FILTER_VALUE', `${filter}: ${why}`, {
+      filter,
+      ...extras,
+    });
+  const ordered = rule.type === 'number' || rule.type === 'date' || rule.type === 'date-time';
+  const scalar = (value: string): string => {
+    if (rule.type === 'number') {
+      const n = value.trim() === '' ? NaN : Number(value);
+      if (!Number.isFinite(n)) throw refuse(`"${value}" is not a number.`);
+      return String(n);
+    }
+    if (rule.type === 'date' || rule.type === 'date-time') {
+      const millis = timeOf(rule.type, value);
+      if (millis === undefined)
+        throw refuse(
+          `"${value}" is not a ${rule.type === 'date' ? 'date (YYYY-MM-DD)' : 'date-time with a time zone'}.`,
+        );
+      return String(millis);
+    }
+    if (rule.type === 'boolean') {
+      if (value !== 'true' && value !== 'false') throw refuse('use true or false.');
+      return value;
+    }
+    if (listTypes.includes(rule.type) && !(rule.options ?? []).includes(value)) {
+      throw refuse(`"${value}" is not one of the allowed values.`, { allowed: rule.options ?? [] });
+    }
+    return quoted(value);
+  };
+  if (!ordered && op !== 'eq' && op !== 'ne') {
+    throw refuse(`a ${rule.type} attribute is compared with eq: or ne: only.`);
+  }
+  if (op === 'between') {
+    const parts = text.split(',');
+    if (parts.length !== 2) throw refuse('write between:<from>,<to>.');
+    return `${path} ${scalar(parts[0]!)} TO ${scalar(parts[1]!)}`;
+  }
+  return `${path} ${operators[op]} ${scalar(text)}`;
+}
+
+function attributeFilter(
+  index: SearchIndexName,
+  name: string,
+  value: string,
+  attributes: FilterableAttributes | undefined,
+): string {
+  const attribute = name.slice(ATTRIBUTE_FILTER_PREFIX.length);
+  const rule = index === 'customers' ? attributes?.get(attribute) : undefined;
+  if (!rule) {
+    throw new DomainError(
+      'invalid',
+      'UNKNOWN_FILTER',
+      `The ${index} search has no filter "${name}": no customer attribute "${attribute}" is defined.`,
+      { filter: name },
+    );
+  }
+  if (!rule.filterable) {
+    throw new DomainError(
+      'invalid',
+      'ATTRIBUTE_NOT_FILTERABLE',
+      `The attribute "${attribute}" is not filterable; an admin can make it so (PATCH /v1/attribute-definitions/{id}).`,
+      { filter: name, attribute },
+    );
+  }
+  return attributeFilterExpression(rule, name, value);
+}
+
 /** Meilisearch filter expressions for validated filters; refuses unknown filters and values. */
 export function filterExpressions(
   index: SearchIndexName,
   filters: Record<string, string>,
+  attributes?: FilterableAttributes,
 ): string[] {
   const definitions = indexDefinitions[index].filters;
   return Object.entries(filters).map(([name, value]) => {
+    if (name.startsWith(ATTRIBUTE_FILTER_PREFIX))
+      return attributeFilter(index, name, value, attributes);
     // A user-given name: `toString` or `constructor` must not find Object.prototype.
     const definition = Object.hasOwn(definitions, name) ? definitions[name] : undefined;
     if (!definition) {
@@ -150,7 +251,7 @@ export async function runSearch<I extends SearchIndexName>(
   /** Where a phone number in `q` without a country code is read (config.phoneDefaultRegion). */
   phoneRegion: PhoneRegion,
 ): Promise<{ hits: SearchHit<I>[]; total: number; limit: number; offset: number }> {
-  const filter = filterExpressions(index, request.filters);
+  const filter = filterExpressions(index, request.filters, request.attributes);
   const sort = sortExpressions(index, request.sort);
   const { q, exact } = interpretQuery(request.q, phoneRegion);
   let response;

@@ -262,3 +262,23 @@ export function privateDay(lane: number): Date {
   day.setUTCDate(day.getUTCDate() + Math.floor(Math.random() * 4000));
   return day;
 }
+
+/**
+ * Defines the custom attributes a test file writes (values are checked against
+ * definitions), or finds them defined already: test files share one database,
+ * so two files that use `plan` must agree on its type.
+ */
+export async function defineAttributes(
+  t: TestApp,
+  entity: 'customer' | 'company',
+  types: Record<string, string>,
+): Promise<void> {
+  for (const [name, type] of Object.entries(types)) {
+    const response = await t.call('POST', '/v1/attribute-definitions', {
+      body: { entity, name, label: name, type },
+    });
+    if (response.statusCode === 201) continue;
+    expect(response.statusCode, response.body).toBe(409);
+    expect(problemOf(response).code).toBe('ATTRIBUTE_NAME_TAKEN');
+  }
+}

@@ -49,6 +49,7 @@ export const jobWorkflows = {
   kobject_move: { workflowType: 'moveKObjectsWorkflow', idPrefix: 'kobject-move' },
   delete: { workflowType: 'deleteObjectWorkflow', idPrefix: 'delete' },
   bulk_delete: { workflowType: 'bulkDeleteWorkflow', idPrefix: 'bulk-delete' },
+  attribute_clear: { workflowType: 'clearAttributeWorkflow', idPrefix: 'attribute-clear' },
 } as const;
 
 export type WorkflowJobType = keyof typeof jobWorkflows;
@@ -226,3 +227,19 @@ export interface ConfirmBulkDeleteArgs {
 export const confirmBulkDeleteUpdate = defineUpdate<{ status: 'running' }, [ConfirmBulkDeleteArgs]>(
   'confirmBulkDelete',
 );
+
+// ---------------------------------------------------------------------------
+// Clearing a removed attribute definition's values: what to clear is in the
+// job's row (the entity, the definition and the attribute's name), never a value.
+
+export interface ClearAttributeInput extends JobInput {
+  /** Carried through continue-as-new: the job is running. */
+  started?: boolean;
+  /** Carried through continue-as-new: the last row cleared, where the next batch starts. */
+  after?: string | null;
+  /** Carried through continue-as-new: how far the search outbox must drain for what was cleared. */
+  outboxUpTo?: number;
+  /** Rows per batch and batches per run; the defaults suit production, tests make them small. */
+  batchSize?: number;
+  batchesPerRun?: number;
+}

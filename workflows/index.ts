@@ -8,3 +8,4 @@ export { bulkDeleteWorkflow } from './bulk-delete';
 export { deleteObjectWorkflow } from './delete-object';
 export { trackGdprRequestWorkflow } from './gdpr-request';
 export { reconcileJobsWorkflow } from './reconcile-jobs';
+export { clearAttributeWorkflow } from './clear-attribute';

@@ -30,7 +30,7 @@ export const can = (...permissions: [Permission, ...Permission[]]): Access => ({
   permissions,
 });
 export const adminOnly: Access = { kind: 'admin' };
-/** Any authenticated caller: routes that answer with the caller's own data only. */
+/** Any authenticated caller: routes that answer with no personal data, or the caller's own only. */
 export const anyUser: Access = { kind: 'anyUser' };
 
 declare module 'fastify' {
@@ -103,7 +103,7 @@ function declareAccess(route: RouteOptions): void {
     access.kind === 'admin'
       ? 'Admins only.'
       : access.kind === 'anyUser'
-        ? "Any API key; answers with the caller's own data."
+        ? "Any API key: it answers with no personal data, or the caller's own."
         : `Needs ${access.permissions.map((p) => `\`${p}\``).join(' and ')}.`;
   const roles =
     access.kind === 'permissions'

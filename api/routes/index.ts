@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import auth from '../plugins/auth';
+import attributeDefinitions from './attribute-definitions';
 import audit from './audit';
 import companies from './companies';
 import conversations from './conversations';
@@ -28,6 +29,7 @@ export default async function v1(app: FastifyInstance) {
     notifications,
     customers,
     companies,
+    attributeDefinitions,
     conversations,
     kobjects,
     events,

@@ -1,8 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createKlass, createKObject, getKObject, listKlasses } from '../../db/queries/kobjects';
+import { ATTRIBUTE_NAME_PATTERN, attributeTypes } from '../../domain/attributes';
 import { jsonLimits } from '../../domain/json';
-import { FreeJson, IdParams, Name, Nullable, problems, Timestamp, Uuid } from '../schemas/common';
+import {
+  FreeJson,
+  IdParams,
+  Name,
+  Nullable,
+  OneOf,
+  problems,
+  Timestamp,
+  Uuid,
+} from '../schemas/common';
 import { iso, kobjectView } from '../views';
 import { can } from '../plugins/auth';
 
@@ -15,10 +25,31 @@ const KlassName = Type.String({
 
 const KObjectData = FreeJson(jsonLimits.kobjectData, "The KObject's data (JSON object).");
 
+const Field = Type.Object(
+  {
+    name: Type.String({ pattern: ATTRIBUTE_NAME_PATTERN }),
+    label: Name(200),
+    type: OneOf(attributeTypes),
+    options: Type.Optional(
+      Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 200 })),
+    ),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+  },
+  { additionalProperties: false },
+);
+
+const Fields = Type.Array(Field, {
+  maxItems: 100,
+  description:
+    "Typed fields of the KObjects' `data`, checked as custom attributes are (docs/attributes.md). " +
+    'Without fields, a klass takes any data. Fixed once the klass exists.',
+});
+
 const Klass = Type.Object({
   id: Uuid,
   name: Type.String(),
   title: Type.String(),
+  fields: Nullable(Fields),
   createdAt: Timestamp,
 });
 
@@ -41,7 +72,10 @@ const kobjects: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kobjects'],
         summary: 'Define a klass (a custom object type)',
-        body: Type.Object({ name: KlassName, title: Name(200) }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: KlassName, title: Name(200), fields: Type.Optional(Fields) },
+          { additionalProperties: false },
+        ),
         response: { 201: Klass, ...problems(409) },
       },
     },

@@ -14,9 +14,13 @@ import {
   type FilterDefinition,
   type SearchIndexName,
 } from '../../search/indexes';
+import { activeAttributeRules } from '../../db/queries/attribute-definitions';
+import { ATTRIBUTE_NAME_PATTERN } from '../../domain/attributes';
+import type { Database } from '../../db/client';
 import {
   filterExpressions,
   runSearch,
+  type FilterableAttributes,
   SearchUnavailableError,
   sortExpressions,
   type SearchRequest,
@@ -49,6 +53,22 @@ const paging = {
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 0 })),
 };
 
+/** `attr.<name>` query parameters: filters on custom attributes, checked against their definitions. */
+const attributeFilterParams = {
+  patternProperties: {
+    [`^attr\\.${ATTRIBUTE_NAME_PATTERN.slice(1)}`]: Type.String({
+      maxLength: 200,
+      description:
+        'attr.<name>=<op>:<value>: eq (default), ne; for numbers, dates and date-times also gt, gte, lt, lte and between:<from>,<to>.',
+    }),
+  },
+};
+
+/** The customer attributes search may filter on, read per request: definitions change at runtime. */
+async function filterableAttributes(db: Database): Promise<FilterableAttributes> {
+  return new Map((await activeAttributeRules(db, 'customer')).map((rule) => [rule.name, rule]));
+}
+
 function searchQuery(index: SearchIndexName) {
   const { filters, sorts } = indexDefinitions[index];
   return Type.Object(
@@ -60,7 +80,7 @@ function searchQuery(index: SearchIndexName) {
       sort: Type.Optional(OneOf(sortValues(sorts))),
       ...paging,
     },
-    { additionalProperties: false },
+    { additionalProperties: false, ...(index === 'customers' ? attributeFilterParams : {}) },
   );
 }
 
@@ -83,8 +103,8 @@ const SavedSort = OneOf([
  * Saved filters as stored: IDs lower-cased like every ID at the edge, so a
  * saved `customer` filter matches the indexed ID whatever case it was sent in.
  */
-function savedFilters(index: SearchIndexName, filters: Record<string, string>) {
-  filterExpressions(index, filters);
+async function savedFilters(db: Database, index: SearchIndexName, filters: Record<string, string>) {
+  filterExpressions(index, filters, await filterableAttributes(db));
   const definitions = indexDefinitions[index].filters;
   return Object.fromEntries(
     Object.entries(filters).map(([name, value]) => [
@@ -94,7 +114,7 @@ function savedFilters(index: SearchIndexName, filters: Record<string, string>) {
   );
 }
 
-const FiltersBody = Type.Record(Type.String({ maxLength: 50 }), Type.String({ maxLength: 200 }));
+const FiltersBody = Type.Record(Type.String({ maxLength: 80 }), Type.String({ maxLength: 200 }));
 
 const SavedSearch = Type.Object({
   id: Uuid,
@@ -155,7 +175,10 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
           limit?: number;
           offset?: number;
         };
-        return run(index, { q, sort, limit, offset, filters });
+        const attributes = Object.keys(filters).some((name) => name.startsWith('attr.'))
+          ? await filterableAttributes(app.db)
+          : undefined;
+        return run(index, { q, sort, limit, offset, filters, attributes });
       },
     );
   }
@@ -185,7 +208,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { name, index, q = '', filters = {}, sort } = request.body;
       assertPermission(currentUser(request), readPermission(index));
-      const stored = savedFilters(index, filters);
+      const stored = await savedFilters(app.db, index, filters);
       sortExpressions(index, sort);
       const row = await createSavedSearch(app.db, currentUser(request).id, {
         name,
@@ -252,7 +275,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
       const user = currentUser(request);
       const existing = await getSavedSearch(app.db, request.params.id, user);
       const { name, q, filters, sort } = request.body;
-      const stored = filters && savedFilters(existing.index, filters);
+      const stored = filters && (await savedFilters(app.db, existing.index, filters));
       if (sort) sortExpressions(existing.index, sort);
       const row = await updateSavedSearch(app.db, existing.id, user, {
         ...(name === undefined ? {} : { name }),
@@ -301,6 +324,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
       return run(saved.index, {
         q: saved.query,
         filters: saved.filters as Record<string, string>,
+        attributes: await filterableAttributes(app.db),
         sort: saved.sort ?? undefined,
         limit,
         offset,

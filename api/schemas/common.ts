@@ -43,7 +43,7 @@ export const FreeJson = (limits: JsonLimits, description: string) =>
 
 export const Attributes = FreeJson(
   jsonLimits.attributes,
-  'Free-form custom attributes (JSON object).',
+  'Custom attributes by name, each checked against its definition (GET /v1/attribute-definitions; docs/attributes.md): 400 ATTRIBUTE_UNKNOWN or ATTRIBUTE_INVALID naming the field. A value sent back exactly as stored is not checked again.',
 );
 
 /** A name or title: not empty and not only white space. */

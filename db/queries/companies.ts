@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { checkAttributeWrite, lockStoredAttributes } from './attribute-definitions';
 import { enqueueCompanyCustomers } from './search-outbox';
 import { companies } from '../schema';
 
@@ -13,11 +14,14 @@ export async function createCompany(
   values: { name: string; customAttributes?: Record<string, unknown> | undefined },
 ): Promise<CompanyRow> {
   try {
-    const [row] = await db
-      .insert(companies)
-      .values({ name: values.name.trim(), customAttributes: values.customAttributes ?? {} })
-      .returning();
-    return row!;
+    return await db.transaction(async (tx) => {
+      await checkAttributeWrite(tx, 'company', values.customAttributes);
+      const [row] = await tx
+        .insert(companies)
+        .values({ name: values.name.trim(), customAttributes: values.customAttributes ?? {} })
+        .returning();
+      return row!;
+    });
   } catch (error) {
     if (isUniqueViolation(error, 'companies_name_key')) {
       throw new DomainError(
@@ -125,6 +129,9 @@ export async function updateCompany(
 ): Promise<CompanyRow> {
   try {
     return await db.transaction(async (tx) => {
+      await checkAttributeWrite(tx, 'company', patch.customAttributes, () =>
+        lockStoredAttributes(tx, 'company', id),
+      );
       const [row] = await tx
         .update(companies)
         .set({

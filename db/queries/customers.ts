@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { checkAttributeWrite, lockStoredAttributes } from './attribute-definitions';
 import { latestEventAt } from './events';
 import { resolveCompanyName, type CompanyByName } from './companies';
 import { enqueueCustomerItems, enqueueSearchSync } from './search-outbox';
@@ -59,6 +60,7 @@ export async function createCustomer(
       const companyId = companyByName
         ? (await resolveCompanyName(tx, companyByName)).id
         : values.companyId;
+      await checkAttributeWrite(tx, 'customer', values.customAttributes);
       const [row] = await tx
         .insert(customers)
         .values({ ...values, companyId })
@@ -115,6 +117,9 @@ export async function updateCustomer(
       const patch = companyByName
         ? { ...values, companyId: (await resolveCompanyName(tx, companyByName)).id }
         : values;
+      await checkAttributeWrite(tx, 'customer', patch.customAttributes, () =>
+        lockStoredAttributes(tx, 'customer', id),
+      );
       const [row] = await tx
         .update(customers)
         .set({ ...patch, updatedAt: sql`now()` })

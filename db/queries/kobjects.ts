@@ -1,4 +1,5 @@
 import { asc, eq, sql } from 'drizzle-orm';
+import { checkAttributes, checkFieldDefinitions } from '../../domain/attributes';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Database, Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
@@ -9,10 +10,18 @@ export type KlassRow = typeof klasses.$inferSelect;
 
 export async function createKlass(
   db: Queryable,
-  values: { name: string; title: string },
+  values: {
+    name: string;
+    title: string;
+    fields?: Parameters<typeof checkFieldDefinitions>[0] | undefined;
+  },
 ): Promise<KlassRow> {
+  const fields = values.fields ? checkFieldDefinitions(values.fields) : null;
   try {
-    const [row] = await db.insert(klasses).values(values).returning();
+    const [row] = await db
+      .insert(klasses)
+      .values({ name: values.name, title: values.title, fields })
+      .returning();
     return row!;
   } catch (error) {
     if (isUniqueViolation(error, 'klasses_name_unique')) {
@@ -44,6 +53,18 @@ export async function createKObject(
   customerId: string,
   input: { klass: string; title: string; data?: Record<string, unknown> | undefined },
 ) {
+  // A klass's fields never change once it exists, so reading them first races nothing.
+  const [klass] = await db
+    .select({ fields: klasses.fields })
+    .from(klasses)
+    .where(eq(klasses.name, input.klass));
+  if (klass?.fields) {
+    checkAttributes(input.data ?? {}, {
+      field: 'data',
+      rules: new Map(klass.fields.map((f) => [f.name, f])),
+      defineAt: `a field of the klass ${input.klass}`,
+    });
+  }
   // A new KObject's last activity is the statement's start, as the customer's becomes.
   const written = await addToTimeline<{
     id: string;

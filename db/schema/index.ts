@@ -12,3 +12,4 @@ export * from './searches';
 export * from './users';
 export * from './search-outbox';
 export * from './data-migrations';
+export * from './attributes';

@@ -21,6 +21,7 @@ export const jobTypes = [
   'delete',
   'bulk_delete',
   'gdpr_erasure',
+  'attribute_clear',
 ] as const;
 export const jobStatuses = [
   'pending',

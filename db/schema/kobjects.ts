@@ -1,5 +1,6 @@
 import { desc, sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import type { FieldDefinition } from '../../domain/attributes';
 import { createdAt, id, timestamptz } from './columns';
 import { customers } from './customers';
 import { users } from './users';
@@ -9,6 +10,8 @@ export const klasses = pgTable('klasses', {
   id: id(),
   name: text('name').notNull().unique(),
   title: text('title').notNull(),
+  /** Typed fields of its KObjects' `data`, checked on write; null: any data (klasses from before). */
+  fields: jsonb('fields').$type<FieldDefinition[]>(),
   createdAt: createdAt(),
 });
 

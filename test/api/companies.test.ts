@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_NAME_MATCHES } from '../../db/queries/companies';
 import {
+  defineAttributes,
   problemOf,
   startTestApp,
   testConfig,
@@ -15,6 +16,7 @@ import {
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();
+  await defineAttributes(t, 'company', { tier: 'number' });
 });
 afterAll(() => t.close());
 

@@ -2,11 +2,19 @@ import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { companies, customers, mergeRedirects } from '../../db/schema';
-import { problemOf, startTestApp, uniqueName, uniqueWord, type TestApp } from '../helpers';
+import {
+  defineAttributes,
+  problemOf,
+  startTestApp,
+  uniqueName,
+  uniqueWord,
+  type TestApp,
+} from '../helpers';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();
+  await defineAttributes(t, 'customer', { plan: 'text', seats: 'number' });
 });
 afterAll(() => t.close());
 

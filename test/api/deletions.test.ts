@@ -6,6 +6,7 @@ import { auditLog, customers, jobs, notifications } from '../../db/schema';
 import { searchAttributes } from '../../workflows/contracts';
 import {
   decodedHistory,
+  defineAttributes,
   eventually,
   inboxOf,
   privateDay,
@@ -31,6 +32,7 @@ let t: TestApp;
 let klass: string;
 beforeAll(async () => {
   ({ t, klass } = await startJobTestApp(testConfig({ BULK_BATCH_SIZE: '4' })));
+  await defineAttributes(t, 'customer', { plan: 'text' });
 });
 afterAll(() => t.close());
 

@@ -3,13 +3,21 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, conversations, customers, kobjects } from '../../db/schema';
 import { searchAttributes } from '../../workflows/contracts';
-import { problemOf, uniqueWord, userWithKey, type TestApp, decodedHistory } from '../helpers';
+import {
+  defineAttributes,
+  problemOf,
+  uniqueWord,
+  userWithKey,
+  type TestApp,
+  decodedHistory,
+} from '../helpers';
 import { descriptionWhen, startJobTestApp } from '../jobs';
 
 let t: TestApp;
 let klass: string;
 beforeAll(async () => {
   ({ t, klass } = await startJobTestApp());
+  await defineAttributes(t, 'customer', { plan: 'text', region: 'text' });
 });
 afterAll(() => t.close());
 

@@ -20,7 +20,14 @@ import {
   savedSearches,
   users,
 } from '../../db/schema';
-import { eventually, uniqueName, uniqueWord, userWithKey, type TestApp } from '../helpers';
+import {
+  defineAttributes,
+  eventually,
+  uniqueName,
+  uniqueWord,
+  userWithKey,
+  type TestApp,
+} from '../helpers';
 import { jobWhenFinished, startJobTestApp, type Job } from '../jobs';
 
 /**
@@ -34,6 +41,8 @@ let t: TestApp;
 let klass: string;
 beforeAll(async () => {
   ({ t, klass } = await startJobTestApp());
+  await defineAttributes(t, 'customer', { i: 'number' });
+  await defineAttributes(t, 'company', { i: 'number' });
 });
 afterAll(() => t.close());
 

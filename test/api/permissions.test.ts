@@ -78,7 +78,7 @@ describe('permissions guard every route, reading included', () => {
     expect(
       answers
         .filter((answer) => !answer.startsWith('403'))
-        .every((answer) => /\/v1\/(me|jobs|permissions)\b/.test(answer)),
+        .every((answer) => /\/v1\/(me|jobs|permissions|attribute-definitions)\b/.test(answer)),
       answers.join('\n'),
     ).toBe(true);
   });
@@ -283,7 +283,7 @@ describe('the permission table in the docs', () => {
       '| permission | allows | routes that need it (a route needing two is listed under both) |',
       '| --- | --- | --- |',
       ...rows,
-      `| (any key) | the caller's own data | ${own.join('<br>')} |`,
+      `| (any key) | no personal data, or the caller's own | ${own.join('<br>')} |`,
       '',
     ].join('\n');
     await expect(table).toMatchFileSnapshot('../../docs/permission-table.md');

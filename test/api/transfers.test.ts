@@ -10,6 +10,7 @@ import {
   uniqueWord,
   type TestApp,
   decodedHistory,
+  defineAttributes,
 } from '../helpers';
 import { descriptionWhen, startJobTestApp } from '../jobs';
 
@@ -17,6 +18,7 @@ let t: TestApp;
 let klass: string;
 beforeAll(async () => {
   ({ t, klass } = await startJobTestApp());
+  await defineAttributes(t, 'customer', { tier: 'text' });
 });
 afterAll(() => t.close());
 

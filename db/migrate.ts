@@ -7,7 +7,7 @@ import type { Database, Transaction } from './client';
 import { dataMigrations as allDataMigrations } from './data-migrations';
 import * as schema from './schema';
 
-const migrationsFolder = path.join(import.meta.dirname, 'migrations');
+const committedMigrations = path.join(import.meta.dirname, 'migrations');
 
 /** Where migrations report, one line at a time: IDs and counts only, never personal data. */
 export type MigrationLog = (line: string) => void;
@@ -40,6 +40,8 @@ export interface MigrateOptions {
   log?: MigrationLog;
   env?: Record<string, string | undefined>;
   batchSize?: number;
+  /** Where the SQL migrations are; by default the committed ones (a test migrates from an older state). */
+  migrationsFolder?: string;
   /** The data migrations to run, in order; by default those of db/data-migrations. */
   dataMigrations?: readonly DataMigration[];
 }
@@ -62,6 +64,7 @@ export async function runMigrations(
     env = process.env,
     batchSize = 1_000,
     dataMigrations = allDataMigrations,
+    migrationsFolder = committedMigrations,
   }: MigrateOptions = {},
 ): Promise<void> {
   const client = new pg.Client({ connectionString: url });

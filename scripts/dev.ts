@@ -5,7 +5,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDatabase } from '../db/client';
@@ -35,6 +43,52 @@ function persistentSecret(
   return value;
 }
 
+/** Whether a process with that PID exists (signal 0 checks without sending anything). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One dev stack per data folder: its PID in `dev.pid`, created exclusively so
+ * two starts at once cannot both win. A second start says who runs and
+ * touches nothing of theirs; a file left by a stack that died is taken over.
+ */
+function claimDataDir(): () => void {
+  const file = path.join(dataDir, 'dev.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeFileSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        if (readFileSync(file, 'utf8').trim() === String(process.pid))
+          rmSync(file, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
+        throw new AlreadyRunning(holder);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not claim ${file}`);
+}
+
+class AlreadyRunning extends Error {
+  constructor(readonly pid: number) {
+    super(
+      `Custodian dev is already running on ${dataDir} (pid ${pid}); stop it first, or set DATA_DIR for a second one.`,
+    );
+  }
+}
+
 async function waitForApi(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error('the API exited during start-up');
@@ -50,6 +104,7 @@ async function waitForApi(url: string, child: ChildProcess): Promise<void> {
 
 async function main() {
   mkdirSync(dataDir, { recursive: true });
+  const release = claimDataDir();
   const adminKey = persistentSecret('admin-api-key', env.ADMIN_API_KEY, generateApiKey);
   if (!looksLikeApiKey(adminKey)) {
     throw new Error('ADMIN_API_KEY must look like cust_ followed by 43 base64url characters');
@@ -77,11 +132,23 @@ async function main() {
       ),
     );
     await Promise.all(services.map((stack) => stack.stop()));
+    release();
     say('stopped');
     process.exit(code);
   };
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => void shutdown(0));
+  }
+  // npm forwards SIGTERM and SIGINT to this process (package.json execs it) but
+  // dies of SIGHUP or SIGKILL alone: a parent gone leaves this process adopted,
+  // and the stack stops instead of living on as orphans.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      say(`the process that started this one (pid ${parent}) is gone`);
+      void shutdown(0);
+    }
+  }, 500).unref();
 
   const started = await startStack({
     dataDir,
@@ -148,6 +215,10 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof AlreadyRunning) {
+    console.error(`[dev] ${error.message}`);
+    process.exit(1);
+  }
   console.error('[dev] failed:', error instanceof Error ? error.message : error);
   if (error instanceof AggregateError)
     for (const e of error.errors) console.error(`  - ${String(e)}`);

@@ -16,6 +16,8 @@ import { eventually } from '../helpers';
 const root = path.join(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'custodian-dev-'));
 let running: ChildProcess[] = [];
+/** Every process a test saw started, so a failing test leaves no orphan behind. */
+let seen: number[] = [];
 
 /** Every process below `pid`, read from ps before anyone is orphaned. */
 function descendantsOf(pid: number): number[] {
@@ -72,16 +74,16 @@ async function startDev(port: number) {
 }
 
 afterEach(() => {
-  for (const child of running) {
-    for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
+  for (const child of running) seen.push(child.pid!, ...descendantsOf(child.pid!));
+  for (const pid of seen) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
     }
   }
   running = [];
+  seen = [];
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -97,6 +99,7 @@ describe('npm run dev', () => {
       );
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
       const started = descendantsOf(dev.npm.pid!);
+      seen.push(...started);
       // npm, the dev script, worker, API and the four services with their helpers.
       expect(started.length).toBeGreaterThanOrEqual(6);
 

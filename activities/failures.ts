@@ -3,9 +3,15 @@ import {
   ApplicationFailureCategory,
   CancelledFailure,
 } from '@temporalio/common';
-import { describeError, describeErrorLine, pgErrorOf, stackFramesOf } from '../db/errors';
+import {
+  describeError,
+  describeErrorLine,
+  isDatabaseUnavailable,
+  pgErrorOf,
+  stackFramesOf,
+} from '../db/errors';
 import { DomainError } from '../lib/errors';
-import { INTERNAL_FAULT } from '../workflows/refusals';
+import { DATABASE_UNAVAILABLE_FAULT, INTERNAL_FAULT } from '../workflows/refusals';
 
 /** The ApplicationFailure type of a fault worth retrying: an outage, a deadlock, a serialization failure. */
 export const TRANSIENT_FAULT = 'TRANSIENT_FAULT';
@@ -47,7 +53,11 @@ export function activityFailure(activity: string, error: unknown): Error {
   if (isCancellation(error)) return error as Error;
   const hopeless = isProgrammingError(error);
   const failure = ApplicationFailure.create({
-    type: hopeless ? INTERNAL_FAULT : TRANSIENT_FAULT,
+    type: hopeless
+      ? INTERNAL_FAULT
+      : isDatabaseUnavailable(error)
+        ? DATABASE_UNAVAILABLE_FAULT
+        : TRANSIENT_FAULT,
     message: `${activity} failed: ${describeErrorLine(error)}`,
     nonRetryable: hopeless,
     details: [describeError(error)],

@@ -26,6 +26,13 @@ export function refusalOf(error: unknown): JobRefusal | undefined {
 export const INTERNAL_FAULT = 'INTERNAL_FAULT';
 
 /**
+ * The type of a transient fault that is Postgres being unreachable: retried
+ * like any other, and when the retries run out the API answers
+ * `503 DATABASE_UNAVAILABLE` for the workflow that waited on it, not a 500.
+ */
+export const DATABASE_UNAVAILABLE_FAULT = 'DATABASE_UNAVAILABLE';
+
+/**
  * Why a step failed, for the job's error: its refusal, or — once its retries
  * are spent or a fault cannot be retried — a stable code that says which step.
  */

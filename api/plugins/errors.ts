@@ -6,10 +6,12 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import type { Socket } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
 import fp from 'fastify-plugin';
 import { describeError, isDatabaseUnavailable, pgErrorOf } from '../../db/errors';
 import { DomainError, serviceUnavailable, type DomainErrorKind } from '../../lib/errors';
 import { isTemporalUnavailable } from '../../lib/temporal';
+import { DATABASE_UNAVAILABLE_FAULT } from '../../workflows/refusals';
 import { problemDocument, sendProblem } from '../problem';
 import { pathOf, type RouteTable } from '../route-table';
 import { validationIssues } from '../validation-issues';
@@ -47,12 +49,24 @@ const fastifyRefusals: Record<string, [code: string, detail: string]> = {
 };
 
 /**
+ * A workflow the API waited on failed because an activity found Postgres
+ * unreachable until its retries ran out: the cause chain holds that fault.
+ */
+function failedOnDatabaseOutage(error: unknown): boolean {
+  for (let link: unknown = error; link instanceof Error; link = link.cause) {
+    if (link instanceof ApplicationFailure && link.type === DATABASE_UNAVAILABLE_FAULT) return true;
+  }
+  return false;
+}
+
+/**
  * A service the API depends on is down: 503 with `Retry-After`, alike for
  * Postgres, Temporal and Meilisearch; undefined for any other error.
  */
 function outageProblem(error: unknown): DomainError | undefined {
   if (error instanceof DomainError) return error.kind === 'unavailable' ? error : undefined;
-  if (isDatabaseUnavailable(error)) return serviceUnavailable('database', error);
+  if (isDatabaseUnavailable(error) || failedOnDatabaseOutage(error))
+    return serviceUnavailable('database', error);
   if (isTemporalUnavailable(error)) return serviceUnavailable('temporal', error);
   return undefined;
 }

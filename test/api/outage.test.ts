@@ -143,6 +143,30 @@ describe('while Postgres is down', () => {
     expect(spec.paths['/v1/customers/{id}']?.get?.responses).toHaveProperty('503');
   }, 90_000);
 
+  it('answers 503 DATABASE_UNAVAILABLE, not 500, when the workflow a request waits on fails on the outage', async () => {
+    const customer = await t.create('/v1/customers', { name: 'Outage Oscar' });
+    const count = () =>
+      t.call('POST', '/v1/diagnostics/timeline-count', { body: { customerId: customer.id } });
+    const failedCounts = async () => {
+      let n = 0;
+      for await (const _ of t.temporal.workflow.list({
+        query: `WorkflowType = 'countTimelineWorkflow' AND ExecutionStatus = 'Failed'`,
+      }))
+        n++;
+      return n;
+    };
+    const failedBefore = await failedCounts();
+    // The key is checked now and trusted for API_KEY_CACHE_TTL_MS: the request below
+    // gets past authentication and fails where the workflow's activity meets the outage.
+    expect((await count()).statusCode).toBe(200);
+    await postgres.stop();
+    expectUnavailable(await count(), 'DATABASE_UNAVAILABLE');
+    expect(await failedCounts()).toBe(failedBefore + 1);
+
+    postgres = await start();
+    await eventually(async () => ((await count()).statusCode === 200 ? true : undefined), 30_000);
+  }, 90_000);
+
   it('refuses a merge confirm sent during the outage without changing anything, and takes it afterwards', async () => {
     const merge = await previewedMerge(t);
     await postgres.stop();

@@ -148,11 +148,10 @@ describe('API keys', () => {
   });
 
   it('keeps /health, /openapi.json and /docs open', async () => {
-    expect((await t.call('GET', '/health', { key: null })).json()).toEqual({
-      status: 'ok',
-      postgres: 'ok',
-      temporal: 'ok',
-    });
+    const ready = { status: 'ok', postgres: 'ok', temporal: 'ok', search: 'ok' };
+    expect((await t.call('GET', '/health', { key: null })).json()).toEqual(ready);
+    expect((await t.call('GET', '/health/ready', { key: null })).json()).toEqual(ready);
+    expect((await t.call('GET', '/health/live', { key: null })).json()).toEqual({ status: 'ok' });
     const spec = await t.call('GET', '/openapi.json', { key: null });
     expect(spec.statusCode).toBe(200);
     expect(Object.keys(spec.json<{ paths: object }>().paths)).toContain(

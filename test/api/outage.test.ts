@@ -162,6 +162,14 @@ describe('while Postgres is down', () => {
     await postgres.stop();
     expectUnavailable(await count(), 'DATABASE_UNAVAILABLE');
     expect(await failedCounts()).toBe(failedBefore + 1);
+    const ready = await t.call('GET', '/health/ready', { key: null });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({
+      status: 'unavailable',
+      postgres: 'unavailable',
+      temporal: 'ok',
+    });
+    expect((await t.call('GET', '/health/live', { key: null })).statusCode).toBe(200);
 
     postgres = await start();
     await eventually(async () => ((await count()).statusCode === 200 ? true : undefined), 30_000);

@@ -103,6 +103,15 @@ describe('search while Meilisearch is down', () => {
     const down = await t.call('GET', `/v1/search/customers?q=${word}`);
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({ code: 'SEARCH_UNAVAILABLE' });
+    // Only search is down: the API stays ready, and says what is degraded.
+    const ready = await t.call('GET', '/health/ready', { key: null });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({
+      status: 'degraded',
+      postgres: 'ok',
+      temporal: 'ok',
+      search: 'unavailable',
+    });
 
     const ids: string[] = [firstId];
     for (let i = 0; i < 5; i++) {

@@ -172,7 +172,7 @@ export const exportKinds: ExportKind[] = [
         union all select 'kobject', id from kobjects where customer_id = ${customerId}
         union all select 'gdpr_request', id from gdpr_requests where customer_id = ${customerId}
       )
-      select json_build_object('id', a.id, 'at', a.at, 'action', a.action,
+      select json_build_object('id', a.id, 'at', a.created_at, 'action', a.action,
         'objectType', a.object_type, 'objectId', a.object_id, 'jobId', a.job_id) as row,
         array[a.id::text] as cursor
       from audit_log a join about b on b.object_type = a.object_type and b.object_id = a.object_id

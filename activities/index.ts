@@ -8,6 +8,7 @@ import { attributeActivities } from './attributes';
 import { refusalsAsFailures } from './failures';
 import { gdprActivities } from './gdpr';
 import { deletionActivities } from './deletion';
+import { exportActivities } from './exports';
 import { jobActivities } from './jobs';
 import { notificationActivities } from './notifications';
 import { searchActivities } from './search';
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...gdprActivities(deps),
     ...deletionActivities(deps),
     ...attributeActivities(deps),
+    ...exportActivities(deps),
   });
 }
 

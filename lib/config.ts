@@ -45,6 +45,8 @@ export interface Config {
   mergeItemLimit: number;
   /** How long a previewed merge, split or move waits for its confirmation. */
   confirmTtlMs: number;
+  /** How long a customer's export archive can be downloaded before it is deleted (EXPORT_TTL). */
+  exportTtlMs: number;
   /** Most objects a bulk delete accepts by explicit ID; more need a saved search. */
   bulkSelectionLimit: number;
   /** Objects a bulk delete erases per transaction. */
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
     phoneDefaultRegion: parsePhoneRegion(env),
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
+    exportTtlMs: parseDuration(env, 'EXPORT_TTL', 7 * 24 * 3_600_000),
     bulkSelectionLimit: parseInteger(env, 'BULK_SELECTION_LIMIT', 30, { min: 1, max: 1000 }),
     bulkBatchSize: parseInteger(env, 'BULK_BATCH_SIZE', 2000, { min: 1, max: 5000 }),
     searchSettleMs: parseDuration(env, 'SEARCH_SETTLE_TIMEOUT', 10_000),

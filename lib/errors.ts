@@ -12,6 +12,8 @@ export const domainErrorKinds = [
   'not_found',
   'not_allowed',
   'conflict',
+  /** Existed, and is gone for good (an expired export). */
+  'gone',
   'unprocessable',
   'unavailable',
 ] as const;

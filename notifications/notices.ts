@@ -46,7 +46,12 @@ export async function renderNotice(
     if (!job?.startedBy) return undefined;
     const progress = `${job.progressDone} done, ${job.progressFailed} failed of ${job.progressTotal}`;
     const counts = countsLine((job.result?.counts as Record<string, unknown> | undefined) ?? {});
-    const link = `${publicUrl}/v1/jobs/${job.id}`;
+    // A finished export links to its archive, where its handlers download it.
+    const exportId = job.type === 'export' ? job.result?.exportId : undefined;
+    const link =
+      typeof exportId === 'string'
+        ? `${publicUrl}/v1/exports/${exportId}`
+        : `${publicUrl}/v1/jobs/${job.id}`;
     return {
       key: `job:${job.id}:${notice.status}`,
       category: 'bulkJobCompleted',

@@ -3,7 +3,7 @@
  * of a bulk erasure. Every copy of the data goes in the same transaction:
  * the rows (and what cascades from them), merge redirects that lead to an
  * erased customer, job previews and in-app notifications that name it, saved
- * searches that identify it (each audited, its owner told), and — through the
+ * searches that identify it (each audited, its owner told), its export archives, and — through the
  * outbox — its search documents. Audit entries and reporting aggregates stay:
  * they hold IDs and counts only.
  */
@@ -18,6 +18,7 @@ import type { EmailAddress, PhoneNumber, SocialHandle } from '../domain/contacts
 import { IdentifierIndex, identifierKinds, type IdentifierKind } from '../domain/identifiers';
 import { phoneKey, type PhoneRegion } from '../domain/phones';
 import { DomainError, notFound } from '../lib/errors';
+import { deleteExportsOf } from './exports';
 import { forgetDeclineNotes } from './gdpr-requests';
 import { executeConfirmed } from './job-steps';
 import { uuidArray } from '../db/sql';
@@ -271,6 +272,11 @@ async function eraseCustomers(
   counts.savedSearches = await removeSavedSearchesIdentifying(tx, owned, actor, phoneRegion);
   // Notes the compliance team kept with declined requests about these customers.
   counts.gdprNotes = await forgetDeclineNotes(tx, locked);
+  // Export archives of these customers (and of customers merged into them): before the redirects go.
+  const archives = await deleteExportsOf(tx, locked);
+  for (const [id, record] of Object.entries(countsByObject))
+    record.exportArchives = archives[id] ?? 0;
+  counts.exportArchives = total('exportArchives');
   counts.redirects = await countOf(
     tx,
     sql`with gone as (delete from merge_redirects where target_customer_id = any(${owned}) returning 1)

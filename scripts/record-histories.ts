@@ -23,7 +23,8 @@
  * - continued-as-new: more batches (of 1, BULK_BATCH_SIZE) than one run takes;
  * - reconciled: a workflow terminated as from Temporal UI, then the reconciler's
  *   Schedule triggered for its job;
- * - attribute clearing: a definition removed with ?clearValues=true.
+ * - attribute clearing: a definition removed with ?clearValues=true;
+ * - export: a customer exported with a 2-second EXPORT_TTL, recorded once its timer deleted it.
  */
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
@@ -518,6 +519,17 @@ async function main() {
         await jobEnded(clearing.job.id, 'completed');
         record('attribute-clear-completed', clearing.job.workflowId);
 
+        // A customer export: built, kept until its expiry (EXPORT_TTL 2s here), then deleted.
+        const exported = await call(
+          'POST',
+          `/v1/customers/${await customer()}/exports`,
+          {},
+          { expect: [202] },
+        );
+        await jobEnded(exported.job.id, 'completed');
+        await app.temporal.workflow.getHandle(exported.job.workflowId).result();
+        record('export-expired', exported.job.workflowId);
+
         mkdirSync(out, { recursive: true });
         for (const [name, { workflowId, runId }] of Object.entries(recorded)) {
           const file = path.join(
@@ -543,6 +555,7 @@ async function main() {
         TEMPORAL_TASK_QUEUE: 'record',
         BULK_BATCH_SIZE: '1',
         BULK_SELECTION_LIMIT: String(CONTINUED_SELECTION),
+        EXPORT_TTL: '2s',
       },
     },
   );

@@ -50,6 +50,7 @@ export const jobWorkflows = {
   delete: { workflowType: 'deleteObjectWorkflow', idPrefix: 'delete' },
   bulk_delete: { workflowType: 'bulkDeleteWorkflow', idPrefix: 'bulk-delete' },
   attribute_clear: { workflowType: 'clearAttributeWorkflow', idPrefix: 'attribute-clear' },
+  export: { workflowType: 'exportCustomerWorkflow', idPrefix: 'export' },
 } as const;
 
 export type WorkflowJobType = keyof typeof jobWorkflows;
@@ -242,4 +243,13 @@ export interface ClearAttributeInput extends JobInput {
   /** Rows per batch and batches per run; the defaults suit production, tests make them small. */
   batchSize?: number;
   batchesPerRun?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Customer exports (access requests): what to export is in the job's row and
+// its archive's row; the workflow carries their IDs, the expiry and counts.
+
+export interface ExportCustomerInput extends JobInput {
+  /** Rows per keyset page while building; the default suits production, tests make it small. */
+  pageSize?: number;
 }

@@ -9,3 +9,4 @@ export { deleteObjectWorkflow } from './delete-object';
 export { trackGdprRequestWorkflow } from './gdpr-request';
 export { reconcileJobsWorkflow } from './reconcile-jobs';
 export { clearAttributeWorkflow } from './clear-attribute';
+export { exportCustomerWorkflow } from './export-customer';

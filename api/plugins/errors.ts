@@ -24,6 +24,7 @@ export const statusOfKind: Record<DomainErrorKind, number> = {
   not_found: 404,
   not_allowed: 405,
   conflict: 409,
+  gone: 410,
   unprocessable: 422,
   unavailable: 503,
 };

@@ -8,6 +8,7 @@ import customers from './customers';
 import deletions from './deletions';
 import diagnostics from './diagnostics';
 import events from './events';
+import exportRoutes from './exports';
 import gdprRequests from './gdpr-requests';
 import jobs from './jobs';
 import kobjects from './kobjects';
@@ -41,6 +42,7 @@ export default async function v1(app: FastifyInstance) {
     transfers,
     gdprRequests,
     deletions,
+    exportRoutes,
     audit,
     diagnostics,
   ]) {

@@ -78,7 +78,7 @@ export const Problem = Type.Object(
   { additionalProperties: true, description: 'application/problem+json (RFC 9457)' },
 );
 
-type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 422 | 503;
+type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 422 | 503;
 
 /**
  * The problem responses a route can give, for its schema and the OpenAPI

@@ -22,6 +22,7 @@ export const jobTypes = [
   'bulk_delete',
   'gdpr_erasure',
   'attribute_clear',
+  'export',
 ] as const;
 export const jobStatuses = [
   'pending',

@@ -491,6 +491,7 @@ describe('erasing the customer of a request', () => {
       messages: 2,
       kobjects: 1,
       events: 0,
+      exportArchives: 0,
       searchDocuments: 4,
     });
     const deletions = await t.db.select().from(jobs).where(eq(jobs.type, 'delete'));

@@ -1,0 +1,61 @@
+/** Starting a customer export from the API: the one entry point every route that starts one calls. */
+import type { FastifyInstance } from 'fastify';
+import type { JobRow } from '../db/queries/jobs';
+import { createExport, type ExportArchiveRow } from '../operations/exports';
+import { jobWorkflowId } from '../workflows/contracts';
+import { startJobWorkflow } from './jobs';
+import type { AuthUser } from './plugins/auth';
+import { iso } from './views';
+
+export interface StartCustomerExport {
+  customerId: string;
+  /** The privacy request it answers, when there is one (it must be about this customer). */
+  requestId?: string | null | undefined;
+  user: AuthUser;
+  idempotencyKey?: string | undefined;
+}
+
+/**
+ * Records an export job and its archive, and starts its workflow
+ * (`export-<jobId>`). The same Idempotency-Key gives back the same job.
+ */
+export async function startCustomerExport(
+  app: FastifyInstance,
+  { customerId, requestId, user, idempotencyKey }: StartCustomerExport,
+): Promise<{ job: JobRow; archive: ExportArchiveRow }> {
+  const { job, archive } = await createExport(app.db, {
+    customerId,
+    requestId: requestId ?? undefined,
+    userId: user.id,
+    idempotencyKey,
+    ttlMs: app.config.exportTtlMs,
+    workflowIdOf: (jobId) => jobWorkflowId('export', jobId),
+  });
+  const started = await startJobWorkflow(app, job, {
+    type: 'export',
+    user,
+    params: job.params,
+    customerIds: [customerId],
+    summary: `Export customer ${customerId}${requestId ? ` for request ${requestId}` : ''}`,
+    idempotencyKey,
+  });
+  return { job: started, archive };
+}
+
+export const exportView = (app: FastifyInstance, archive: ExportArchiveRow) => ({
+  id: archive.id,
+  customerId: archive.customerId,
+  requestId: archive.requestId,
+  jobId: archive.jobId,
+  status:
+    archive.status !== 'expired' && archive.expiresAt.getTime() <= Date.now()
+      ? ('expired' as const)
+      : archive.status,
+  counts: archive.counts,
+  size: archive.size,
+  sha256: archive.sha256,
+  createdAt: iso(archive.createdAt),
+  readyAt: archive.readyAt ? iso(archive.readyAt) : null,
+  expiresAt: iso(archive.expiresAt),
+  downloadUrl: `${app.config.publicUrl}/v1/exports/${archive.id}/download`,
+});

@@ -21,6 +21,7 @@ import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
 import { createMailer } from './notifications/mailer';
 import { createSearchClient } from './search/client';
 import { startSearchSync, type SearchSync } from './search/sync';
+import { startWebhookDispatcher } from './webhooks/dispatcher';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -166,7 +167,16 @@ export async function startWorker(
       : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   const statFolding = startStatFolding(database.db);
+  const webhooks = startWebhookDispatcher({
+    db: database.db,
+    databaseUrl: config.databaseUrl,
+    config: config.webhooks,
+    log: (message, error) => {
+      logger.warn(`[webhooks] ${message}`, error === undefined ? {} : describeError(error));
+    },
+  });
   const done = worker.run().finally(async () => {
+    await webhooks.stop();
     await searchSync.stop();
     await statFolding.stop();
     mailer.close();

@@ -19,6 +19,7 @@ import search from './search';
 import timeline from './timeline';
 import transfers from './transfers';
 import users from './users';
+import webhooks from './webhooks';
 
 /** Everything under /v1 needs an API key. */
 export default async function v1(app: FastifyInstance) {
@@ -43,6 +44,7 @@ export default async function v1(app: FastifyInstance) {
     deletions,
     audit,
     diagnostics,
+    webhooks,
   ]) {
     await app.register(routes);
   }

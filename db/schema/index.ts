@@ -13,3 +13,4 @@ export * from './users';
 export * from './search-outbox';
 export * from './data-migrations';
 export * from './attributes';
+export * from './webhooks';

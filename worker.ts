@@ -120,6 +120,8 @@ export async function startWorker(
     maxCachedWorkflows?: number;
     /** Creates (or updates) the Schedule that runs the job reconciler; the worker process does. */
     reconcileSchedule?: boolean;
+    /** Runs the webhook dispatcher (default); tests that deliver start their own. */
+    webhooks?: boolean;
   } = {},
 ): Promise<RunningWorker> {
   installWorkerLogging();
@@ -167,16 +169,18 @@ export async function startWorker(
       : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   const statFolding = startStatFolding(database.db);
-  const webhooks = startWebhookDispatcher({
-    db: database.db,
-    databaseUrl: config.databaseUrl,
-    config: config.webhooks,
-    log: (message, error) => {
-      logger.warn(`[webhooks] ${message}`, error === undefined ? {} : describeError(error));
-    },
-  });
+  const webhooks =
+    (options.webhooks ?? true) &&
+    startWebhookDispatcher({
+      db: database.db,
+      databaseUrl: config.databaseUrl,
+      config: config.webhooks,
+      log: (message, error) => {
+        logger.warn(`[webhooks] ${message}`, error === undefined ? {} : describeError(error));
+      },
+    });
   const done = worker.run().finally(async () => {
-    await webhooks.stop();
+    if (webhooks) await webhooks.stop();
     await searchSync.stop();
     await statFolding.stop();
     mailer.close();

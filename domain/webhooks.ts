@@ -74,8 +74,7 @@ export function checkWebhookEventTypes(types: string[]): WebhookEventType[] {
 /** `t=<unix seconds>,v1=<hex hmac>[,v1=<hex hmac with the previous secret>]`. */
 export function signatureHeader(secrets: string[], body: string, unixSeconds: number): string {
   const parts = secrets.map(
-    (secret) =>
-      `v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`,
+    (secret) => `v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`,
   );
   return [`t=${unixSeconds}`, ...parts].join(',');
 }
@@ -90,9 +89,7 @@ export function verifySignature(
   const fields = header.split(',').map((part) => part.split('=', 2) as [string, string]);
   const t = Number(fields.find(([k]) => k === 't')?.[1]);
   if (!Number.isFinite(t) || Math.abs(nowSeconds - t) > toleranceSeconds) return false;
-  const expected = Buffer.from(
-    createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'),
-  );
+  const expected = Buffer.from(createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'));
   return fields.some(
     ([k, v]) =>
       k === 'v1' && v.length === expected.length && timingSafeEqual(Buffer.from(v), expected),

@@ -40,7 +40,11 @@ export async function postWebhook(
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'Custodian-Webhooks/1', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Custodian-Webhooks/1',
+        ...headers,
+      },
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),

@@ -233,7 +233,10 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Queues it due now, with the same event ID, whatever its state; it goes out before its endpoint’s later pending deliveries.',
         params: IdParams,
-        response: { 202: Type.Object({ id: WebhookDelivery.properties.id }), ...problems(403, 404) },
+        response: {
+          202: Type.Object({ id: WebhookDelivery.properties.id }),
+          ...problems(403, 404),
+        },
       },
     },
     async (request, reply) => {

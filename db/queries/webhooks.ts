@@ -284,10 +284,7 @@ export async function claimWebhookEndpoint(
 }
 
 export async function releaseWebhookEndpoint(db: Queryable, id: string): Promise<void> {
-  await db
-    .update(webhookEndpoints)
-    .set({ leaseUntil: null })
-    .where(eq(webhookEndpoints.id, id));
+  await db.update(webhookEndpoints).set({ leaseUntil: null }).where(eq(webhookEndpoints.id, id));
 }
 
 /** The endpoint's next delivery in order, with its event, if it is due and the lease still held. */
@@ -296,7 +293,11 @@ export async function nextDueDelivery(
   endpointId: string,
   leaseMs: number,
 ): Promise<
-  | { endpoint: WebhookEndpointRow; delivery: WebhookDeliveryRow; event: typeof webhookEvents.$inferSelect }
+  | {
+      endpoint: WebhookEndpointRow;
+      delivery: WebhookDeliveryRow;
+      event: typeof webhookEvents.$inferSelect;
+    }
   | undefined
 > {
   const [endpoint] = await db
@@ -309,7 +310,9 @@ export async function nextDueDelivery(
     .select({ delivery: webhookDeliveries, event: webhookEvents })
     .from(webhookDeliveries)
     .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
-    .where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.status, 'pending')))
+    .where(
+      and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.status, 'pending')),
+    )
     .orderBy(asc(webhookDeliveries.seq))
     .limit(1);
   if (!row || row.delivery.nextAttemptAt.getTime() > Date.now()) return undefined;

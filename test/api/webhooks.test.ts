@@ -401,6 +401,32 @@ describe('delivery', () => {
     expect(completed.event.data).toEqual({ jobId, jobType: 'delete' });
     expect(r.received.map((x) => x.body).join('\n')).not.toContain(word);
   });
+
+  it('announces a merge with the survivor and the merged-away IDs', async () => {
+    const r = await receiver();
+    await subscribe(r.url, ['customer.merged']);
+    const [source, target] = [await newCustomer(), await newCustomer()];
+    const started = await t.call('POST', '/v1/merges', {
+      body: { sourceCustomerId: source, targetCustomerId: target },
+    });
+    expect(started.statusCode, started.body).toBe(201);
+    const jobId = started.json<{ job: { id: string } }>().job.id;
+    const confirmed = await t.call('POST', `/v1/merges/${jobId}/confirm`);
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    const merged = await eventually(async () =>
+      r.received.find((x) => x.event.type === 'customer.merged' && x.event.data.jobId === jobId),
+    );
+    expect(merged.event.data).toEqual({
+      jobId,
+      survivorCustomerId: target,
+      mergedCustomerId: source,
+      conversations: 0,
+      kobjects: 0,
+      events: 0,
+      emailsAdded: 0,
+      phonesAdded: 0,
+    });
+  });
 });
 
 describe('the outbox', () => {

@@ -320,7 +320,7 @@ describe('delivery', () => {
     const got = await arrived(r, [customerId], 7, 'seven events of one customer');
     expect(got.map((x) => x.event.type)).toEqual([
       'customer.created',
-      ...Array(6).fill('customer.updated'),
+      ...Array<string>(6).fill('customer.updated'),
     ]);
     const stored = await t.db.execute<{ id: string }>(
       sql`select id from webhook_events where payload->>'customerId' = ${customerId} order by occurred_at, id`,

@@ -10,7 +10,6 @@
  */
 import pg from 'pg';
 import type { Database } from '../db/client';
-import { describeError } from '../db/errors';
 import {
   claimWebhookEndpoint,
   nextDueDelivery,
@@ -156,7 +155,7 @@ export function startWebhookDispatcher({
     listener
       .connect()
       .then(() => listener!.query(`listen ${WEBHOOK_QUEUED_CHANNEL}`))
-      .catch((error: unknown) => log('LISTEN failed; polling only', describeError(error)));
+      .catch((error: unknown) => log('LISTEN failed; polling only', error));
   }
 
   return {

@@ -6,12 +6,13 @@
  * `customer.created` also receives other test files' customers: every
  * assertion looks at this test's own IDs.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCustomer } from '../../db/queries/customers';
+import { createJob, transitionJob } from '../../db/queries/jobs';
 import { notifications, webhookEndpoints } from '../../db/schema';
 import { startWebhookDispatcher, type WebhookDispatcher } from '../../webhooks/dispatcher';
 import {
@@ -430,6 +431,37 @@ describe('delivery', () => {
 });
 
 describe('the outbox', () => {
+  it('announces a job ending failed once, with its error code, however often the end is recorded', async () => {
+    const r = await receiver();
+    await subscribe(r.url, ['job.failed']);
+    const jobId = randomUUID();
+    await createJob(t.db, {
+      id: jobId,
+      type: 'delete',
+      startedBy: t.adminId,
+      params: { entity: 'customer', id: randomUUID() },
+      workflowId: `delete-${jobId}`,
+    });
+    const fail = () =>
+      transitionJob(t.db, jobId, ['pending', 'running'], 'failed', {
+        error: { code: 'SEARCH_UNAVAILABLE', message: 'Search is unavailable.' },
+      });
+    expect(await fail()).toBe(true);
+    expect(await fail()).toBe(false);
+    const failed = await eventually(async () =>
+      r.received.find((x) => x.event.type === 'job.failed' && x.event.data.jobId === jobId),
+    );
+    expect(failed.event.data).toEqual({
+      jobId,
+      jobType: 'delete',
+      errorCode: 'SEARCH_UNAVAILABLE',
+    });
+    const stored = await t.db.execute(
+      sql`select count(*)::int as n from webhook_events where payload->>'jobId' = ${jobId}`,
+    );
+    expect(stored.rows).toEqual([{ n: 1 }]);
+  });
+
   it('records an event only if the change that causes it commits', async () => {
     const r = await receiver();
     await subscribe(r.url, ['customer.created']);

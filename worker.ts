@@ -21,6 +21,7 @@ import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
 import { createMailer } from './notifications/mailer';
 import { createSearchClient } from './search/client';
 import { startSearchSync, type SearchSync } from './search/sync';
+import { startWebhookDispatcher } from './webhooks/dispatcher';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -119,6 +120,8 @@ export async function startWorker(
     maxCachedWorkflows?: number;
     /** Creates (or updates) the Schedule that runs the job reconciler; the worker process does. */
     reconcileSchedule?: boolean;
+    /** Runs the webhook dispatcher (default); tests that deliver start their own. */
+    webhooks?: boolean;
   } = {},
 ): Promise<RunningWorker> {
   installWorkerLogging();
@@ -166,7 +169,18 @@ export async function startWorker(
       : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   const statFolding = startStatFolding(database.db);
+  const webhooks =
+    (options.webhooks ?? true) &&
+    startWebhookDispatcher({
+      db: database.db,
+      databaseUrl: config.databaseUrl,
+      config: config.webhooks,
+      log: (message, error) => {
+        logger.warn(`[webhooks] ${message}`, error === undefined ? {} : describeError(error));
+      },
+    });
   const done = worker.run().finally(async () => {
+    if (webhooks) await webhooks.stop();
     await searchSync.stop();
     await statFolding.stop();
     mailer.close();

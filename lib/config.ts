@@ -65,6 +65,23 @@ export interface Config {
      */
     graceMs: number;
   };
+  /** Webhook delivery (docs/webhooks.md). */
+  webhooks: {
+    /** How long one POST may take. */
+    timeoutMs: number;
+    /** How long a delivery is retried before it is marked failed. */
+    maxAgeMs: number;
+    /** The first retry's delay; each next one doubles, up to an hour. */
+    backoffBaseMs: number;
+    /** Consecutive failed attempts that pause an endpoint. */
+    breakerThreshold: number;
+    /** How long the previous secret keeps signing after a rotation. */
+    secretGraceMs: number;
+    /** How often the dispatcher looks for due retries (queued events wake it at once). */
+    pollMs: number;
+    /** Endpoints one worker delivers to at the same time. */
+    concurrency: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -203,6 +220,15 @@ export function loadConfig(env: Env = process.env): Config {
     reconcile: {
       intervalMs: parseDuration(env, 'JOB_RECONCILE_INTERVAL', 60_000),
       graceMs: parseDuration(env, 'JOB_RECONCILE_GRACE', 30_000),
+    },
+    webhooks: {
+      timeoutMs: parseDuration(env, 'WEBHOOK_TIMEOUT', 10_000),
+      maxAgeMs: parseDuration(env, 'WEBHOOK_MAX_AGE', 3 * 86_400_000),
+      backoffBaseMs: parseDuration(env, 'WEBHOOK_BACKOFF_BASE', 10_000),
+      breakerThreshold: parseInteger(env, 'WEBHOOK_BREAKER_THRESHOLD', 10, { min: 1 }),
+      secretGraceMs: parseDuration(env, 'WEBHOOK_SECRET_GRACE', 86_400_000),
+      pollMs: parseDuration(env, 'WEBHOOK_POLL_INTERVAL', 1_000),
+      concurrency: parseInteger(env, 'WEBHOOK_CONCURRENCY', 8, { min: 1, max: 100 }),
     },
   };
 }

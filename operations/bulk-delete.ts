@@ -11,6 +11,7 @@ import { finishedStatuses, transitionJob, type JobRow, type JobStatus } from '..
 import { jobItems, jobs, savedSearches, type jobItemStatuses } from '../db/schema';
 import { DomainError } from '../lib/errors';
 import type { PhoneRegion } from '../domain/phones';
+import { recordDeletionEvents } from '../db/queries/webhooks';
 import { eraseObjects, type DeletableEntity } from './delete';
 import { lockJob } from './job-steps';
 import { uuidArray } from '../db/sql';
@@ -249,6 +250,7 @@ export async function deleteBulkBatch(
           { userId: job.startedBy, jobId },
           { wait: false, phoneRegion },
         );
+        await recordDeletionEvents(tx, params.entity, outcome.erased, jobId);
         const gone = [...outcome.erased, ...outcome.missing];
         handled = gone.length;
         busy = outcome.busy.length;

@@ -8,6 +8,7 @@
  * they hold IDs and counts only.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { recordDeletionEvents } from '../db/queries/webhooks';
 import type { Queryable, Transaction } from '../db/client';
 import { audit } from '../db/queries/audit';
 import { recomputeLastActivity } from '../db/queries/customers';
@@ -443,6 +444,7 @@ export function executeDelete(
         { userId: job.startedBy, jobId },
         { wait: true, phoneRegion },
       );
+      await recordDeletionEvents(tx, params.entity, outcome.erased, jobId);
       if (outcome.erased.length === 0) {
         const deletion = await deletionOf(tx, params.entity, params.id);
         if (!deletion) throw await missingObjectError(tx, params.entity, params.id);

@@ -2,6 +2,7 @@
  * KObject moves: hands selected KObjects (with their pins) to another customer.
  */
 import { eq, inArray } from 'drizzle-orm';
+import { recordWebhookEvent } from '../db/queries/webhooks';
 import type { Queryable } from '../db/client';
 import { audit } from '../db/queries/audit';
 import { assertCustomersExist, recomputeLastActivity } from '../db/queries/customers';
@@ -113,6 +114,16 @@ export function executeKObjectMove(
     );
     await enqueueSearchSync(tx, 'customer', customerIds);
     await enqueueSearchSync(tx, 'kobject', params.kobjectIds);
+    await recordWebhookEvent(
+      tx,
+      'kobject.moved',
+      current.map((k) => ({
+        kobjectId: k.id,
+        fromCustomerId: k.customerId,
+        toCustomerId: params.targetCustomerId,
+        jobId,
+      })),
+    );
     return {
       customerIds,
       conversationIds: [],

@@ -1,4 +1,5 @@
 import { eq, inArray, sql } from 'drizzle-orm';
+import { recordWebhookEvent } from '../db/queries/webhooks';
 import {
   assertDifferentCustomers,
   checkMergeLimit,
@@ -219,6 +220,12 @@ export function executeMerge(
     await enqueueSearchSync(tx, 'customer', [sourceId, targetId]);
     await enqueueSearchSync(tx, 'conversation', result.conversationIds);
     await enqueueSearchSync(tx, 'kobject', result.kobjectIds);
+    await recordWebhookEvent(tx, 'customer.merged', {
+      jobId,
+      survivorCustomerId: targetId,
+      mergedCustomerId: sourceId,
+      ...result.counts,
+    });
     return result;
   });
 }

@@ -3,6 +3,7 @@
  * to another. Attributes, KObjects and events stay with the source.
  */
 import { and, eq, inArray } from 'drizzle-orm';
+import { recordWebhookEvent } from '../db/queries/webhooks';
 import type { Queryable } from '../db/client';
 import { audit } from '../db/queries/audit';
 import { assertCustomersExist, recomputeLastActivity } from '../db/queries/customers';
@@ -118,6 +119,16 @@ export function executeSplit(db: Queryable, jobId: string, confirmedBy: string):
       tx,
       'conversation',
       moved.map((c) => c.id),
+    );
+    await recordWebhookEvent(
+      tx,
+      'conversation.moved',
+      moved.map((c) => ({
+        conversationId: c.id,
+        fromCustomerId: sourceId,
+        toCustomerId: targetId,
+        jobId,
+      })),
     );
     return {
       customerIds: [sourceId, targetId],

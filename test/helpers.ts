@@ -97,6 +97,8 @@ export async function startTestApp({
     ? await startWorker(config, {
         workflowBundle: { codePath: inject('workflowBundlePath') },
         shutdownGraceTime: '1 second',
+        // Tests share one database: a test that delivers webhooks runs its own dispatcher.
+        webhooks: false,
         ...workerOptions,
       })
     : undefined;

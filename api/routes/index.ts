@@ -20,6 +20,7 @@ import search from './search';
 import timeline from './timeline';
 import transfers from './transfers';
 import users from './users';
+import webhooks from './webhooks';
 
 /** Everything under /v1 needs an API key. */
 export default async function v1(app: FastifyInstance) {
@@ -45,6 +46,7 @@ export default async function v1(app: FastifyInstance) {
     exportRoutes,
     audit,
     diagnostics,
+    webhooks,
   ]) {
     await app.register(routes);
   }

@@ -9,6 +9,7 @@ import { latestEventAt } from './events';
 import { resolveCompanyName, type CompanyByName } from './companies';
 import { enqueueCustomerItems, enqueueSearchSync } from './search-outbox';
 import { companies, customers, mergeRedirects } from '../schema';
+import { recordWebhookEvent } from './webhooks';
 
 export type CustomerRow = typeof customers.$inferSelect;
 export type NewCustomer = Omit<
@@ -66,6 +67,7 @@ export async function createCustomer(
         .values({ ...values, companyId })
         .returning();
       await enqueueSearchSync(tx, 'customer', [row!.id]);
+      await recordWebhookEvent(tx, 'customer.created', { customerId: row!.id });
       return row!;
     });
   } catch (error) {
@@ -129,6 +131,7 @@ export async function updateCustomer(
       await enqueueSearchSync(tx, 'customer', [id]);
       if (patch.name !== undefined || patch.companyId !== undefined)
         await enqueueCustomerItems(tx, id);
+      await recordWebhookEvent(tx, 'customer.updated', { customerId: id });
       return row;
     });
   } catch (error) {

@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
+import { recordWebhookEvent } from './webhooks';
 import { jobs, type JobError, type jobStatuses, type jobTypes } from '../schema';
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -159,22 +160,36 @@ export async function transitionJob(
   } = {},
 ): Promise<boolean> {
   const { outcome, ...values } = extra;
-  const rows = await db
-    .update(jobs)
-    .set({
-      ...values,
-      ...(outcome
-        ? {
-            result: sql`coalesce(${jobs.result}, '{}'::jsonb) || ${JSON.stringify(outcome)}::jsonb`,
-          }
-        : {}),
-      status,
-      updatedAt: sql`now()`,
-      ...(finishedStatuses.includes(status) ? { completedAt: sql`now()` } : {}),
-    })
-    .where(and(eq(jobs.id, jobId), inArray(jobs.status, from)))
-    .returning({ id: jobs.id });
-  return rows.length > 0;
+  const event =
+    status === 'completed' ? 'job.completed' : status === 'failed' ? 'job.failed' : undefined;
+  const move = async (q: Queryable): Promise<boolean> => {
+    const rows = await q
+      .update(jobs)
+      .set({
+        ...values,
+        ...(outcome
+          ? {
+              result: sql`coalesce(${jobs.result}, '{}'::jsonb) || ${JSON.stringify(outcome)}::jsonb`,
+            }
+          : {}),
+        status,
+        updatedAt: sql`now()`,
+        ...(finishedStatuses.includes(status) ? { completedAt: sql`now()` } : {}),
+      })
+      .where(and(eq(jobs.id, jobId), inArray(jobs.status, from)))
+      .returning({ id: jobs.id, type: jobs.type, error: jobs.error });
+    const moved = rows[0];
+    // The event commits with the final status, so a job never ends unannounced or twice.
+    if (moved && event) {
+      await recordWebhookEvent(q, event, {
+        jobId,
+        jobType: moved.type,
+        ...(event === 'job.failed' ? { errorCode: moved.error?.code ?? null } : {}),
+      });
+    }
+    return moved !== undefined;
+  };
+  return event ? db.transaction(move) : move(db);
 }
 
 /** An open job as the reconciler reads it; `sortKey` (created_at as text, to the microsecond) pages on. */

@@ -14,3 +14,4 @@ export * from './search-outbox';
 export * from './data-migrations';
 export * from './attributes';
 export * from './exports';
+export * from './webhooks';

@@ -45,7 +45,6 @@ import {
   PageQuery,
   problems,
   Timestamp,
-  UserTime,
   Uuid,
 } from '../schemas/common';
 import { IdempotencyHeaders, Job } from '../schemas/jobs';
@@ -427,7 +426,7 @@ const privacyRequestRoutes =
           body: Type.Object(
             {
               reason: Type.String({ minLength: 1, maxLength: 2000 }),
-              dueAt: UserTime('The new deadline.'),
+              dueAt: Type.String({ format: 'date-time', description: 'The new deadline.' }),
             },
             { additionalProperties: false },
           ),

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, gdprRequests, jobs, privacyRequestClock } from '../../db/schema';
-import { searchAttributes } from '../../workflows/contracts';
+import { privacyClockChangedSignal, searchAttributes } from '../../workflows/contracts';
 import {
   eventually,
   problemOf,
@@ -308,6 +308,7 @@ describe('privacy requests', () => {
     }
     // The clock is one chain: each move starts where the one before it ended.
     const after = await detail(request.id);
+    expect(after.status).toBe('open');
     const entries = await t.db
       .select()
       .from(privacyRequestClock)
@@ -331,5 +332,45 @@ describe('privacy requests', () => {
         ? true
         : undefined;
     }, 10_000);
+    // Dozens of deliveries at once: one records how, the others find the request closed.
+    const deliveries = await Promise.all(
+      (['email', 'portal', 'post', 'other'] as const).flatMap((method) =>
+        Array.from({ length: N / 4 }, () => act(request.id, 'deliver', { method })),
+      ),
+    );
+    expect(deliveries.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    expect(
+      deliveries.filter((r) => r.statusCode === 409 && problemOf(r).code === 'REQUEST_CLOSED'),
+    ).toHaveLength(N - 1);
+    const winner = deliveries.find((r) => r.statusCode === 200)!.json<Request>();
+    expect((await detail(request.id)).delivery?.method).toBe(winner.delivery?.method);
+  });
+});
+
+describe('the request workflow', () => {
+  it('keeps the latest clock when its signals arrive out of order', async () => {
+    const request = await record({ customerId: await newCustomer(), type: 'access' });
+    const handle = t.temporal.workflow.getHandle(request.workflowId);
+    const later = plus(request.dueAt, 20);
+    await handle.signal(privacyClockChangedSignal, { dueAt: later, paused: false, seq: 1_000_002 });
+    await handle.signal(privacyClockChangedSignal, {
+      dueAt: plus(request.dueAt, 10),
+      paused: false,
+      seq: 1_000_001,
+    });
+    await eventually(async () => {
+      const history = await handle.fetchHistory();
+      const signalled = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes);
+      const tasks = history.events!.filter((e) => e.workflowTaskCompletedEventAttributes);
+      return signalled.length === 2 && tasks.length >= 2 ? true : undefined;
+    }, 10_000);
+    await eventually(async () => {
+      const d = await handle.describe();
+      return d.typedSearchAttributes.get(searchAttributes.gdprDueAt)?.toISOString() === later
+        ? true
+        : undefined;
+    }, 10_000);
+    const d = await handle.describe();
+    expect(d.typedSearchAttributes.get(searchAttributes.gdprDueAt)?.toISOString()).toBe(later);
   });
 });

@@ -23,7 +23,8 @@
  * - continued-as-new: more batches (of 1, BULK_BATCH_SIZE) than one run takes;
  * - reconciled: a workflow terminated as from Temporal UI, then the reconciler's
  *   Schedule triggered for its job;
- * - attribute clearing: a definition removed with ?clearValues=true.
+ * - attribute clearing: a definition removed with ?clearValues=true;
+ * - a moved clock: an access request paused, resumed, extended and delivered.
  */
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
@@ -427,6 +428,24 @@ async function main() {
           await app.temporal.workflow.getHandle(late.workflowId).result();
           record(name, late.workflowId);
         }
+
+        // An access request whose clock is stopped, restarted and extended, then delivered.
+        const access = await call('POST', '/v1/privacy-requests', {
+          customerId: await customer(),
+          type: 'access',
+          regulation: 'uk_gdpr',
+        });
+        await call('POST', `/v1/privacy-requests/${access.id}/pause`, {
+          reason: 'awaiting_identity_verification',
+        });
+        const resumed = await call('POST', `/v1/privacy-requests/${access.id}/resume`, {});
+        await call('POST', `/v1/privacy-requests/${access.id}/extend`, {
+          reason: 'Recorded',
+          dueAt: new Date(Date.parse(resumed.dueAt as string) + 10 * DAY_MS).toISOString(),
+        });
+        await call('POST', `/v1/privacy-requests/${access.id}/deliver`, { method: 'portal' });
+        await app.temporal.workflow.getHandle(access.workflowId).result();
+        record('privacy-request-clock-moved', access.workflowId);
 
         // Cancelled: the selected customers are held by another transaction, so the job
         // keeps finding them busy (each for a few tries); it is cancelled meanwhile, then

@@ -22,7 +22,10 @@ export const privacyRequestTypes = ['erasure', 'access'] as const;
 /** The law a request is made under; each has its own clock (lib/config.ts `privacy.regulations`). */
 export const privacyRegulations = ['gdpr', 'uk_gdpr', 'ccpa'] as const;
 /** Why a clock is stopped: the controller waits for the requester. */
-export const privacyPauseReasons = ['awaiting_identity_verification', 'awaiting_clarification'] as const;
+export const privacyPauseReasons = [
+  'awaiting_identity_verification',
+  'awaiting_clarification',
+] as const;
 /** How an access request's copy reached the person (the sending itself is outside Custodian). */
 export const privacyDeliveryMethods = ['email', 'portal', 'post', 'other'] as const;
 export const privacyClockKinds = ['extend', 'pause', 'resume'] as const;

@@ -69,9 +69,16 @@ export function gdprActivities({ db }: ActivityDeps) {
       return progress;
     },
 
-    /** Marks an open request overdue and answers its status then (IDs and statuses only). */
-    async markGdprRequestOverdue(requestId: string): Promise<{ status: GdprRequestState }> {
-      await markGdprRequestOverdue(db, requestId);
+    /**
+     * Marks an open request overdue and answers its status then (IDs and
+     * statuses only). With `dueAt` (the deadline the workflow reached), a
+     * request whose clock was since stopped or moved later is left open.
+     */
+    async markGdprRequestOverdue(
+      requestId: string,
+      dueAt?: string,
+    ): Promise<{ status: GdprRequestState }> {
+      await markGdprRequestOverdue(db, requestId, dueAt ? new Date(dueAt) : undefined);
       const row = await findGdprRequest(db, requestId);
       return { status: row?.status ?? 'declined' };
     },

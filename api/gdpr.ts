@@ -9,10 +9,13 @@ import { daysLeft } from '../domain/gdpr';
 import { WORKFLOW_NOT_FOUND, workflowEndOf } from '../lib/job-workflows';
 import { temporalUiLink } from '../lib/temporal';
 import { openErasureJobsOf, type AbandonedCheck } from '../operations/gdpr-requests';
+import { latestDueAtFor, type ClockRow } from '../operations/privacy-clock';
 import {
   erasureStartedSignal,
   gdprRequestDeclinedSignal,
   gdprWorkflowIds,
+  privacyClockChangedSignal,
+  privacyRequestDeliveredSignal,
   searchAttributes,
   type TrackGdprRequestInput,
 } from '../workflows/contracts';
@@ -27,14 +30,31 @@ export function gdprRequestView(app: FastifyInstance, row: GdprRequestRow, now =
   return {
     id: row.id,
     customerId: row.customerId,
+    type: row.type,
+    regulation: row.regulation,
     reference: row.reference,
     receivedAt: row.receivedAt.toISOString(),
     dueAt: row.dueAt.toISOString(),
+    statutoryDueAt: (row.statutoryDueAt ?? row.dueAt).toISOString(),
+    latestDueAt: latestDueAtFor(row, app.config.privacy.regulations[row.regulation]).toISOString(),
+    pausedDays: row.pausedDays,
+    paused: row.pausedAt
+      ? { since: row.pausedAt.toISOString(), reason: row.pauseReason ?? 'awaiting_clarification' }
+      : null,
     status: row.status,
-    daysLeft: pending ? daysLeft(row.dueAt, now) : null,
+    // A stopped clock's days left stay where they were when it stopped.
+    daysLeft: pending ? daysLeft(row.dueAt, row.pausedAt ?? now) : null,
     erasureJobId: row.erasureJobId,
     completedAt: row.completedAt?.toISOString() ?? null,
     completionRecord: row.completionRecord,
+    delivery: row.deliveryMethod
+      ? {
+          method: row.deliveryMethod,
+          note: row.deliveryNote,
+          deliveredBy: row.deliveredBy,
+          deliveredAt: row.completedAt?.toISOString() ?? null,
+        }
+      : null,
     decline: row.declineReason
       ? { reason: row.declineReason, note: row.declineNote, declinedBy: row.declinedBy }
       : null,
@@ -42,6 +62,19 @@ export function gdprRequestView(app: FastifyInstance, row: GdprRequestRow, now =
     temporalUiUrl: temporalUiLink(settings.uiUrl, settings.namespace, workflowId),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function clockEntryView(row: ClockRow) {
+  return {
+    kind: row.kind,
+    reason: row.reason,
+    note: row.note,
+    at: row.at.toISOString(),
+    dueAtBefore: row.dueAtBefore.toISOString(),
+    dueAtAfter: row.dueAtAfter.toISOString(),
+    pausedDays: row.pausedDays,
+    actorUserId: row.actorUserId,
   };
 }
 
@@ -62,18 +95,24 @@ function startOptions(app: FastifyInstance, row: GdprRequestRow, userId: string)
     requestId: row.id,
     dueAt: row.dueAt.toISOString(),
     reminderDays: app.config.gdpr.reminderDays,
+    ...(row.pausedAt ? { paused: true } : {}),
   };
   return {
     taskQueue: app.config.temporal.taskQueue,
     workflowId: gdprWorkflowIds.request(row.id),
     args: [input] as [TrackGdprRequestInput],
-    staticSummary: `GDPR erasure request ${row.id} for customer ${row.customerId}, due ${input.dueAt}`,
+    staticSummary:
+      row.type === 'erasure' && row.regulation === 'gdpr'
+        ? `GDPR erasure request ${row.id} for customer ${row.customerId}, due ${input.dueAt}`
+        : `${row.regulation.toUpperCase()} ${row.type} request ${row.id} for customer ${row.customerId}, due ${input.dueAt}`,
     typedSearchAttributes: [
       { key: searchAttributes.jobType, value: 'gdpr_request' },
       { key: searchAttributes.customerIds, value: [row.customerId] },
       { key: searchAttributes.startedBy, value: userId },
       { key: searchAttributes.gdprDueAt, value: row.dueAt },
       { key: searchAttributes.gdprStatus, value: row.status },
+      { key: searchAttributes.privacyType, value: row.type },
+      { key: searchAttributes.privacyRegulation, value: row.regulation },
     ],
   };
 }
@@ -107,7 +146,11 @@ export async function signalGdprWorkflow(
   app: FastifyInstance,
   row: GdprRequestRow,
   userId: string,
-  signal: { name: 'erasureStarted'; jobId: string } | { name: 'gdprRequestDeclined' },
+  signal:
+    | { name: 'erasureStarted'; jobId: string }
+    | { name: 'gdprRequestDeclined' }
+    | { name: 'privacyRequestDelivered' }
+    | { name: 'privacyClockChanged'; seq: number },
 ): Promise<void> {
   const options = startOptions(app, row, userId);
   if (signal.name === 'erasureStarted') {
@@ -115,6 +158,20 @@ export async function signalGdprWorkflow(
       ...options,
       signal: erasureStartedSignal,
       signalArgs: [{ jobId: signal.jobId }],
+    });
+  } else if (signal.name === 'privacyClockChanged') {
+    await app.temporal.workflow.signalWithStart(WORKFLOW_TYPE, {
+      ...options,
+      signal: privacyClockChangedSignal,
+      signalArgs: [
+        { dueAt: row.dueAt.toISOString(), paused: row.pausedAt !== null, seq: signal.seq },
+      ],
+    });
+  } else if (signal.name === 'privacyRequestDelivered') {
+    await app.temporal.workflow.signalWithStart(WORKFLOW_TYPE, {
+      ...options,
+      signal: privacyRequestDeliveredSignal,
+      signalArgs: [],
     });
   } else {
     await app.temporal.workflow.signalWithStart(WORKFLOW_TYPE, {

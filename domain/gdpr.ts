@@ -43,3 +43,24 @@ export function checkReceivedAt(receivedAt: Date, now: Date): void {
 /** Completed by its deadline or after it. */
 export const completedOnTime = (completedAt: Date, dueAt: Date) =>
   completedAt.getTime() <= dueAt.getTime();
+
+/**
+ * Whole days a stopped clock stood still, rounded up: a day on which the
+ * controller waited for the requester at all is a day given back (a pause of
+ * two hours adds one day, of 49 hours three).
+ */
+export function pausedDaysBetween(pausedAt: Date, resumedAt: Date): number {
+  return Math.max(0, Math.ceil((resumedAt.getTime() - pausedAt.getTime()) / DAY_MS));
+}
+
+/**
+ * The latest deadline extensions may reach: the statutory deadline + the
+ * regulation's maximum extension + every day the clock stood still.
+ */
+export function latestDueAtOf(
+  statutoryDueAt: Date,
+  maxExtensionDays: number,
+  pausedDays: number,
+): Date {
+  return new Date(statutoryDueAt.getTime() + (maxExtensionDays + pausedDays) * DAY_MS);
+}

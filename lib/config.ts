@@ -36,6 +36,8 @@ export interface Config {
     /** Days before the deadline at which compliance users are reminded, largest first. */
     reminderDays: number[];
   };
+  /** Each regulation's clock for privacy requests (docs/privacy-requests.md). */
+  privacy: { regulations: Record<RegulationName, RegulationClock> };
   /**
    * The region (ISO 3166-1 alpha-2) a phone number written without a country
    * code is read in, by the API and the worker alike (docs/phones.md).
@@ -82,6 +84,22 @@ export interface Config {
     /** Endpoints one worker delivers to at the same time. */
     concurrency: number;
   };
+}
+
+export type RegulationName = 'gdpr' | 'uk_gdpr' | 'ccpa';
+
+/**
+ * A regulation's clock, in whole days of 24 hours rather than calendar
+ * months: the GDPR's "one month, extendable by two further months" is read as
+ * 30 + 60 days, which is never later than the calendar reading would allow
+ * (the shortest run of a month is 28 days, but every authority accepts 30 and
+ * the request tracker has always used GDPR_DEADLINE_DAYS=30).
+ */
+export interface RegulationClock {
+  /** Days from receiving a request to its statutory deadline. */
+  periodDays: number;
+  /** Most days extensions may add to the statutory deadline, all extensions together. */
+  maxExtensionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -209,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     publicUrl: parseUrl('PUBLIC_URL', optional(env, 'PUBLIC_URL', 'http://127.0.0.1:3000')),
     gdpr: gdprConfig(env),
+    privacy: privacyConfig(env),
     phoneDefaultRegion: parsePhoneRegion(env),
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
@@ -240,4 +259,30 @@ function gdprConfig(env: Env): Config['gdpr'] {
     max: deadlineDays,
   });
   return { deadlineDays, reminderDays };
+}
+
+function regulationClock(
+  env: Env,
+  prefix: string,
+  periodDays: number,
+  maxExtensionDays: number,
+): RegulationClock {
+  return {
+    periodDays: parseInteger(env, `${prefix}_DEADLINE_DAYS`, periodDays, { min: 1, max: 365 }),
+    maxExtensionDays: parseInteger(env, `${prefix}_MAX_EXTENSION_DAYS`, maxExtensionDays, {
+      min: 0,
+      max: 365,
+    }),
+  };
+}
+
+function privacyConfig(env: Env): Config['privacy'] {
+  return {
+    regulations: {
+      // GDPR_DEADLINE_DAYS is the erasure tracker's original setting; it stays the GDPR period.
+      gdpr: regulationClock(env, 'GDPR', 30, 60),
+      uk_gdpr: regulationClock(env, 'UK_GDPR', 30, 60),
+      ccpa: regulationClock(env, 'CCPA', 45, 45),
+    },
+  };
 }

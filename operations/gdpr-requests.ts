@@ -18,6 +18,8 @@ import {
   jobs,
   type ErasedPlace,
   type gdprDeclineReasons,
+  type privacyRegulations,
+  type privacyRequestTypes,
 } from '../db/schema';
 import { completedOnTime, dueAtOf } from '../domain/gdpr';
 import { DomainError, notFound } from '../lib/errors';
@@ -27,7 +29,7 @@ export type GdprDeclineReason = (typeof gdprDeclineReasons)[number];
 /** Statuses in which a request is still being worked on. */
 export const pendingStatuses = ['open', 'overdue'] as const;
 
-const isPending = (row: GdprRequestRow) =>
+export const isPending = (row: GdprRequestRow) =>
   (pendingStatuses as readonly string[]).includes(row.status);
 
 /**
@@ -44,7 +46,11 @@ export async function assertNoErasurePending(db: Queryable, customerIds: string[
     .select({ id: gdprRequests.id, customerId: gdprRequests.customerId })
     .from(gdprRequests)
     .where(
-      and(inArray(gdprRequests.customerId, ids), inArray(gdprRequests.status, pendingStatuses)),
+      and(
+        inArray(gdprRequests.customerId, ids),
+        eq(gdprRequests.type, 'erasure'),
+        inArray(gdprRequests.status, pendingStatuses),
+      ),
     )
     .orderBy(gdprRequests.customerId)
     .limit(1);
@@ -58,16 +64,22 @@ export async function assertNoErasurePending(db: Queryable, customerIds: string[
   }
 }
 
-const alreadyOpen = (customerId: string, existing: string | undefined) =>
+const alreadyOpen = (customerId: string, type: PrivacyRequestType, existing: string | undefined) =>
   new DomainError(
     'conflict',
     'REQUEST_ALREADY_OPEN',
-    `Customer ${customerId} already has an open erasure request.`,
+    `Customer ${customerId} already has an open ${type} request.`,
     { customerId, ...(existing ? { gdprRequestId: existing } : {}) },
   );
 
+export type PrivacyRequestType = (typeof privacyRequestTypes)[number];
+export type PrivacyRegulation = (typeof privacyRegulations)[number];
+
 export interface NewGdprRequest {
   customerId: string;
+  /** `erasure` unless said otherwise (the /v1/gdpr-requests routes never say). */
+  type?: PrivacyRequestType;
+  regulation?: PrivacyRegulation;
   /** Absent when the caller left it to default to `now`. */
   receivedAt: Date | undefined;
   now: Date;
@@ -109,6 +121,8 @@ async function recordedEarlier(
   if (!row) return undefined;
   const same =
     row.customerId === customerId &&
+    row.type === (values.type ?? 'erasure') &&
+    row.regulation === (values.regulation ?? 'gdpr') &&
     row.reference === values.reference &&
     (values.receivedAt === undefined || row.receivedAt.getTime() === values.receivedAt.getTime());
   if (!same) {
@@ -151,6 +165,8 @@ export async function createGdprRequest(
     if (earlier) return earlier;
   }
   const receivedAt = values.receivedAt ?? values.now;
+  const type = values.type ?? 'erasure';
+  const dueAt = dueAtOf(receivedAt, values.deadlineDays);
   try {
     const request = await db.transaction(async (tx) => {
       // Key share: waits for a merge, split or move holding the customer, blocks no ordinary edit.
@@ -164,9 +180,12 @@ export async function createGdprRequest(
         .insert(gdprRequests)
         .values({
           customerId,
+          type,
+          regulation: values.regulation ?? 'gdpr',
           reference: values.reference,
           receivedAt,
-          dueAt: dueAtOf(receivedAt, values.deadlineDays),
+          dueAt,
+          statutoryDueAt: dueAt,
           requestedBy: values.requestedBy,
           idempotencyKey: values.idempotencyKey ?? null,
         })
@@ -177,7 +196,12 @@ export async function createGdprRequest(
           action: 'gdpr_request.created',
           objectType: 'gdpr_request',
           objectId: row!.id,
-          details: { customerId, ...(resolvedFrom ? { resolvedFrom } : {}) },
+          details: {
+            customerId,
+            type,
+            regulation: values.regulation ?? 'gdpr',
+            ...(resolvedFrom ? { resolvedFrom } : {}),
+          },
         },
       ]);
       return row!;
@@ -188,22 +212,23 @@ export async function createGdprRequest(
     // (whichever unique index Postgres checked first).
     if (
       isUniqueViolation(error, 'gdpr_requests_idempotency_key') ||
-      isUniqueViolation(error, 'gdpr_requests_one_open_per_customer')
+      isUniqueViolation(error, 'gdpr_requests_one_open_per_customer_type')
     ) {
       const winner = await recordedEarlier(db, values, customerId, resolvedFrom);
       if (winner) return winner;
     }
-    if (isUniqueViolation(error, 'gdpr_requests_one_open_per_customer')) {
+    if (isUniqueViolation(error, 'gdpr_requests_one_open_per_customer_type')) {
       const [existing] = await db
         .select({ id: gdprRequests.id })
         .from(gdprRequests)
         .where(
           and(
             eq(gdprRequests.customerId, customerId),
+            eq(gdprRequests.type, type),
             inArray(gdprRequests.status, pendingStatuses),
           ),
         );
-      throw alreadyOpen(customerId, existing?.id);
+      throw alreadyOpen(customerId, type, existing?.id);
     }
     throw error;
   }
@@ -224,17 +249,28 @@ export async function discardGdprRequest(db: Queryable, id: string, userId: stri
   });
 }
 
-async function lockRequest(db: Queryable, id: string): Promise<GdprRequestRow> {
+export async function lockRequest(db: Queryable, id: string): Promise<GdprRequestRow> {
   const [row] = await db.select().from(gdprRequests).where(eq(gdprRequests.id, id)).for('update');
   if (!row) throw notFound('GDPR request', id);
   return row;
 }
 
-const closedError = (row: GdprRequestRow) =>
+export const closedError = (row: GdprRequestRow) =>
   new DomainError('conflict', 'REQUEST_CLOSED', `The request is already ${row.status}.`, {
     gdprRequestId: row.id,
     requestStatus: row.status,
   });
+
+/** Refuses (409 WRONG_REQUEST_TYPE) an action meant for the other type of request. */
+export function assertRequestType(row: GdprRequestRow, type: PrivacyRequestType): void {
+  if (row.type === type) return;
+  throw new DomainError(
+    'conflict',
+    'WRONG_REQUEST_TYPE',
+    `This is ${row.type === 'access' ? 'an access' : 'an erasure'} request; only ${type} requests can do that.`,
+    { gdprRequestId: row.id, requestType: row.type },
+  );
+}
 
 /** A job row as far as deciding whether its workflow still lives needs it. */
 export type JobAtStake = Pick<JobRow, 'id' | 'status' | 'workflowId' | 'createdAt'>;
@@ -383,6 +419,7 @@ export async function claimErasureJob(
   return db.transaction(async (tx) => {
     const row = await lockRequest(tx, id);
     if (!isPending(row)) throw closedError(row);
+    assertRequestType(row, 'erasure');
     const linked = row.erasureJobId ? await findJob(tx, row.erasureJobId) : undefined;
     const exclude: string[] = [];
     if (linked && goesOn(linked.status)) {
@@ -561,6 +598,7 @@ export async function requestsConcernedBy(db: Queryable, jobId: string): Promise
   const result = await db.execute<{ id: string }>(sql`
     select r.id from gdpr_requests r, jobs j
     where j.id = ${jobId}
+      and r.type = 'erasure'
       and r.status in ('open', 'overdue')
       and (
         r.erasure_job_id = j.id
@@ -601,12 +639,26 @@ export async function linkErasureJob(
   });
 }
 
-/** Marks an open request overdue; false when it was not open (closed, or already marked). */
-export async function markGdprRequestOverdue(db: Queryable, id: string): Promise<boolean> {
+/**
+ * Marks an open request overdue; false when it was not open (closed, or
+ * already marked). Given the deadline the workflow reached, a request whose
+ * clock is stopped or was moved past it meanwhile stays open.
+ */
+export async function markGdprRequestOverdue(
+  db: Queryable,
+  id: string,
+  reachedDueAt?: Date,
+): Promise<boolean> {
+  const clockAgrees = reachedDueAt
+    ? [
+        sql`${gdprRequests.pausedAt} is null`,
+        sql`${gdprRequests.dueAt} <= ${reachedDueAt.toISOString()}::timestamptz`,
+      ]
+    : [];
   const rows = await db
     .update(gdprRequests)
     .set({ status: 'overdue', updatedAt: sql`now()` })
-    .where(and(eq(gdprRequests.id, id), eq(gdprRequests.status, 'open')))
+    .where(and(eq(gdprRequests.id, id), eq(gdprRequests.status, 'open'), ...clockAgrees))
     .returning({ id: gdprRequests.id });
   if (rows.length > 0) {
     await audit(db, [
@@ -626,14 +678,19 @@ export async function forgetDeclineNotes(db: Queryable, customerIds: string[]): 
   if (customerIds.length === 0) return 0;
   const rows = await db
     .update(gdprRequests)
-    .set({ declineNote: null, updatedAt: sql`now()` })
+    .set({ declineNote: null, deliveryNote: null, updatedAt: sql`now()` })
     .where(
       and(
         sql`${gdprRequests.customerId} = any(${uuidArray(customerIds)})`,
-        sql`${gdprRequests.declineNote} is not null`,
+        sql`(${gdprRequests.declineNote} is not null or ${gdprRequests.deliveryNote} is not null)`,
       ),
     )
     .returning({ id: gdprRequests.id });
+  await db.execute(sql`
+    update privacy_request_clock c set note = null
+    from gdpr_requests r
+    where c.request_id = r.id and c.note is not null
+      and r.customer_id = any(${uuidArray(customerIds)})`);
   return rows.length;
 }
 

@@ -25,6 +25,7 @@
  *   Schedule triggered for its job;
  * - attribute clearing: a definition removed with ?clearValues=true;
  * - export: a customer exported with a 2-second EXPORT_TTL, recorded once its timer deleted it.
+ * - a moved clock: an access request paused, resumed, extended and delivered.
  */
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
@@ -428,6 +429,24 @@ async function main() {
           await app.temporal.workflow.getHandle(late.workflowId).result();
           record(name, late.workflowId);
         }
+
+        // An access request whose clock is stopped, restarted and extended, then delivered.
+        const access = await call('POST', '/v1/privacy-requests', {
+          customerId: await customer(),
+          type: 'access',
+          regulation: 'uk_gdpr',
+        });
+        await call('POST', `/v1/privacy-requests/${access.id}/pause`, {
+          reason: 'awaiting_identity_verification',
+        });
+        const resumed = await call('POST', `/v1/privacy-requests/${access.id}/resume`, {});
+        await call('POST', `/v1/privacy-requests/${access.id}/extend`, {
+          reason: 'Recorded',
+          dueAt: new Date(Date.parse(resumed.dueAt as string) + 10 * DAY_MS).toISOString(),
+        });
+        await call('POST', `/v1/privacy-requests/${access.id}/deliver`, { method: 'portal' });
+        await app.temporal.workflow.getHandle(access.workflowId).result();
+        record('privacy-request-clock-moved', access.workflowId);
 
         // Cancelled: the selected customers are held by another transaction, so the job
         // keeps finding them busy (each for a few tries); it is cancelled meanwhile, then

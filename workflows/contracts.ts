@@ -17,6 +17,12 @@ export const searchAttributes = {
   startedBy: defineSearchAttributeKey('CustodianStartedBy', SearchAttributeType.KEYWORD),
   gdprDueAt: defineSearchAttributeKey('CustodianGdprDueAt', SearchAttributeType.DATETIME),
   gdprStatus: defineSearchAttributeKey('CustodianGdprStatus', SearchAttributeType.KEYWORD),
+  /** A privacy request's type (erasure | access) and regulation (gdpr | uk_gdpr | ccpa). */
+  privacyType: defineSearchAttributeKey('CustodianPrivacyType', SearchAttributeType.KEYWORD),
+  privacyRegulation: defineSearchAttributeKey(
+    'CustodianPrivacyRegulation',
+    SearchAttributeType.KEYWORD,
+  ),
   itemsTotal: defineSearchAttributeKey('CustodianItemsTotal', SearchAttributeType.INT),
   itemsDone: defineSearchAttributeKey('CustodianItemsDone', SearchAttributeType.INT),
   itemsFailed: defineSearchAttributeKey('CustodianItemsFailed', SearchAttributeType.INT),
@@ -134,7 +140,30 @@ export interface TrackGdprRequestInput {
   dueAt: string;
   /** Days before the deadline at which to remind, largest first. */
   reminderDays: number[];
+  /** The clock is stopped (a workflow started again for a paused request). Absent in older histories. */
+  paused?: boolean;
 }
+
+/**
+ * A request's clock moved in Postgres (extended, stopped, restarted): the
+ * deadline it has now and whether it stands still. The workflow re-arms its
+ * reminder and overdue timers on it; while paused none fires.
+ */
+export interface PrivacyClock {
+  /** ISO time of the deadline. */
+  dueAt: string;
+  paused: boolean;
+  /**
+   * The clock entry's number: increasing per request in commit order (taken
+   * under the request's row lock). Signals sent at once may arrive in another
+   * order; the workflow keeps the latest.
+   */
+  seq: number;
+}
+
+export const privacyClockChangedSignal = defineSignal<[PrivacyClock]>('privacyClockChanged');
+/** An access request's copy was delivered (recorded in Postgres); the workflow ends. */
+export const privacyRequestDeliveredSignal = defineSignal('privacyRequestDelivered');
 
 export type GdprRequestState = 'open' | 'overdue' | 'completed' | 'declined';
 

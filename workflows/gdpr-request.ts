@@ -13,6 +13,8 @@ import {
   erasureStartedSignal,
   gdprRequestDeclinedSignal,
   gdprRequestStatusQuery,
+  privacyClockChangedSignal,
+  privacyRequestDeliveredSignal,
   searchAttributes,
   type GdprRequestOutcome,
   type GdprRequestState,
@@ -40,6 +42,15 @@ const { markGdprRequestOverdue, completeGdprRequest, checkErasureJob } =
  */
 const ERASURE_ENDED_SIGNAL_PATCH = 'gdpr-erasure-ended-signal';
 
+/**
+ * Since this patch the deadline can move: the privacyClockChanged signal
+ * (extend, pause, resume) re-arms the reminder and overdue timers on the new
+ * date, and none fires while the clock stands still; the
+ * privacyRequestDelivered signal closes an access request. Histories recorded
+ * before it keep the fixed deadline they were started with.
+ */
+const PRIVACY_CLOCK_PATCH = 'privacy-request-clock';
+
 // Before the patch: follows a deletion job that may run for a long time, heartbeating.
 const { awaitErasureJob } = proxyActivities<Activities>({
   startToCloseTimeout: '1 day',
@@ -57,6 +68,7 @@ export async function trackGdprRequestWorkflow(
   input: TrackGdprRequestInput,
 ): Promise<GdprRequestOutcome> {
   const { requestId } = input;
+  const movableClock = patched(PRIVACY_CLOCK_PATCH);
   const dueAt = Date.parse(input.dueAt);
   const startedAt = Date.now();
   let state: GdprRequestState = 'open';
@@ -128,6 +140,30 @@ export async function trackGdprRequestWorkflow(
   };
   const following = followErasures();
 
+  if (movableClock) {
+    const clock = { dueAt, paused: input.paused ?? false, version: 0, since: startedAt };
+    let lastSeq = 0;
+    setHandler(privacyClockChangedSignal, (change) => {
+      if (change.seq <= lastSeq) return;
+      lastSeq = change.seq;
+      clock.dueAt = Date.parse(change.dueAt);
+      clock.paused = change.paused;
+      clock.version += 1;
+      clock.since = Date.now();
+      if (!closed()) {
+        upsertSearchAttributes([{ key: searchAttributes.gdprDueAt, value: new Date(clock.dueAt) }]);
+      }
+    });
+    setHandler(privacyRequestDeliveredSignal, () => {
+      if (!closed()) enter('completed');
+    });
+    await followClock(requestId, input.reminderDays, clock, closed, () => enter('overdue'));
+    await condition(closed);
+    await following;
+    await condition(allHandlersFinished);
+    return { status: state as 'completed' | 'declined', onTime: Date.now() <= clock.dueAt };
+  }
+
   for (const days of input.reminderDays) {
     const at = dueAt - days * DAY_MS;
     // A request recorded late skips the reminders whose time had already passed.
@@ -148,4 +184,66 @@ export async function trackGdprRequestWorkflow(
   await following;
   await condition(allHandlersFinished);
   return { status: state as 'completed' | 'declined', onTime: Date.now() <= dueAt };
+}
+
+interface Clock {
+  dueAt: number;
+  paused: boolean;
+  /** Bumped by each change, so a wait knows its date went stale. */
+  version: number;
+  /** When the current date was set: reminders whose time had passed by then are skipped. */
+  since: number;
+}
+
+/**
+ * Reminds before the clock's deadline and marks the request overdue at it,
+ * starting over whenever the clock changes. A reminder fires once per
+ * deadline (an extension re-arms the reminders still ahead of the new date);
+ * a stopped clock fires nothing until it restarts.
+ */
+async function followClock(
+  requestId: string,
+  reminderDays: number[],
+  clock: Clock,
+  closed: () => boolean,
+  markOverdue: () => void,
+): Promise<void> {
+  const sent = new Set<string>();
+  for (;;) {
+    if (closed()) return;
+    const seen = clock.version;
+    const unchanged = () => !closed() && clock.version === seen;
+    /** Waits until `at` (workflow time); false if the request closed or the clock changed first. */
+    const waitUntil = async (at: number) => {
+      const ms = at - Date.now();
+      if (ms > 0) await condition(() => !unchanged(), ms);
+      return unchanged();
+    };
+    if (clock.paused) {
+      await condition(() => !unchanged());
+      continue;
+    }
+    const due = clock.dueAt;
+    let moved = false;
+    for (const days of reminderDays) {
+      const at = due - days * DAY_MS;
+      const key = `${days}@${due}`;
+      if (at < clock.since || sent.has(key)) continue;
+      if (!(await waitUntil(at))) {
+        moved = true;
+        break;
+      }
+      sent.add(key);
+      await notify({ kind: 'gdpr_reminder', gdprRequestId: requestId, daysBefore: days });
+    }
+    if (moved || !(await waitUntil(due))) continue;
+    const marked = await markGdprRequestOverdue(requestId, new Date(due).toISOString());
+    if (marked.status === 'overdue' && !closed()) {
+      markOverdue();
+      await notify({ kind: 'gdpr_overdue', gdprRequestId: requestId });
+      return;
+    }
+    // Not marked: the request closed, or its clock moved in Postgres first and the signal follows.
+    await condition(() => !unchanged());
+  }
 }

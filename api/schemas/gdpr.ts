@@ -1,14 +1,41 @@
 import { Type } from 'typebox';
-import { gdprDeclineReasons, gdprRequestStatuses } from '../../db/schema';
+import {
+  gdprDeclineReasons,
+  gdprRequestStatuses,
+  privacyClockKinds,
+  privacyDeliveryMethods,
+  privacyPauseReasons,
+  privacyRegulations,
+  privacyRequestTypes,
+} from '../../db/schema';
 import { Nullable, OneOf, Timestamp, Uuid } from './common';
 import { Job } from './jobs';
 
 export const GdprRequest = Type.Object({
   id: Uuid,
   customerId: Uuid,
+  type: Type.String({ description: privacyRequestTypes.join(' | ') }),
+  regulation: Type.String({ description: privacyRegulations.join(' | ') }),
   reference: Nullable(Type.String()),
   receivedAt: Timestamp,
   dueAt: Timestamp,
+  statutoryDueAt: Type.String({
+    format: 'date-time',
+    description:
+      "The deadline the regulation's statutory period gave when the request was received.",
+  }),
+  latestDueAt: Type.String({
+    format: 'date-time',
+    description:
+      'The latest deadline an extension may set: statutoryDueAt + the maximum extension + pausedDays.',
+  }),
+  pausedDays: Type.Integer({ description: 'Whole days the clock has stood still so far.' }),
+  paused: Nullable(
+    Type.Object({
+      since: Timestamp,
+      reason: Type.String({ description: privacyPauseReasons.join(' | ') }),
+    }),
+  ),
   status: Type.String({ description: gdprRequestStatuses.join(' | ') }),
   daysLeft: Nullable(
     Type.Integer({
@@ -29,6 +56,14 @@ export const GdprRequest = Type.Object({
             'The kinds of identifier (email, phone, social, website, externalId, name) saved searches were checked for.',
         }),
       ),
+    }),
+  ),
+  delivery: Nullable(
+    Type.Object({
+      method: Type.String({ description: privacyDeliveryMethods.join(' | ') }),
+      note: Nullable(Type.String()),
+      deliveredBy: Nullable(Uuid),
+      deliveredAt: Nullable(Timestamp),
     }),
   ),
   decline: Nullable(
@@ -67,9 +102,29 @@ export const AuditEntry = Type.Object({
   details: Type.Record(Type.String(), Type.Unknown()),
 });
 
+/** One move of a request's clock: when, why, and the deadline before and after. */
+export const ClockEntry = Type.Object({
+  kind: Type.String({ description: privacyClockKinds.join(' | ') }),
+  reason: Type.String({
+    description: "An extension's reason, a pause's code (a resume repeats its pause's code).",
+  }),
+  note: Nullable(Type.String()),
+  at: Timestamp,
+  dueAtBefore: Timestamp,
+  dueAtAfter: Timestamp,
+  pausedDays: Type.Integer({ description: 'Days a resume added; 0 for other kinds.' }),
+  actorUserId: Nullable(Uuid),
+});
+
 export const GdprRequestDetail = Type.Intersect([
   GdprRequest,
-  Type.Object({ job: Nullable(Job), auditTrail: Type.Array(AuditEntry) }),
+  Type.Object({
+    job: Nullable(Job),
+    clock: Type.Array(ClockEntry, {
+      description: 'Every extension, pause and resume, oldest first.',
+    }),
+    auditTrail: Type.Array(AuditEntry),
+  }),
 ]);
 
 export const GdprReport = Type.Object({
@@ -86,3 +141,7 @@ export const GdprReport = Type.Object({
 
 export const GdprStatus = OneOf(gdprRequestStatuses);
 export const GdprDeclineReason = OneOf(gdprDeclineReasons);
+export const PrivacyRequestType = OneOf(privacyRequestTypes);
+export const PrivacyRegulation = OneOf(privacyRegulations);
+export const PrivacyPauseReason = OneOf(privacyPauseReasons);
+export const PrivacyDeliveryMethod = OneOf(privacyDeliveryMethods);

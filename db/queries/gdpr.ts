@@ -1,12 +1,24 @@
 import { and, asc, eq, or, sql, type SQL } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import type { Queryable } from '../client';
-import { auditLog, gdprRequests, type gdprRequestStatuses } from '../schema';
+import {
+  auditLog,
+  gdprRequests,
+  type gdprRequestStatuses,
+  type privacyRegulations,
+  type privacyRequestTypes,
+} from '../schema';
 import type { Page } from './customers';
 
 export type GdprRequestRow = typeof gdprRequests.$inferSelect;
 export type GdprRequestStatus = (typeof gdprRequestStatuses)[number];
 export type AuditRow = typeof auditLog.$inferSelect;
+
+/** Narrows a listing or report to one type and/or regulation of request. */
+export interface RequestKindFilter {
+  type?: (typeof privacyRequestTypes)[number] | undefined;
+  regulation?: (typeof privacyRegulations)[number] | undefined;
+}
 
 export async function findGdprRequest(
   db: Queryable,
@@ -24,7 +36,9 @@ export async function listGdprRequests(
     cursor,
     status,
     customerId,
-  }: {
+    type,
+    regulation,
+  }: RequestKindFilter & {
     limit: number;
     cursor?: string | undefined;
     status?: GdprRequestStatus | undefined;
@@ -34,6 +48,8 @@ export async function listGdprRequests(
   const conditions: SQL[] = [];
   if (status) conditions.push(eq(gdprRequests.status, status));
   if (customerId) conditions.push(eq(gdprRequests.customerId, customerId));
+  if (type) conditions.push(eq(gdprRequests.type, type));
+  if (regulation) conditions.push(eq(gdprRequests.regulation, regulation));
   if (cursor) {
     const [dueAt, id] = decodeCursor(cursor, ['timestamp', 'uuid']);
     conditions.push(
@@ -76,8 +92,13 @@ export interface GdprReport {
   medianDaysToCompletion: number | null;
 }
 
-/** Counts over the requests received in [from, to). */
-export async function gdprReport(db: Queryable, from: Date, to: Date): Promise<GdprReport> {
+/** Counts over the requests received in [from, to), of one type and/or regulation when asked. */
+export async function gdprReport(
+  db: Queryable,
+  from: Date,
+  to: Date,
+  { type, regulation }: RequestKindFilter = {},
+): Promise<GdprReport> {
   const result = await db.execute<{
     received: number;
     completed_on_time: number;
@@ -99,7 +120,9 @@ export async function gdprReport(db: Queryable, from: Date, to: Date): Promise<G
       ) filter (where status = 'completed') as median_days
     from ${gdprRequests}
     where received_at >= ${from.toISOString()}::timestamptz
-      and received_at < ${to.toISOString()}::timestamptz`);
+      and received_at < ${to.toISOString()}::timestamptz
+      ${type ? sql`and type = ${type}` : sql``}
+      ${regulation ? sql`and regulation = ${regulation}` : sql``}`);
   const row = result.rows[0]!;
   return {
     received: row.received,

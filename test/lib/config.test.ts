@@ -21,6 +21,24 @@ describe('configuration', () => {
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');
   });
 
+  it('gives each regulation its clock in days, configurable, GDPR_DEADLINE_DAYS the GDPR period', () => {
+    expect(loadConfig(base).privacy.regulations).toEqual({
+      gdpr: { periodDays: 30, maxExtensionDays: 60 },
+      uk_gdpr: { periodDays: 30, maxExtensionDays: 60 },
+      ccpa: { periodDays: 45, maxExtensionDays: 45 },
+    });
+    const custom = loadConfig({
+      ...base,
+      GDPR_DEADLINE_DAYS: '28',
+      CCPA_MAX_EXTENSION_DAYS: '0',
+    }).privacy.regulations;
+    expect(custom.gdpr.periodDays).toBe(28);
+    expect(custom.ccpa).toEqual({ periodDays: 45, maxExtensionDays: 0 });
+    expect(() => loadConfig({ ...base, UK_GDPR_MAX_EXTENSION_DAYS: 'two months' })).toThrow(
+      'UK_GDPR_MAX_EXTENSION_DAYS must be a whole number',
+    );
+  });
+
   it('reads GDPR reminder days as a list, largest first, within the deadline', () => {
     expect(loadConfig({ ...base, GDPR_REMINDER_DAYS: ' 1, 14,7,7' }).gdpr.reminderDays).toEqual([
       14, 7, 1,

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import { notFound } from '../../lib/errors';
+import { findGdprRequest } from '../../db/queries/gdpr';
 import { exportChunks, findExport, openExportDownload } from '../../operations/exports';
+import { assertRequestType, closedError, isPending } from '../../operations/gdpr-requests';
 import { exportView, startCustomerExport } from '../exports';
 import { jobView } from '../jobs';
 import { can, currentUser } from '../plugins/auth';
@@ -35,6 +37,37 @@ const exports: FastifyPluginAsyncTypebox = async (app) => {
       const { job, archive } = await startCustomerExport(app, {
         customerId: request.params.id,
         requestId: request.body?.requestId,
+        user: currentUser(request),
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      return reply.code(202).send({ job: jobView(app, job), export: exportView(app, archive) });
+    },
+  );
+
+  app.post(
+    '/privacy-requests/:id/export',
+    {
+      config: { access: can('gdpr.manage', 'customers.read') },
+      schema: {
+        tags,
+        summary: "Export everything held about an access request's customer",
+        description:
+          'The export of `POST /v1/customers/{id}/exports`, linked to the request: its archive lists the ' +
+          'request in its manifest. 409 WRONG_REQUEST_TYPE for an erasure request, 409 REQUEST_CLOSED once ' +
+          'the request is completed or declined. Complete the request with `deliver` once the person has it.',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        response: { 202: ExportEnvelope, ...problems(403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const row = await findGdprRequest(app.db, request.params.id);
+      if (!row) throw notFound('Privacy request', request.params.id);
+      assertRequestType(row, 'access');
+      if (!isPending(row)) throw closedError(row);
+      const { job, archive } = await startCustomerExport(app, {
+        customerId: row.customerId,
+        requestId: row.id,
         user: currentUser(request),
         idempotencyKey: request.headers['idempotency-key'],
       });

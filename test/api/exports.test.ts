@@ -430,3 +430,36 @@ describe('customer exports', () => {
     }
   }, 120_000);
 });
+
+describe('exports of access requests', () => {
+  it('exports the request’s customer for an access request, refuses an erasure request, and the delivery completes it', async () => {
+    const customer = await t.create<{ id: string }>('/v1/customers', { name: uniqueWord('zqacc') });
+    const access = await t.create<{ id: string }>('/v1/privacy-requests', {
+      customerId: customer.id,
+      type: 'access',
+      regulation: 'uk_gdpr',
+    });
+    const started = await t.call('POST', `/v1/privacy-requests/${access.id}/export`);
+    expect(started.statusCode, started.body).toBe(202);
+    const { job, export: view } = started.json<{ job: Job; export: ExportView }>();
+    expect(job.params).toMatchObject({ customerId: customer.id, requestId: access.id });
+    expect((await jobWhenFinished(t, job.id, 60_000)).status).toBe('completed');
+    const archive = await download(view.id);
+    expect(archive.statusCode).toBe(200);
+    const manifest = JSON.parse(unzip(archive.rawPayload).get('manifest.json')!) as object;
+    expect(manifest).toMatchObject({ customerId: customer.id, requestId: access.id });
+
+    const erasure = await t.create<{ id: string }>('/v1/privacy-requests', {
+      customerId: customer.id,
+    });
+    const refused = await t.call('POST', `/v1/privacy-requests/${erasure.id}/export`);
+    expect(problemOf(refused)).toMatchObject({ status: 409, code: 'WRONG_REQUEST_TYPE' });
+
+    const delivered = await t.call('POST', `/v1/privacy-requests/${access.id}/deliver`, {
+      body: { method: 'portal' },
+    });
+    expect(delivered.json()).toMatchObject({ status: 'completed', delivery: { method: 'portal' } });
+    const closed = await t.call('POST', `/v1/privacy-requests/${access.id}/export`);
+    expect(problemOf(closed)).toMatchObject({ status: 409, code: 'REQUEST_CLOSED' });
+  }, 90_000);
+});

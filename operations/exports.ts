@@ -16,6 +16,7 @@ import { customers, exportArchiveChunks, exportArchives, gdprRequests, jobs } fr
 import { DomainError, notFound } from '../lib/errors';
 import { ZipWriter } from '../lib/zip-writer';
 import { exportKinds, type ExportKind } from './export-kinds';
+import { Limit } from '../lib/limit';
 
 export type ExportArchiveRow = typeof exportArchives.$inferSelect;
 
@@ -194,10 +195,27 @@ export interface BuildOptions {
  * they are produced, one chunk at a time. Idempotent: an archive already
  * ready is left as it is.
  */
-export async function buildExportArchive(
+/**
+ * A build holds two pooled connections at once — its read-only snapshot and
+ * the one that stores chunks — so builds beyond this many at once in one
+ * process would each hold one and wait for another: a pool of 10 deadlocked
+ * under 24 parallel exports. The rest wait their turn (heartbeating).
+ */
+const EXPORT_BUILDS_AT_ONCE = 2;
+const builds = new Limit(EXPORT_BUILDS_AT_ONCE);
+
+export function buildExportArchive(
   db: Database,
   archiveId: string,
-  { onPage = () => undefined, pageSize = EXPORT_PAGE_SIZE }: BuildOptions = {},
+  options: BuildOptions = {},
+): Promise<{ counts: Record<string, number>; size: number }> {
+  return builds.run(() => buildExportArchiveNow(db, archiveId, options));
+}
+
+async function buildExportArchiveNow(
+  db: Database,
+  archiveId: string,
+  { onPage = () => undefined, pageSize = EXPORT_PAGE_SIZE }: BuildOptions,
 ): Promise<{ counts: Record<string, number>; size: number }> {
   return db.transaction(
     async (tx) => {

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  claimOutcomeTelling,
   createJob,
   finishedStatuses,
   getJob,
@@ -79,8 +80,12 @@ export async function pollUntil<T>(
   const deadline = Date.now() + app.config.jobReplyWaitMs;
   // Most jobs are ready within tens of milliseconds: look soon, then every 50 ms.
   for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
+    // Only a read begun after the deadline may end the wait unfinished: a job
+    // that ended before the deadline is then always seen, and one that was not
+    // seen outlived the wait, which is when its workflow tells it by notice.
+    const last = Date.now() > deadline;
     const value = await load();
-    if (done(value) || Date.now() > deadline) return value;
+    if (done(value) || last) return value;
     await sleep(pause);
   }
 }
@@ -97,6 +102,15 @@ export const waitForJob = (
   );
 
 export const isFinished = (status: JobStatus) => finishedStatuses.includes(status);
+
+/**
+ * Whether this reply tells how the job ended: it has ended, and no notice has
+ * told it first (the row decides; `claimOutcomeTelling`). A reply that may not
+ * tell it answers as for a job still running (202): the notice was the answer.
+ */
+export async function replyTells(app: FastifyInstance, job: JobRow): Promise<boolean> {
+  return isFinished(job.status) && (await claimOutcomeTelling(app.db, job.id, 'reply'));
+}
 
 const notAwaiting = (job: JobRow) =>
   new DomainError(
@@ -210,7 +224,11 @@ export async function startConfirmableJob(
     input: { confirmTtlMs: app.config.confirmTtlMs },
   });
   const current = await waitForJob(app, job.id, (status) => status !== 'pending');
-  if (current.status === 'rejected' || current.status === 'failed') throw refusalOfJob(current);
+  if (
+    (current.status === 'rejected' || current.status === 'failed') &&
+    (await replyTells(app, current))
+  )
+    throw refusalOfJob(current);
   return current;
 }
 
@@ -259,7 +277,7 @@ export async function confirmJob(
   const current = outcome
     ? await waitForJob(app, job.id, isFinished)
     : await getJob(app.db, job.id);
-  if (!isFinished(current.status)) return { job: current, finished: false };
+  if (!(await replyTells(app, current))) return { job: current, finished: false };
   if (current.status !== 'completed') throw refusalOfJob(current);
   return { job: current, finished: true };
 }

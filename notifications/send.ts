@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/client';
+import { claimOutcomeTelling } from '../db/queries/jobs';
 import { addInAppNotification, recordDelivery, wasDelivered } from '../db/queries/notifications';
 import type { Notice, NoticeResult } from '../workflows/contracts';
 import type { Mailer } from './mailer';
@@ -22,8 +23,15 @@ export async function sendNotice(
   { db, mailer, publicUrl }: NotifyDeps,
   notice: Notice,
 ): Promise<NoticeResult> {
-  const rendered = await renderNotice(db, notice, publicUrl);
   const result: NoticeResult = { recipients: 0, inApp: 0, emails: 0 };
+  // The request that waited for the job told its outcome: no news to send.
+  if (
+    notice.kind === 'job_finished' &&
+    notice.unlessReplied &&
+    !(await claimOutcomeTelling(db, notice.jobId, 'notice'))
+  )
+    return result;
+  const rendered = await renderNotice(db, notice, publicUrl);
   if (!rendered) return result;
   const failures: unknown[] = [];
   for (const recipient of rendered.recipients) {

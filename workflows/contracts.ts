@@ -110,7 +110,16 @@ export const cancelJobSignal = defineSignal('cancelJob');
 
 export type Notice =
   /** A job ended (completed, failed, cancelled…); its starter is told as their settings say. */
-  | { kind: 'job_finished'; jobId: string; status: string }
+  | {
+      kind: 'job_finished';
+      jobId: string;
+      status: string;
+      /**
+       * Told only if the request that waited for the job has not told it
+       * (`claimOutcomeTelling`): set for outcomes a reply may have answered.
+       */
+      unlessReplied?: boolean;
+    }
   /** A GDPR request's deadline is `daysBefore` days away; every gdpr.manage user is told. */
   | { kind: 'gdpr_reminder'; gdprRequestId: string; daysBefore: number }
   /** A GDPR request passed its deadline while still open. */

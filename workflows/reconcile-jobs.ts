@@ -36,7 +36,8 @@ export async function reconcileJobsWorkflow(
       abandoned.slice(i, i + SETTLE_CONCURRENCY).map(async ({ jobId, code }) => {
         const { status, notify: tell } = await settleAbandonedJob(jobId, code);
         if (!tell) return undefined;
-        await notify({ kind: 'job_finished', jobId, status });
+        // A request waiting for the job may have answered with this outcome already.
+        await notify({ kind: 'job_finished', jobId, status, unlessReplied: true });
         return { jobId, status, code };
       }),
     );

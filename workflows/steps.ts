@@ -95,7 +95,10 @@ export async function notifyStarter(
   const outlivedRequest = Date.now() - (since ?? workflowInfo().startTime.getTime()) > replyWaitMs;
   // Before this patch every failure was told, also one the request had already answered with its 4xx.
   const failureTold = status === 'failed' && !patched(NEWS_ONLY_PATCH);
-  if (always || failureTold || outlivedRequest) {
+  if (always || failureTold) {
     await notify({ kind: 'job_finished', jobId, status });
+  } else if (outlivedRequest) {
+    // The request may still have seen the outcome in time: the job row decides who tells it.
+    await notify({ kind: 'job_finished', jobId, status, unlessReplied: true });
   }
 }

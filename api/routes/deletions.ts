@@ -19,6 +19,7 @@ import {
   isFinished,
   jobView,
   refusalOfJob,
+  replyTells,
   signalCancel,
   startJob,
   waitForJob,
@@ -136,7 +137,7 @@ const deletions: FastifyPluginAsyncTypebox = async (app) => {
           idempotencyKey: request.headers['idempotency-key'],
         });
         const current = await waitForJob(app, job.id, isFinished);
-        if (!isFinished(current.status))
+        if (!(await replyTells(app, current)))
           return reply.code(202).send({ job: jobView(app, current) });
         if (current.status !== 'completed') throw refusalOfJob(current);
         return { job: jobView(app, current) };

@@ -35,7 +35,7 @@ import {
   gdprRequestView,
   signalGdprWorkflow,
 } from '../gdpr';
-import { jobView, pollUntil, startJobWorkflow } from '../jobs';
+import { jobView, pollUntil, replyTells, startJobWorkflow } from '../jobs';
 import { can, currentUser } from '../plugins/auth';
 import {
   IdParams,
@@ -361,7 +361,10 @@ const privacyRequestRoutes =
           (request) => request.status === 'completed',
         );
         const latest = await findJob(app.db, job.id);
-        return reply.code(current.status === 'completed' ? 200 : 202).send({
+        // The erasure job's outcome is this reply's to tell, unless its notice told it first.
+        const told =
+          current.status === 'completed' && latest !== undefined && (await replyTells(app, latest));
+        return reply.code(told ? 200 : 202).send({
           request: gdprRequestView(app, current),
           job: latest ? jobView(app, latest) : null,
         });

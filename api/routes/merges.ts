@@ -47,7 +47,9 @@ const merges: FastifyPluginAsyncTypebox = async (app) => {
         summary: `Merge customer ${sourceCustomerId} into ${targetCustomerId}`,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      return reply.code(job.status === 'pending' ? 202 : 201).send({ job: jobView(app, job) });
+      return reply
+        .code(job.status === 'awaiting_confirmation' ? 201 : 202)
+        .send({ job: jobView(app, job) });
     },
   );
 

@@ -44,7 +44,9 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
         summary: `Move ${params.conversationIds.length} conversation(s) from customer ${params.sourceCustomerId} to ${params.targetCustomerId}`,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      return reply.code(job.status === 'pending' ? 202 : 201).send({ job: jobView(app, job) });
+      return reply
+        .code(job.status === 'awaiting_confirmation' ? 201 : 202)
+        .send({ job: jobView(app, job) });
     },
   );
 
@@ -74,7 +76,9 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
         summary: `Move ${params.kobjectIds.length} KObject(s) to customer ${params.targetCustomerId}`,
         idempotencyKey: request.headers['idempotency-key'],
       });
-      return reply.code(job.status === 'pending' ? 202 : 201).send({ job: jobView(app, job) });
+      return reply
+        .code(job.status === 'awaiting_confirmation' ? 201 : 202)
+        .send({ job: jobView(app, job) });
     },
   );
 

@@ -4,7 +4,13 @@ import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
 import { recordWebhookEvent } from './webhooks';
-import { jobs, type JobError, type jobStatuses, type jobTypes } from '../schema';
+import {
+  jobs,
+  type JobError,
+  type jobStatuses,
+  type jobTypes,
+  type OutcomeTeller,
+} from '../schema';
 
 export type JobRow = typeof jobs.$inferSelect;
 export type JobType = (typeof jobTypes)[number];
@@ -94,6 +100,30 @@ async function findJobByIdempotencyKey(
 export async function findJob(db: Queryable, id: string): Promise<JobRow | undefined> {
   const [job] = await db.select().from(jobs).where(eq(jobs.id, id));
   return job;
+}
+
+/**
+ * Claims telling a finished job's outcome for `teller`: true when it is this
+ * teller's to tell (claimed now or before by the same kind), false when the
+ * other already told it. The reply to a waiting request and the notice race
+ * for the same outcome; the row decides, so the starter hears it once.
+ */
+export async function claimOutcomeTelling(
+  db: Queryable,
+  jobId: string,
+  teller: OutcomeTeller,
+): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({ outcomeToldBy: teller })
+    .where(
+      and(
+        eq(jobs.id, jobId),
+        sql`(${jobs.outcomeToldBy} is null or ${jobs.outcomeToldBy} = ${teller})`,
+      ),
+    )
+    .returning({ id: jobs.id });
+  return rows.length > 0;
 }
 
 export async function getJob(db: Queryable, id: string): Promise<JobRow> {

@@ -45,6 +45,8 @@ export interface JobError {
   kind?: string | undefined;
 }
 
+export type OutcomeTeller = 'reply' | 'notice';
+
 /** One row per merge, split, move, delete or bulk delete. Parameters hold IDs only. */
 export const jobs = pgTable(
   'jobs',
@@ -66,6 +68,12 @@ export const jobs = pgTable(
     updatedAt: updatedAt(),
     expiresAt: timestamptz('expires_at'),
     completedAt: timestamptz('completed_at'),
+    /**
+     * Who told the starter how the job ended: the request that waited for it
+     * (`reply`) or a notice (`notice`). Whichever claims it first tells; the
+     * other stays silent, so an outcome is never told twice.
+     */
+    outcomeToldBy: text('outcome_told_by').$type<OutcomeTeller>(),
   },
   (t) => [
     uniqueIndex('jobs_idempotency_key').on(t.startedBy, t.type, t.idempotencyKey),

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJob } from '../../db/queries/jobs';
+import { claimOutcomeTelling, createJob } from '../../db/queries/jobs';
 import { updateNotificationSettings } from '../../db/queries/notifications';
 import { getUser } from '../../db/queries/users';
 import { jobs, notifications } from '../../db/schema';
@@ -134,5 +134,38 @@ describe('sending a job notice', () => {
         { kind: 'job_finished', jobId: randomUUID(), status: 'completed' },
       ),
     ).toEqual({ recipients: 0, inApp: 0, emails: 0 });
+  });
+  it('tells an outcome once when the waiting reply and the notice race for it', async () => {
+    const deps = { db: t.db, mailer, publicUrl: 'https://custodian.example' };
+    const user = await userWithKey(t.db);
+    const replied = await finishedJob(user.id);
+    const noticed = await finishedJob(user.id);
+    // The reply to the request claimed the first job's outcome; nobody claimed the second's yet.
+    expect(await claimOutcomeTelling(t.db, replied, 'reply')).toBe(true);
+    for (const jobId of [replied, noticed]) {
+      await sendNotice(deps, {
+        kind: 'job_finished',
+        jobId,
+        status: 'completed',
+        unlessReplied: true,
+      });
+    }
+    expect((await inAppOf(user.id)).map((n) => n.jobId)).toEqual([noticed]);
+    // The notice told the second: a late reply may not tell it again (it answers 202).
+    expect(await claimOutcomeTelling(t.db, noticed, 'reply')).toBe(false);
+
+    // Claimed at once from both sides, one kind of teller wins every claim.
+    const raced = await finishedJob(user.id);
+    const claims = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        claimOutcomeTelling(t.db, raced, i % 2 === 0 ? 'reply' : 'notice').then((won) => ({
+          teller: i % 2 === 0 ? 'reply' : 'notice',
+          won,
+        })),
+      ),
+    );
+    const winners = new Set(claims.filter((c) => c.won).map((c) => c.teller));
+    expect(winners.size).toBe(1);
+    expect(claims.filter((c) => c.won)).toHaveLength(10);
   });
 });

@@ -29,19 +29,23 @@ export interface TimelineSize {
 /**
  * Two timelines merge only while they hold at most `limit` conversations and
  * KObjects together: a bigger merge would hold its locks too long and produce
- * a profile nobody can read. The way out is to move items first.
+ * a profile nobody can read. The way out is to take items off the two profiles
+ * first (delete them, or move them to a third customer).
  */
 export function checkMergeLimit(source: TimelineSize, target: TimelineSize, limit: number): void {
   const sourceTotal = source.conversations + source.kobjects;
   const targetTotal = target.conversations + target.kobjects;
   if (sourceTotal + targetTotal > limit) {
+    const excess = sourceTotal + targetTotal - limit;
     throw new DomainError(
       'unprocessable',
       'MERGE_LIMIT_EXCEEDED',
       `These customers hold ${sourceTotal + targetTotal} conversations and KObjects together ` +
         `(source ${source.customerId}: ${sourceTotal}; target ${target.customerId}: ${targetTotal}), ` +
-        `more than the ${limit} a merge allows. Move items to the other profile first ` +
-        `(POST /v1/splits or /v1/kobject-moves), then merge.`,
+        `more than the ${limit} a merge allows. To merge them, first take at least ` +
+        `${excess} item${excess === 1 ? '' : 's'} off these two profiles: delete what is no longer ` +
+        `needed, or move items to a third customer (POST /v1/splits or /v1/kobject-moves) — ` +
+        `moving items between these two leaves their total unchanged.`,
       { limit, sourceItems: sourceTotal, targetItems: targetTotal },
     );
   }

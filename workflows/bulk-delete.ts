@@ -23,7 +23,7 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, retries, settleJob } from './steps';
 
 const {
   selectBulkItems,
@@ -78,7 +78,7 @@ export async function bulkDeleteWorkflow(input: BulkDeleteInput): Promise<JobOut
   );
   // Shown as Canceled in Temporal UI, as asked there; the job row says cancelled already.
   if (cancelledFromTemporal && outcome.status === 'cancelled') throw cancelledFromTemporal;
-  return outcome;
+  return endOfJob(outcome);
 }
 
 async function runBulkDelete(

@@ -8,7 +8,7 @@ import {
 import type { Activities } from '../activities';
 import { searchAttributes, type ClearAttributeInput, type JobOutcome } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, retries, settleJob } from './steps';
 
 const { startAttributeClearing, clearAttributeBatch, finishAttributeClearing } =
   proxyActivities<Activities>({
@@ -70,7 +70,7 @@ export async function clearAttributeWorkflow(input: ClearAttributeInput): Promis
     await settleJob(jobId, 'failed', failure);
     status('failed');
     await notifyStarter(input, 'failed', { always: true });
-    return { status: 'failed', code: failure.code };
+    return endOfJob({ status: 'failed', code: failure.code });
   }
   const indexPending = await awaitIndex(outboxUpTo);
   await settleJob(jobId, 'completed', undefined, { indexPending });

@@ -24,7 +24,7 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries, settleJob, settleJobLocally } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, retries, settleJob, settleJobLocally } from './steps';
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -77,7 +77,7 @@ async function runConfirmableJob(input: ConfirmableJobInput): Promise<JobOutcome
   );
   if (cancelledFromTemporal !== undefined && outcome.status === 'cancelled')
     throw cancelledFromTemporal;
-  return outcome;
+  return endOfJob(outcome);
 }
 
 async function confirmableJob(

@@ -8,7 +8,7 @@ import {
 import { searchAttributes, type DeleteJobInput, type JobOutcome } from './contracts';
 import type { Activities } from '../activities';
 import { failureOf } from './refusals';
-import { awaitIndex, notifyStarter, retries, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, retries, settleJob } from './steps';
 
 const { executeDelete, analyzeErasedTables } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -31,7 +31,7 @@ const ANALYZE_PATCH = 'delete-object-analyze-after-settle';
  * requested in Temporal UI lets it finish and the job still settles.
  */
 export async function deleteObjectWorkflow(input: DeleteJobInput): Promise<JobOutcome> {
-  return CancellationScope.nonCancellable(() => deleteObject(input));
+  return endOfJob(await CancellationScope.nonCancellable(() => deleteObject(input)));
 }
 
 async function deleteObject(input: DeleteJobInput): Promise<JobOutcome> {

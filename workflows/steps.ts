@@ -1,6 +1,7 @@
 /** Retry policies and small steps that every job workflow shares. */
 import {
   ActivityFailure,
+  ApplicationFailure,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -8,7 +9,7 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { JobInput } from './contracts';
+import type { JobInput, JobOutcome } from './contracts';
 import { notify } from './notify';
 
 export const retries = {
@@ -101,4 +102,27 @@ export async function notifyStarter(
     // The request may still have seen the outcome in time: the job row decides who tells it.
     await notify({ kind: 'job_finished', jobId, status, unlessReplied: true });
   }
+}
+
+/**
+ * Since this patch a job that was refused or failed ends its workflow Failed,
+ * with the refusal's code as the failure's type, so Temporal UI's list shows
+ * it as not done (red) instead of Completed. Its job row was settled first:
+ * the API, notices and the reconciler read that, never the workflow's result.
+ */
+const REFUSAL_FAILS_WORKFLOW_PATCH = 'refused-job-fails-workflow';
+
+/** A job workflow's return: its outcome, or a Failed workflow for a refusal or failure. */
+export function endOfJob(outcome: JobOutcome): JobOutcome {
+  if (
+    (outcome.status === 'rejected' || outcome.status === 'failed') &&
+    patched(REFUSAL_FAILS_WORKFLOW_PATCH)
+  ) {
+    throw ApplicationFailure.create({
+      type: outcome.code,
+      message: `The job was ${outcome.status === 'rejected' ? 'refused' : 'stopped'}: ${outcome.code}. GET /v1/jobs/<CustodianJobId> says why.`,
+      nonRetryable: true,
+    });
+  }
+  return outcome;
 }

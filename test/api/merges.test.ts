@@ -246,12 +246,23 @@ describe('merging customers', () => {
     expect(problem.code).toBe('MERGE_LIMIT_EXCEEDED');
     expect(problem.detail).toContain('600');
     expect(problem.detail).toContain('401');
-    expect(problem.detail).toMatch(/move items/i);
+    // The advice is one that can work: 1001 items against a limit of 1000 means one must go.
+    expect(problem.detail).toMatch(/at least 1 item off these two profiles/);
+    expect(problem.detail).toMatch(/third customer/);
     const job = await t.call('GET', `/v1/jobs/${problem.jobId as string}`);
-    expect(job.json()).toMatchObject({
+    const rejected = job.json<{ status: string; workflowId: string }>();
+    expect(rejected).toMatchObject({
       status: 'rejected',
       error: { code: 'MERGE_LIMIT_EXCEEDED' },
     });
+    // Temporal UI shows the refused job as Failed with its code, not as a Completed workflow.
+    const described = await descriptionWhen(t, rejected.workflowId, 'rejected');
+    const handle = t.temporal.workflow.getHandle(rejected.workflowId);
+    await expect(handle.result()).rejects.toMatchObject({
+      cause: { type: 'MERGE_LIMIT_EXCEEDED' },
+    });
+    expect((await handle.describe()).status.name).toBe('FAILED');
+    expect(described.typedSearchAttributes.get(searchAttributes.jobStatus)).toBe('rejected');
     expect(await itemCount(source.id)).toBe(600);
   });
 

@@ -3,15 +3,20 @@ import { getSavedSearch } from '../db/queries/saved-searches';
 import { analyzeAfterBulkErasure, analyzeAfterErasure } from '../db/queries/maintenance';
 import { lastOutboxId } from '../db/queries/search-outbox';
 import { getUser } from '../db/queries/users';
+import { findJob } from '../db/queries/jobs';
+import { listJobCustomers } from '../lib/job-workflows';
+import { MAX_SEARCHABLE_CUSTOMERS } from '../workflows/contracts';
 import {
   bulkParams,
   closeUnconfirmed,
+  customersOfSelection,
   deleteBulkBatch,
   previewOutcomeOf,
   recordPreviewedSelection,
   recordSelection,
   skipRemainingItems,
   startBulkDeletion,
+  type BulkDeleteParams,
   type BulkJob,
   type SelectionPreview,
 } from '../operations/bulk-delete';
@@ -20,7 +25,24 @@ import { selectExactMatches } from '../operations/erasure-selection';
 import type { ActivityDeps } from './index';
 import { withHeartbeat } from './heartbeat';
 
-export function deletionActivities({ db, config }: ActivityDeps) {
+export function deletionActivities({ db, config, temporal }: ActivityDeps) {
+  /**
+   * Lists the customers a frozen selection touches in Temporal UI, unless the
+   * job's own workflow holds them already (40 customers or fewer, chosen by ID).
+   */
+  async function listSelectedCustomers(jobId: string): Promise<void> {
+    const job = await findJob(db, jobId);
+    if (!job) return;
+    const params = job.params as unknown as BulkDeleteParams;
+    const heldByJob =
+      params.entity === 'customer' && (params.ids?.length ?? 0) <= MAX_SEARCHABLE_CUSTOMERS;
+    if (heldByJob && params.ids) return;
+    const customerIds = await customersOfSelection(db, jobId);
+    await listJobCustomers(temporal, config.temporal.taskQueue, job, customerIds, () =>
+      Context.current().heartbeat(),
+    );
+  }
+
   /** The objects a bulk job selects: its explicit IDs, or every current match of its saved search. */
   async function selectionOf(job: BulkJob): Promise<string[]> {
     let ids = job.params.ids ?? [];
@@ -69,8 +91,12 @@ export function deletionActivities({ db, config }: ActivityDeps) {
       const job = await bulkParams(db, jobId);
       if (!job) throw new Error(`bulk job ${jobId} has no row`);
       // A retry after the selection was recorded: it is fixed, and the saved search is not asked again.
-      if (job.status !== 'pending') return job.progressTotal;
-      return recordSelection(db, jobId, await selectionOf(job));
+      const total =
+        job.status === 'pending'
+          ? await recordSelection(db, jobId, await selectionOf(job))
+          : job.progressTotal;
+      await listSelectedCustomers(jobId);
+      return total;
     },
 
     /**
@@ -81,8 +107,13 @@ export function deletionActivities({ db, config }: ActivityDeps) {
     async previewBulkSelection(jobId: string, expiresAt: string): Promise<SelectionPreview> {
       const job = await bulkParams(db, jobId);
       if (!job) throw new Error(`bulk job ${jobId} has no row`);
-      if (job.status !== 'pending') return previewOutcomeOf(job);
-      return recordPreviewedSelection(db, jobId, await selectionOf(job), new Date(expiresAt));
+      // A retry after the selection was recorded answers from the row, and lists what the first try may not have.
+      const preview =
+        job.status === 'pending'
+          ? await recordPreviewedSelection(db, jobId, await selectionOf(job), new Date(expiresAt))
+          : previewOutcomeOf(job);
+      if (preview.status !== 'rejected') await listSelectedCustomers(jobId);
+      return preview;
     },
 
     /** Starts a previewed bulk job that was confirmed with its previewed count. */

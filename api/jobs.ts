@@ -32,6 +32,7 @@ import {
   confirmJobUpdate,
   jobWorkflowId,
   jobWorkflows,
+  MAX_SEARCHABLE_CUSTOMERS,
   searchAttributes,
   type ConfirmableJobType,
   type JobOutcome,
@@ -132,11 +133,7 @@ export function refusalOfJob(job: JobRow): DomainError {
   );
 }
 
-/**
- * Temporal refuses a keyword-list value over 2 KB (about 50 UUIDs): a job
- * touching more customers is found in Temporal UI by its job ID instead.
- */
-const MAX_SEARCHABLE_CUSTOMERS = 40;
+/** A job touching more customers lists them in `jobCustomersWorkflow` parts instead. */
 const searchableCustomerIds = (ids: string[]) =>
   ids.length <= MAX_SEARCHABLE_CUSTOMERS ? ids : [];
 

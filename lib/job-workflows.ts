@@ -5,11 +5,20 @@
 import {
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client,
   type WorkflowExecutionStatusName,
 } from '@temporalio/client';
-import { reconcileSchedule, type ReconcileJobsInput } from '../workflows/contracts';
+import {
+  jobCustomersWorkflowId,
+  MAX_SEARCHABLE_CUSTOMERS,
+  reconcileSchedule,
+  searchAttributes,
+  type JobCustomersInput,
+  type ReconcileJobsInput,
+} from '../workflows/contracts';
+import { Limit } from './limit';
 
 /**
  * The stable code a job is settled with when its workflow ended this way
@@ -106,4 +115,62 @@ export async function ensureReconcileSchedule(
       action,
     }));
   }
+}
+
+export interface ListedJob {
+  id: string;
+  type: string;
+  workflowId: string;
+  startedBy: string | null;
+}
+
+/** Parts started at once: enough to list 20,000 customers in seconds, few enough to leave the worker room. */
+const PARTS_AT_ONCE = 8;
+
+/**
+ * Makes a job findable in Temporal UI by each of `customerIds`: one
+ * `jobCustomersWorkflow` per 40 of them, with the job's ID and type. Safe to
+ * call again: a part already started is left as it is. `onPart` is called
+ * after each part (an activity heartbeats there). Returns how many parts.
+ */
+export async function listJobCustomers(
+  client: Client,
+  taskQueue: string,
+  job: ListedJob,
+  customerIds: string[],
+  onPart: () => void = () => {},
+): Promise<number> {
+  const parts = Math.ceil(customerIds.length / MAX_SEARCHABLE_CUSTOMERS);
+  const limit = new Limit(PARTS_AT_ONCE);
+  await Promise.all(
+    Array.from({ length: parts }, (_, part) =>
+      limit.run(async () => {
+        const ids = customerIds.slice(
+          part * MAX_SEARCHABLE_CUSTOMERS,
+          (part + 1) * MAX_SEARCHABLE_CUSTOMERS,
+        );
+        const input: JobCustomersInput = { jobId: job.id, part: part + 1, parts };
+        try {
+          await client.workflow.start('jobCustomersWorkflow', {
+            taskQueue,
+            workflowId: jobCustomersWorkflowId(job.workflowId, part + 1),
+            args: [input],
+            staticSummary:
+              `Customers ${part * MAX_SEARCHABLE_CUSTOMERS + 1}–${part * MAX_SEARCHABLE_CUSTOMERS + ids.length} ` +
+              `of ${customerIds.length} touched by ${job.type} job ${job.id} (workflow ${job.workflowId})`,
+            typedSearchAttributes: [
+              { key: searchAttributes.jobType, value: job.type },
+              { key: searchAttributes.jobId, value: job.id },
+              { key: searchAttributes.customerIds, value: ids },
+              ...(job.startedBy ? [{ key: searchAttributes.startedBy, value: job.startedBy }] : []),
+            ],
+          });
+        } catch (error) {
+          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        }
+        onPart();
+      }),
+    ),
+  );
+  return parts;
 }

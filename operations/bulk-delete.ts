@@ -95,6 +95,27 @@ export function previewOutcomeOf(job: Pick<BulkJob, 'status' | 'progressTotal' |
 const tableOf = { customer: 'customers', conversation: 'conversations', kobject: 'kobjects' };
 
 /**
+ * The customers a bulk job's frozen selection touches: the selected customers
+ * themselves, or the owners of the selected conversations or KObjects (read
+ * before they are deleted). IDs only, in selection order for customers.
+ */
+export async function customersOfSelection(db: Queryable, jobId: string): Promise<string[]> {
+  const job = await bulkParams(db, jobId);
+  if (!job) return [];
+  if (job.params.entity === 'customer') {
+    const rows = await db.execute<{ id: string }>(sql`
+      select object_id as id from job_items where job_id = ${jobId} order by position`);
+    return rows.rows.map((r) => r.id);
+  }
+  const table = sql.identifier(tableOf[job.params.entity]);
+  const rows = await db.execute<{ id: string }>(sql`
+    select distinct t.customer_id as id
+    from job_items ji join ${table} t on t.id = ji.object_id
+    where ji.job_id = ${jobId}`);
+  return rows.rows.map((r) => r.id);
+}
+
+/**
  * Freezes a bulk job's selection — the objects among `ids` that exist now, in
  * order — and records its preview: the count its confirmation must repeat.
  * Nothing is erased until then. An empty selection is refused.

@@ -28,6 +28,22 @@ export const searchAttributes = {
   itemsFailed: defineSearchAttributeKey('CustodianItemsFailed', SearchAttributeType.INT),
 } as const;
 
+/**
+ * Temporal refuses a keyword-list value over 2 KB (about 50 UUIDs): a job
+ * naming more customers lists them in parts, one `jobCustomersWorkflow` each.
+ */
+export const MAX_SEARCHABLE_CUSTOMERS = 40;
+
+/** One part of the customers a job touches, listed in Temporal UI beside the job's own workflow. */
+export interface JobCustomersInput {
+  jobId: string;
+  part: number;
+  parts: number;
+}
+
+export const jobCustomersWorkflowId = (jobWorkflowId: string, part: number) =>
+  `${jobWorkflowId}-customers-${part}`;
+
 export const workflowIds = {
   timelineCount: (requestId: string) => `timeline-count-${requestId}`,
 } as const;

@@ -10,3 +10,4 @@ export { trackGdprRequestWorkflow } from './gdpr-request';
 export { reconcileJobsWorkflow } from './reconcile-jobs';
 export { clearAttributeWorkflow } from './clear-attribute';
 export { exportCustomerWorkflow } from './export-customer';
+export { jobCustomersWorkflow } from './job-customers';

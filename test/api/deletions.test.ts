@@ -467,6 +467,50 @@ describe('bulk erasure', () => {
     await eventually(async () => ((await searchHits('customers', word)) === 0 ? true : undefined));
   });
 
+  it('makes a bulk erasure of more customers than one search attribute holds findable in Temporal by each of them', async () => {
+    const word = uniqueWord('findable');
+    const ids: string[] = [];
+    for (let i = 0; i < 45; i++)
+      ids.push((await t.create('/v1/customers', { name: `${word} ${i}` })).id);
+    const saved = await t.create('/v1/saved-searches', {
+      name: 'Many',
+      index: 'customers',
+      q: word,
+    });
+    const { job } = await startBulkErasure(t, { entity: 'customers', savedSearchId: saved.id });
+
+    /** The job IDs Temporal's list finds for a customer, as Temporal UI's query box would. */
+    const jobsFoundFor = async (customerId: string) => {
+      const found: string[] = [];
+      for await (const w of t.temporal.workflow.list({
+        query: `CustodianCustomerIds = '${customerId}'`,
+      })) {
+        const jobId = w.typedSearchAttributes.get(searchAttributes.jobId);
+        if (jobId) found.push(jobId);
+      }
+      return found;
+    };
+    // Findable while it awaits its confirmation: the first, a middle and the last customer.
+    for (const customerId of [ids[0]!, ids[40]!, ids[44]!]) {
+      await eventually(
+        async () => ((await jobsFoundFor(customerId)).includes(job.id) ? true : undefined),
+        10_000,
+        `bulk job ${job.id} listed for customer ${customerId}`,
+      );
+    }
+    const parts = [];
+    for await (const w of t.temporal.workflow.list({
+      query: `CustodianJobId = '${job.id}' AND WorkflowType = 'jobCustomersWorkflow'`,
+    }))
+      parts.push(w);
+    expect(parts).toHaveLength(2);
+    expect(parts.every((w) => w.status.name === 'COMPLETED')).toBe(true);
+    const listed = parts.flatMap(
+      (w) => w.typedSearchAttributes.get(searchAttributes.customerIds) ?? [],
+    );
+    expect(listed.sort()).toEqual([...ids].sort());
+  });
+
   it('stops after the current batch when cancelled; what was not reached stays', async () => {
     const word = uniqueWord('cancel');
     const ids: string[] = [];

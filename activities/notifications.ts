@@ -10,7 +10,15 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
      * Temporal retries, and the retry sends only what is still missing.
      */
     async sendNotice(notice: Notice) {
-      return sendNotice({ db, mailer, publicUrl: config.publicUrl }, notice);
+      return sendNotice(
+        {
+          db,
+          mailer,
+          publicUrl: config.publicUrl,
+          temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
+        },
+        notice,
+      );
     },
   };
 }

@@ -225,7 +225,15 @@ export function loadConfig(env: Env = process.env): Config {
       url: env.SMTP_URL ? parseUrl('SMTP_URL', env.SMTP_URL) : undefined,
       from: optional(env, 'MAIL_FROM', 'Custodian <custodian@localhost>'),
     },
-    publicUrl: parseUrl('PUBLIC_URL', optional(env, 'PUBLIC_URL', 'http://127.0.0.1:3000')),
+    // Links in notices lead to this API: by default where it listens here, so a changed PORT is followed.
+    publicUrl: parseUrl(
+      'PUBLIC_URL',
+      optional(
+        env,
+        'PUBLIC_URL',
+        `http://127.0.0.1:${parseInteger(env, 'PORT', 3000, { max: 65535 })}`,
+      ),
+    ),
     gdpr: gdprConfig(env),
     privacy: privacyConfig(env),
     phoneDefaultRegion: parsePhoneRegion(env),

@@ -5,6 +5,8 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
+  /** The same content as `text`, for mail clients that show HTML (sent as multipart/alternative). */
+  html?: string;
 }
 
 /** Sends email over SMTP; one pooled transport per process. */

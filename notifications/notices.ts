@@ -13,6 +13,15 @@ import {
 import { findGdprRequest } from '../db/queries/gdpr';
 import type { Queryable } from '../db/client';
 import type { Notice } from '../workflows/contracts';
+import { findSavedSearch } from '../db/queries/saved-searches';
+import { temporalUiLink } from '../lib/temporal';
+import { jobNotice, type NoticeFact, type NoticeLink } from './job-notice';
+
+/** Where a notice's links lead: the API's public address and, for admins, Temporal UI. */
+export interface NoticeLinks {
+  publicUrl: string;
+  temporalUi?: { url: string; namespace: string } | undefined;
+}
 
 export interface RenderedNotice {
   /** Built from IDs only; one delivery per key, recipient and channel. */
@@ -22,46 +31,46 @@ export interface RenderedNotice {
   title: string;
   body: string;
   link: string;
+  /** Labelled facts and every link, when the notice has them: the email's HTML lays them out. */
+  facts?: NoticeFact[];
+  links?: NoticeLink[];
   jobId: string | null;
   gdprRequestId: string | null;
 }
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
 
-function countsLine(counts: Record<string, unknown>): string {
-  const entries = Object.entries(counts).flatMap(([k, n]) =>
-    typeof n === 'number' ? [`${k}: ${n}`] : [],
-  );
-  return entries.length === 0 ? 'no counts' : entries.join(', ');
-}
-
 /** The notice as it will be shown, or undefined when what it is about no longer exists. */
 export async function renderNotice(
   db: Queryable,
   notice: Notice,
-  publicUrl: string,
+  links: NoticeLinks,
 ): Promise<RenderedNotice | undefined> {
+  const { publicUrl } = links;
   if (notice.kind === 'job_finished') {
     const job = await findJob(db, notice.jobId);
     if (!job?.startedBy) return undefined;
-    const progress = `${job.progressDone} done, ${job.progressFailed} failed of ${job.progressTotal}`;
-    const counts = countsLine((job.result?.counts as Record<string, unknown> | undefined) ?? {});
-    // A finished export links to its archive, where its handlers download it.
-    const exportId = job.type === 'export' ? job.result?.exportId : undefined;
-    const link =
-      typeof exportId === 'string'
-        ? `${publicUrl}/v1/exports/${exportId}`
-        : `${publicUrl}/v1/jobs/${job.id}`;
+    const [starter] = await recipientsByIds(db, [job.startedBy]);
+    const savedSearchId = job.type === 'bulk_delete' ? job.params.savedSearchId : undefined;
+    const saved =
+      typeof savedSearchId === 'string' ? await findSavedSearch(db, savedSearchId) : undefined;
+    const told = jobNotice(
+      {
+        job,
+        starterName: starter?.name ?? null,
+        savedSearchName: saved?.name ?? null,
+        publicUrl: links.publicUrl,
+        temporalUiUrl: links.temporalUi
+          ? temporalUiLink(links.temporalUi.url, links.temporalUi.namespace, job.workflowId)
+          : null,
+      },
+      notice.status,
+    );
     return {
       key: `job:${job.id}:${notice.status}`,
       category: 'bulkJobCompleted',
-      recipients: await recipientsByIds(db, [job.startedBy]),
-      title: `Your ${job.type} job ${notice.status}`,
-      body:
-        `Job ${job.id} (${job.type}) ended ${notice.status}.\n` +
-        `Progress: ${progress}.\nCounts: ${counts}.` +
-        (job.error ? `\nError code: ${job.error.code}.` : ''),
-      link,
+      recipients: starter ? [starter] : [],
+      ...told,
       jobId: job.id,
       gdprRequestId: null,
     };

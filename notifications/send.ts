@@ -3,12 +3,12 @@ import { claimOutcomeTelling } from '../db/queries/jobs';
 import { addInAppNotification, recordDelivery, wasDelivered } from '../db/queries/notifications';
 import type { Notice, NoticeResult } from '../workflows/contracts';
 import type { Mailer } from './mailer';
-import { renderNotice } from './notices';
+import { noticeEmail } from './email';
+import { renderNotice, type NoticeLinks } from './notices';
 
-export interface NotifyDeps {
+export interface NotifyDeps extends NoticeLinks {
   db: Queryable;
   mailer: Mailer;
-  publicUrl: string;
 }
 
 /**
@@ -20,7 +20,7 @@ export interface NotifyDeps {
  * again on retry: email is at-least-once.
  */
 export async function sendNotice(
-  { db, mailer, publicUrl }: NotifyDeps,
+  { db, mailer, ...links }: NotifyDeps,
   notice: Notice,
 ): Promise<NoticeResult> {
   const result: NoticeResult = { recipients: 0, inApp: 0, emails: 0 };
@@ -31,7 +31,7 @@ export async function sendNotice(
     !(await claimOutcomeTelling(db, notice.jobId, 'notice'))
   )
     return result;
-  const rendered = await renderNotice(db, notice, publicUrl);
+  const rendered = await renderNotice(db, notice, links);
   if (!rendered) return result;
   const failures: unknown[] = [];
   for (const recipient of rendered.recipients) {
@@ -51,11 +51,7 @@ export async function sendNotice(
     }
     if (wants.email && !(await wasDelivered(db, rendered.key, recipient.id, 'email'))) {
       try {
-        await mailer.send({
-          to: recipient.email,
-          subject: `[Custodian] ${rendered.title}`,
-          text: `${rendered.body}\n\n${rendered.link}\n`,
-        });
+        await mailer.send({ to: recipient.email, ...noticeEmail(rendered) });
         await recordDelivery(db, rendered.key, recipient.id, 'email');
         result.emails += 1;
       } catch (error) {

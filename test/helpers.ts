@@ -235,6 +235,8 @@ export interface InboxEmail {
   id: string;
   subject: string;
   text: string;
+  /** The HTML alternative, when the email has one. */
+  html?: string;
   to: { address: string }[];
 }
 

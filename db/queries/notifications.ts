@@ -97,6 +97,7 @@ export async function updateNotificationSettings(
 
 export interface Recipient {
   id: string;
+  name: string;
   email: string;
   settings: NotificationSettings;
 }
@@ -116,6 +117,7 @@ export async function recipientsByIds(db: Queryable, ids: string[]): Promise<Rec
     );
   return rows.map(({ user, settings }) => ({
     id: user.id,
+    name: user.name,
     email: user.email,
     settings: settingsOf(settings ?? undefined),
   }));
@@ -133,6 +135,7 @@ export async function recipientsWithPermission(
     .where(sql`${users.isAdmin} or ${permission} = any(${userPermissions()})`);
   return rows.map(({ user, settings }) => ({
     id: user.id,
+    name: user.name,
     email: user.email,
     settings: settingsOf(settings ?? undefined),
   }));

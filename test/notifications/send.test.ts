@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimOutcomeTelling, createJob } from '../../db/queries/jobs';
 import { updateNotificationSettings } from '../../db/queries/notifications';
 import { getUser } from '../../db/queries/users';
-import { jobs, notifications } from '../../db/schema';
+import { jobs, notifications, savedSearches } from '../../db/schema';
 import { createMailer, type Mailer } from '../../notifications/mailer';
 import { sendNotice } from '../../notifications/send';
 import { eventually, inboxOf, startTestApp, userWithKey, type TestApp } from '../helpers';
@@ -20,13 +20,16 @@ afterAll(async () => {
   await t.close();
 });
 
-async function finishedJob(startedBy: string) {
+async function finishedJob(
+  startedBy: string,
+  params: Record<string, unknown> = { entity: 'customer', ids: [] },
+) {
   const id = randomUUID();
   await createJob(t.db, {
     id,
     type: 'bulk_delete',
     startedBy,
-    params: { entity: 'customers', ids: [] },
+    params,
     workflowId: `bulk-delete-${id}`,
   });
   await t.db
@@ -46,31 +49,55 @@ const inAppOf = (userId: string) =>
   t.db.select().from(notifications).where(eq(notifications.userId, userId));
 
 describe('sending a job notice', () => {
-  it("tells the job's starter in-app and by email, once, with kind, status, counts and link", async () => {
+  it("tells the job's starter in-app and by email, once: what ran, the outcome in words, who, when and links that open", async () => {
     const user = await userWithKey(t.db);
-    const { email } = await getUser(t.db, user.id);
-    const jobId = await finishedJob(user.id);
-    const deps = { db: t.db, mailer, publicUrl: 'https://custodian.example' };
+    const { email, name } = await getUser(t.db, user.id);
+    const [saved] = await t.db
+      .insert(savedSearches)
+      .values({ ownerId: user.id, name: 'Drillset', index: 'customers', query: 'drill' })
+      .returning();
+    const jobId = await finishedJob(user.id, { entity: 'customer', savedSearchId: saved!.id });
+    const deps = {
+      db: t.db,
+      mailer,
+      publicUrl: 'https://custodian.example',
+      temporalUi: { url: 'https://temporal.example', namespace: 'prod' },
+    };
     const notice = { kind: 'job_finished', jobId, status: 'completed' } as const;
 
     expect(await sendNotice(deps, notice)).toEqual({ recipients: 1, inApp: 1, emails: 1 });
     // A retried activity delivers nothing twice.
     expect(await sendNotice(deps, notice)).toEqual({ recipients: 1, inApp: 0, emails: 0 });
 
+    const title = "Bulk erasure of 12 customers matching saved search 'Drillset' completed";
+    const outcome =
+      "11 of 12 customers were erased. 1 customer could not be erased; the job's items say why.";
     const [inApp, ...more] = await inAppOf(user.id);
     expect(more).toHaveLength(0);
-    expect(inApp).toMatchObject({ kind: 'job_finished', jobId, readAt: null });
-    expect(inApp!.body).toContain('11 done, 1 failed of 12');
+    expect(inApp).toMatchObject({ kind: 'job_finished', jobId, readAt: null, title });
+    // In-app says what the email says.
+    expect(inApp!.body).toContain(`Outcome: ${outcome}`);
+    expect(inApp!.body).toContain(`Started by: ${name}`);
 
     const [mail, ...moreMail] = await eventually(async () => {
       const found = await inboxOf(email);
       return found.length > 0 ? found : undefined;
     });
     expect(moreMail).toHaveLength(0);
-    expect(mail!.subject).toBe('[Custodian] Your bulk_delete job completed');
-    expect(mail!.text).toContain(`Job ${jobId} (bulk_delete) ended completed.`);
-    expect(mail!.text).toContain('customers: 11');
+    expect(mail!.subject).toBe(`[Custodian] ${title}`);
+    expect(mail!.text).toContain(`Outcome: ${outcome}`);
+    expect(mail!.text).toMatch(/Started: \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(mail!.text).toContain(
+      `Temporal UI (admins): https://temporal.example/namespaces/prod/workflows/bulk-delete-${jobId}`,
+    );
     expect(mail!.text).toContain(`https://custodian.example/v1/jobs/${jobId}`);
+    // Internal counters are not news.
+    expect(mail!.text).not.toMatch(/customers: 11|alreadyDeleted|searchesRemoved/);
+    // Multipart: the HTML alternative says the same, escaped.
+    expect(mail!.html).toContain(
+      'Bulk erasure of 12 customers matching saved search &#39;Drillset&#39; completed',
+    );
+    expect(mail!.html).toContain(`href="https://custodian.example/v1/jobs/${jobId}"`);
   });
 
   it('uses only the channels the settings leave on', async () => {

@@ -75,9 +75,9 @@ export function whatRan(job: JobRow, savedSearchName: string | null): string {
       return `Deletion of ${entityWords[String(p.entity)]?.[0] ?? 'object'} ${String(p.id)}`;
     case 'bulk_delete': {
       const what = entityCount(p.entity, job.progressTotal);
-      if (p.savedSearchId === undefined) return `Bulk erasure of ${what} chosen by ID`;
+      if (typeof p.savedSearchId !== 'string') return `Bulk erasure of ${what} chosen by ID`;
       return savedSearchName === null
-        ? `Bulk erasure of ${what} matching saved search ${String(p.savedSearchId)} (since removed)`
+        ? `Bulk erasure of ${what} matching saved search ${p.savedSearchId} (since removed)`
         : `Bulk erasure of ${what} matching saved search '${savedSearchName}'`;
     }
     case 'attribute_clear':

@@ -60,6 +60,20 @@ describe('the README a new user follows', () => {
     expect(readme).not.toMatch(/bootstrap[^\n]*`npm ci`,/);
   });
 
+  it('lists in docs/configuration.md every variable lib/config.ts reads', () => {
+    const config = readFileSync(new URL('lib/config.ts', root), 'utf8');
+    const documented = readFileSync(new URL('docs/configuration.md', root), 'utf8');
+    const names = [...config.matchAll(/\benv(?:\.|, ')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!);
+    // Per-regulation clocks are read as `${prefix}_DEADLINE_DAYS` and `${prefix}_MAX_EXTENSION_DAYS`.
+    for (const [, prefix] of config.matchAll(/regulationClock\(env, '([A-Z_]+)'/g)) {
+      names.splice(names.indexOf(prefix!), 1);
+      names.push(`${prefix}_DEADLINE_DAYS`, `${prefix}_MAX_EXTENSION_DAYS`);
+    }
+    expect(names.length).toBeGreaterThan(30);
+    const missing = [...new Set(names)].filter((name) => !documented.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+
   it('tours with variables of its own: no placeholders, no shell variable overwritten', () => {
     const tour = tourScript();
     expect(tour).not.toMatch(/<[a-z][a-z0-9 _-]*>/i);

@@ -29,7 +29,8 @@ export interface TimelineSize {
 /**
  * Two timelines merge only while they hold at most `limit` conversations and
  * KObjects together: a bigger merge would hold its locks too long and produce
- * a profile nobody can read. The way out is to move items first.
+ * a profile nobody can read. The way out is to move items to a third customer
+ * (or delete them) first: moving them between these two leaves their sum as it is.
  */
 export function checkMergeLimit(source: TimelineSize, target: TimelineSize, limit: number): void {
   const sourceTotal = source.conversations + source.kobjects;
@@ -40,8 +41,9 @@ export function checkMergeLimit(source: TimelineSize, target: TimelineSize, limi
       'MERGE_LIMIT_EXCEEDED',
       `These customers hold ${sourceTotal + targetTotal} conversations and KObjects together ` +
         `(source ${source.customerId}: ${sourceTotal}; target ${target.customerId}: ${targetTotal}), ` +
-        `more than the ${limit} a merge allows. Move items to the other profile first ` +
-        `(POST /v1/splits or /v1/kobject-moves), then merge.`,
+        `more than the ${limit} a merge allows. Move items to a third customer first ` +
+        `(POST /v1/splits or /v1/kobject-moves) or delete those not needed, then merge; ` +
+        `moving items between these two leaves their total unchanged.`,
       { limit, sourceItems: sourceTotal, targetItems: targetTotal },
     );
   }

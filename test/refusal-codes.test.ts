@@ -61,6 +61,17 @@ function decider(node: ts.Node): string {
   return '(module)';
 }
 
+function literalCodes(node: ts.Node): string[] {
+  if (ts.isStringLiteralLike(node)) return /^[A-Z][A-Z0-9_]+$/.test(node.text) ? [node.text] : [];
+  if (ts.isConditionalExpression(node))
+    return [...literalCodes(node.whenTrue), ...literalCodes(node.whenFalse)];
+  if (ts.isParenthesizedExpression(node)) return literalCodes(node.expression);
+  // `DUPLICATE_${what.toUpperCase()}` is listed as DUPLICATE_*: one code per value of `what`.
+  if (ts.isTemplateExpression(node))
+    return [node.head.text + node.templateSpans.map((span) => `*${span.literal.text}`).join('')];
+  return [];
+}
+
 /** Every `new DomainError(kind, 'CODE', …)` and `notFound('What', …)` in the source. */
 function refusalsInSource(): Refusal[] {
   const found: Refusal[] = [];
@@ -74,13 +85,15 @@ function refusalsInSource(): Refusal[] {
         node.expression.text === 'DomainError'
       ) {
         const [kind, code] = node.arguments ?? [];
-        if (code && ts.isStringLiteralLike(code)) {
-          const status =
-            kind && ts.isStringLiteralLike(kind)
-              ? statusOfKind[kind.text as DomainErrorKind]
-              : 'per call';
-          found.push({ code: code.text, status, file, decidedBy: decider(node) });
-        }
+        const status =
+          kind && ts.isStringLiteralLike(kind)
+            ? statusOfKind[kind.text as DomainErrorKind]
+            : 'per call';
+        // A literal code, or each literal branch of a computed one (`a ? 'X' : 'Y'`).
+        const codes = code ? literalCodes(code) : [];
+        // A code passed in from elsewhere is listed by where it is passed on, so none goes unseen.
+        for (const literal of codes.length > 0 ? codes : ['(passed in)'])
+          found.push({ code: literal, status, file, decidedBy: decider(node) });
       }
       if (
         ts.isCallExpression(node) &&
@@ -121,6 +134,8 @@ function table(refusals: Refusal[]): string {
     'failure of the same code and status. Fastify’s own refusals (`VALIDATION_FAILED` from a schema,',
     '`JSON_TOO_DEEP`, `PAYLOAD_TOO_LARGE`, …) and outages (`*_UNAVAILABLE`) are mapped in',
     '`api/plugins/errors.ts` and `lib/errors.ts`; see [architecture.md](architecture.md#where-each-rule-lives).',
+    'A `*` stands for a part the code fills in (`DUPLICATE_*`: `DUPLICATE_EMAIL`, `DUPLICATE_PHONE`);',
+    '`(passed in)` lists helpers that take their code from their caller (a failed job answers with its own code).',
     '',
     '| code | status | decided in |',
     '| --- | --- | --- |',

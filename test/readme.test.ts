@@ -126,6 +126,8 @@ describe('the README tour, run as written', () => {
       'searchDocuments=3',
     ])
       expect(JSON.parse(places!)).toContain(place);
+    // Readiness names each store, Meilisearch included.
+    expect(stdout).toContain('{"status":"ok","postgres":"ok","temporal":"ok","search":"ok"}');
     // The merged-away customer redirects to the survivor.
     expect(stdout).toMatch(/^308 → http:\/\/127\.0\.0\.1:\d+\/v1\/customers\/[0-9a-f-]{36}$/m);
     // The report's dates are today's, so it counts the tour's email conversation.

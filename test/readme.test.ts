@@ -1,7 +1,7 @@
 // The README a newcomer follows: its static promises (pure checks), and its tour
 // run as written against the test services over real HTTP.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,15 @@ describe('the README a new user follows', () => {
   it('links no file a clone lacks and needs no tool beyond node, curl and jq', () => {
     expect(readme).not.toMatch(/\.\.\/shared\//);
     expect(readme).not.toContain('uuidgen');
+  });
+
+  it('links only files the repository has', () => {
+    // docs/unmerge.md is being written on another branch; drop it here once that is merged.
+    const pending = new Set(['docs/unmerge.md']);
+    const links = [...readme.matchAll(/\]\(([^)#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!);
+    const local = links.filter((link) => !/^[a-z]+:/.test(link) && !pending.has(link));
+    expect(local.length).toBeGreaterThan(10);
+    expect(local.filter((link) => !existsSync(new URL(link, root)))).toEqual([]);
   });
 
   it('gives the test command CI runs', () => {

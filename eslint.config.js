@@ -64,7 +64,7 @@ export default tseslint.config(
         {
           patterns: banned.map((folder) => ({
             regex: `^(\\.\\./)+${folder}(/|$)`,
-            message: `${files.split('/')[0]}/ must not depend on ${folder}/ (see README, Layout).`,
+            message: `${files.split('/')[0]}/ must not depend on ${folder}/ (see docs/architecture.md, Layers).`,
           })),
         },
       ],

@@ -39,6 +39,7 @@ import { uuidArray } from '../db/sql';
 import { ensureReconcileSchedule } from '../lib/job-workflows';
 import { withThrowawayApp } from '../bench/harness';
 import { projectRoot } from '../stack';
+import { DAY_MS } from '../domain/gdpr';
 
 const out = path.join(projectRoot, 'test/workflows/histories');
 const overwrite = process.argv.includes('--overwrite');
@@ -50,7 +51,6 @@ const generation = (() => {
     throw new Error('--as needs a generation name of lowercase letters, digits and dashes');
   return name;
 })();
-const DAY_MS = 86_400_000;
 /** More than one bulk-erasure run takes (workflows/bulk-delete.ts BATCHES_PER_RUN) at one object per batch. */
 const CONTINUED_SELECTION = 205;
 

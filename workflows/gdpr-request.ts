@@ -22,8 +22,7 @@ import {
   type TrackGdprRequestInput,
 } from './contracts';
 import { notify } from './notify';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../domain/gdpr';
 
 // One guarded update each: the only transient fault is Postgres being away, and a
 // request must not lose its tracker over an outage, so these retry until it returns.

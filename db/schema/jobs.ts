@@ -20,7 +20,6 @@ export const jobTypes = [
   'kobject_move',
   'delete',
   'bulk_delete',
-  'gdpr_erasure',
   'attribute_clear',
   'export',
 ] as const;

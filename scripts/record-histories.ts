@@ -37,6 +37,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from '../api/app';
 import { uuidArray } from '../db/sql';
 import { ensureReconcileSchedule } from '../lib/job-workflows';
+import { jobCustomersWorkflowId } from '../workflows/contracts';
 import { withThrowawayApp } from '../bench/harness';
 import { projectRoot } from '../stack';
 import { DAY_MS } from '../domain/gdpr';
@@ -215,6 +216,13 @@ async function main() {
           confirm: 'DELETE',
         });
         record('delete-completed', deletion.job.workflowId);
+        // A conversation's owner is listed for the bulk job in a part of its own.
+        const listing = await startBulkErasure({
+          entity: 'conversations',
+          ids: [await conversation(b)],
+        });
+        await jobEnded(listing.id, 'completed');
+        record('job-customers-listed', jobCustomersWorkflowId(listing.workflowId, 1));
         const bulk = await startBulkErasure({ entity: 'customers', ids: [b, c, randomUUID()] });
         await jobEnded(bulk.id, 'completed');
         record('bulk-delete-completed', bulk.workflowId);

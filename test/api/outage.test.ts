@@ -17,6 +17,7 @@ import type { StartedService } from '../../stack/types';
 import { eventually, problemOf, startTestApp, testConfig, type TestApp } from '../helpers';
 import { startBulkErasure } from '../jobs';
 import { uuidArray } from '../../db/sql';
+import { apiOperations, callOperation, plausibleBody } from '../openapi-walk';
 
 /**
  * This file stops Postgres and Temporal, so it runs its own throw-away
@@ -55,6 +56,25 @@ function logCollector() {
     },
   });
   return { lines, stream };
+}
+
+/**
+ * Calls every documented route, with an empty and with a plausible body, and
+ * returns those that answered 500: an outage of a store a route needs must be
+ * a 503 (or the route's own 4xx), never an unexplained 500.
+ */
+async function routesAnswering500(t: TestApp): Promise<string[]> {
+  const failures: string[] = [];
+  for (const operation of await apiOperations(t)) {
+    for (const body of operation.hasBody ? [{}, plausibleBody()] : [undefined]) {
+      const response = await callOperation(t, operation, { body });
+      if (response.statusCode >= 500 && response.statusCode !== 503)
+        failures.push(
+          `${operation.method} ${operation.path}: ${response.statusCode} ${response.body}`,
+        );
+    }
+  }
+  return failures;
 }
 
 describe('while Postgres is down', () => {
@@ -142,6 +162,19 @@ describe('while Postgres is down', () => {
     }>();
     expect(spec.paths['/v1/customers/{id}']?.get?.responses).toHaveProperty('503');
   }, 90_000);
+
+  it('answers no route with 500 while it is down: each is a 503 or its own 4xx', async () => {
+    await postgres.stop();
+    try {
+      expect(await routesAnswering500(t)).toEqual([]);
+    } finally {
+      postgres = await start();
+    }
+    await eventually(async () => {
+      const response = await t.call('GET', '/v1/customers?limit=1');
+      return response.statusCode === 200 ? true : undefined;
+    }, 20_000);
+  }, 240_000);
 
   it('answers 503 DATABASE_UNAVAILABLE, not 500, when the workflow a request waits on fails on the outage', async () => {
     const customer = await t.create('/v1/customers', { name: 'Outage Oscar' });
@@ -337,6 +370,15 @@ describe('while Temporal is down', () => {
     });
   }, 150_000);
 
+  it('answers no route with 500 while it is down: each is a 503 or its own 4xx', async () => {
+    await temporal.stop();
+    try {
+      expect(await routesAnswering500(t)).toEqual([]);
+    } finally {
+      temporal = await start();
+    }
+  }, 240_000);
+
   it('answers 503 TEMPORAL_UNAVAILABLE with Retry-After, then runs the workflow once it is back', async () => {
     const customer = await t.create('/v1/customers', { name: 'Outage Otto' });
     await t.create(`/v1/customers/${customer.id}/conversations`, { channel: 'email' });
@@ -424,3 +466,22 @@ async function bulkErasureSurvives(t: TestApp, interrupt: () => Promise<void>) {
            (select count(distinct object_id)::int from audit_log where job_id = ${jobId} and action = 'customer.deleted') as distinct`);
   expect(rows[0]).toEqual({ left: 0, audits: 300, distinct: 300 });
 }
+
+describe('while Meilisearch is down', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Nothing listens on this port: every call to the search engine fails to connect.
+    t = await startTestApp({
+      worker: true,
+      config: testConfig({ MEILI_URL: `http://127.0.0.1:${await freePort()}` }),
+    });
+  });
+  afterAll(() => t?.close());
+
+  it('answers no route with 500: search answers 503, the rest serve from Postgres', async () => {
+    expect(await routesAnswering500(t)).toEqual([]);
+    const search = await t.call('GET', '/v1/search/customers?q=anyone');
+    expect(search.statusCode, search.body).toBe(503);
+    expect((await t.call('GET', '/v1/customers?limit=1')).statusCode).toBe(200);
+  }, 240_000);
+});

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permissionDescriptions, permissions, type Permission } from '../../lib/permissions';
 import { problemOf, startTestApp, userWithKey, type TestApp } from '../helpers';
+import { apiOperations, urlOf, type Operation } from '../openapi-walk';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -9,35 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-interface Operation {
-  method: string;
-  path: string;
-  roles: string[];
-  hasBody: boolean;
-}
-
-/** Every operation under /v1 in the OpenAPI document, with the roles its security names. */
-async function operations(): Promise<Operation[]> {
-  const document = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
-    paths: Record<
-      string,
-      Record<string, { security?: { apiKey: string[] }[]; requestBody?: unknown }>
-    >;
-  }>();
-  return Object.entries(document.paths)
-    .filter(([path]) => path.startsWith('/v1/'))
-    .flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, operation]) => ({
-        method: method.toUpperCase(),
-        path,
-        roles: operation.security?.[0]?.apiKey ?? [],
-        hasBody: operation.requestBody !== undefined,
-      })),
-    );
-}
-
-/** The operation's URL with a random ID in each parameter: nobody's object. */
-const urlOf = (path: string) => path.replace(/\{[^}]+\}/g, () => randomUUID());
+const operations = () => apiOperations(t);
 
 const callAs = (key: string, { method, path, hasBody }: Operation) =>
   t.call(method as 'GET', urlOf(path), {

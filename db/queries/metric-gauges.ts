@@ -22,23 +22,27 @@ export interface StateGauges {
  * gdpr_requests_one_open_per_customer_type, jobs_type_status_idx).
  */
 export async function readStateGauges(db: Queryable): Promise<StateGauges> {
-  const [outbox, privacy, jobs] = await Promise.all([
-    db.execute<{ backlog: number; oldest_age: number | null }>(sql`
+  // One after another: on a transaction, queries in parallel would queue on its one connection anyway.
+  const outbox = await db.execute<{ backlog: number; oldest_age: number | null }>(sql`
       select
         (select count(*)::int from (
           select 1 from search_outbox where processed_at is null limit ${OUTBOX_BACKLOG_CAP}
         ) pending) as backlog,
         (select extract(epoch from now() - created_at)::float8 from search_outbox
-          where processed_at is null order by id limit 1) as oldest_age`),
-    db.execute<{ type: string; regulation: string; status: string; count: number }>(sql`
+          where processed_at is null order by id limit 1) as oldest_age`);
+  const privacy = await db.execute<{
+    type: string;
+    regulation: string;
+    status: string;
+    count: number;
+  }>(sql`
       select type::text, regulation::text, status::text, count(*)::int as count
       from gdpr_requests where status in ('open', 'overdue')
-      group by type, regulation, status`),
-    db.execute<{ type: string; status: string; count: number }>(sql`
+      group by type, regulation, status`);
+  const jobs = await db.execute<{ type: string; status: string; count: number }>(sql`
       select type::text, status::text, count(*)::int as count
       from jobs where status in ('pending', 'awaiting_confirmation', 'running')
-      group by type, status`),
-  ]);
+      group by type, status`);
   const row = outbox.rows[0];
   return {
     outboxBacklog: row?.backlog ?? 0,

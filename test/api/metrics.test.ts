@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
+import { transitionJob } from '../../db/queries/jobs';
 import { readStateGauges } from '../../db/queries/metric-gauges';
+import { jobs } from '../../db/schema';
+import { jobsFinished } from '../../lib/metrics';
 import { freePort } from '../../stack';
 import { eventually, startTestApp, testConfig, uniqueWord, type TestApp } from '../helpers';
 import { jobWhenFinished, startBulkErasure, startJobTestApp } from '../jobs';
@@ -146,6 +149,35 @@ describe('the API’s GET /metrics', () => {
       if (routeLabel === '(unmatched)') continue;
       expect(t.app.hasRoute({ url: routeLabel!, method: method }), routeLabel).toBe(true);
     }
+  });
+
+  it('counts a job’s end once, and only once its transaction commits', async () => {
+    const cancelled = { type: 'kobject_move', outcome: 'cancelled' };
+    const count = async () =>
+      (await jobsFinished.get()).values.find(
+        (v) => v.labels.type === cancelled.type && v.labels.outcome === cancelled.outcome,
+      )?.value ?? 0;
+    const [job] = await t.db
+      .insert(jobs)
+      .values({ type: 'kobject_move', status: 'running', workflowId: `metrics-${randomUUID()}` })
+      .returning();
+    const before = await count();
+    const rolledBack = new Error('roll back');
+    await expect(
+      t.db.transaction(async (tx) => {
+        expect(await transitionJob(tx, job!.id, ['running'], 'cancelled')).toBe(true);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    expect(await count()).toBe(before);
+    await t.db.transaction(async (tx) => {
+      expect(await transitionJob(tx, job!.id, ['running'], 'cancelled')).toBe(true);
+      // Not yet: the transaction has not committed.
+      expect(await count()).toBe(before);
+    });
+    expect(await count()).toBe(before + 1);
+    expect(await transitionJob(t.db, job!.id, ['running'], 'cancelled')).toBe(false);
+    expect(await count()).toBe(before + 1);
   });
 
   it('reports the outbox, privacy requests and open jobs read from Postgres at scrape time', async () => {

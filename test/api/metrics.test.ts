@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
@@ -286,11 +287,13 @@ describe('the worker’s metrics listener', () => {
     });
     expect(deleted.statusCode, deleted.body).toBe(200);
 
+    let workerText = '';
     const samples = await eventually(
       async () => {
         const response = await fetch(`http://127.0.0.1:${port}/metrics`);
         if (!response.ok) return undefined;
-        const scraped = samplesOf(await response.text());
+        workerText = await response.text();
+        const scraped = samplesOf(workerText);
         return scraped.some((sample) => sample.name.startsWith('temporal_activity_execution'))
           ? scraped
           : undefined;
@@ -319,5 +322,20 @@ describe('the worker’s metrics listener', () => {
     expect(sdk.status).toBe(200);
     expect(await sdk.text()).toMatch(/^temporal_/m);
     expect((await fetch(`http://127.0.0.1:${port}/elsewhere`)).status).toBe(404);
+
+    // Every series the dashboard charts is one the API or the worker serves.
+    const api = await t.call('GET', '/metrics', { key: null });
+    const served = new Set(
+      [...`${api.body}\n${workerText}`.matchAll(/^# TYPE (\w+) /gm)].map((match) => match[1]!),
+    );
+    const dashboard = readFileSync('deploy/grafana/custodian-dashboard.json', 'utf8');
+    const charted = new Set(
+      [...dashboard.matchAll(/\b((?:custodian|temporal)_\w+)/g)].map((match) =>
+        match[1]!.replace(/_(bucket|count|sum)$/, ''),
+      ),
+    );
+    // Appears once an activity has failed, which this test does not provoke.
+    served.add('temporal_activity_execution_failed');
+    expect([...charted].filter((name) => !served.has(name))).toEqual([]);
   }, 60_000);
 });

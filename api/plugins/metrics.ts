@@ -24,7 +24,7 @@ function stateRegistry(read: () => Promise<StateGauges>): Registry {
   let cached: { at: number; value: Promise<StateGauges | undefined> } | undefined;
   const current = () => {
     if (!cached || Date.now() - cached.at > STATE_CACHE_MS) {
-      // A scrape during an outage answers without these gauges (and with _up 0), never with an error.
+      // A scrape during an outage answers without these gauges (NaN, or no series) and _up 0, never an error.
       cached = { at: Date.now(), value: read().catch(() => undefined) };
     }
     return cached.value;
@@ -44,6 +44,8 @@ function stateRegistry(read: () => Promise<StateGauges>): Registry {
         const value = await current();
         this.reset();
         if (value) set(this, value);
+        // Unknown, not 0: a gauge without labels cannot be left out, and 0 would look healthy.
+        else if (labelNames.length === 0) this.set(NaN);
       },
     });
   new Gauge({

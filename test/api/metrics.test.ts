@@ -237,6 +237,24 @@ describe('the API’s GET /metrics', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers during a Postgres outage, without the Postgres gauges and saying so', async () => {
+    const nowhere = `postgres://custodian:custodian@127.0.0.1:${await freePort()}/custodian`;
+    const app = await buildApp({ config: testConfig({ DATABASE_URL: nowhere }), logger: false });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(response.statusCode, response.body).toBe(200);
+      const samples = samplesOf(response.body);
+      expect(valueOf(samples, 'custodian_state_gauges_up')).toBe(0);
+      // Unknown rather than 0 (which would look healthy); the labelled gauges have no series.
+      expect(valueOf(samples, 'custodian_search_outbox_backlog')).toBeNaN();
+      expect(valueOf(samples, 'custodian_search_outbox_oldest_age_seconds')).toBeNaN();
+      expect(samples.filter((sample) => sample.name === 'custodian_privacy_requests')).toEqual([]);
+      expect(samples.filter((sample) => sample.name === 'custodian_jobs_open')).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('needs METRICS_TOKEN as a bearer token when it is set', async () => {
     const token = `metrics-${randomUUID()}`;
     const app = await buildApp({ config: testConfig({ METRICS_TOKEN: token }), logger: false });

@@ -142,10 +142,15 @@ export async function startWorker(
   } = {},
 ): Promise<RunningWorker> {
   const metricsAt = config.metrics.worker;
-  installWorkerLogging(undefined, {
+  const installed = installWorkerLogging(undefined, {
     metricsBindAddress: metricsAt && `${bracketed(metricsAt.host)}:${metricsAt.sdkPort}`,
   });
   const logger = Runtime.instance().logger;
+  if (metricsAt && !installed) {
+    logger.warn(
+      `The Temporal Runtime was installed earlier in this process: the SDK serves no metrics on port ${metricsAt.sdkPort} unless that installation asked for them`,
+    );
+  }
   // Before anything else can fail to start, so a port already taken stops the worker at once.
   const metrics = metricsAt
     ? await startMetricsListener({

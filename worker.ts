@@ -17,6 +17,7 @@ import { describeError, describeErrorLine, isError, stackFramesOf } from './db/e
 import { foldConversationStatChanges } from './db/queries/reporting';
 import { loadConfig, type Config } from './lib/config';
 import { ensureReconcileSchedule } from './lib/job-workflows';
+import { startMetricsListener } from './lib/metrics-listener';
 import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
 import { createMailer } from './notifications/mailer';
 import { createSearchClient } from './search/client';
@@ -71,14 +72,23 @@ export function redactingLogger(next: Logger): Logger {
 /**
  * Installs the process's Temporal Runtime with `redactingLogger` in front of
  * `sink`, and Core's own log lines forwarded to it (instead of straight to
- * stderr). The Runtime is one per process: false when one was already
- * installed (a test installs its own, collecting sink first).
+ * stderr); with `metricsBindAddress` (host:port), the SDK serves its own
+ * Prometheus metrics there. The Runtime is one per process: false when one
+ * was already installed (a test installs its own, collecting sink first).
  */
-export function installWorkerLogging(sink: Logger = new DefaultLogger('INFO')): boolean {
+export function installWorkerLogging(
+  sink: Logger = new DefaultLogger('INFO'),
+  { metricsBindAddress }: { metricsBindAddress?: string | undefined } = {},
+): boolean {
   try {
     Runtime.install({
       logger: redactingLogger(sink),
-      telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } } },
+      telemetryOptions: {
+        logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } },
+        ...(metricsBindAddress
+          ? { metrics: { prometheus: { bindAddress: metricsBindAddress } } }
+          : {}),
+      },
     });
     return true;
   } catch (error) {
@@ -86,6 +96,13 @@ export function installWorkerLogging(sink: Logger = new DefaultLogger('INFO')): 
     throw error;
   }
 }
+
+/** An IPv6 host in brackets, as host:port needs it. */
+const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/** An address to connect to for one a server binds: a wildcard bind is reached on loopback. */
+const reachable = (host: string) =>
+  host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracketed(host);
 
 /**
  * Folds the conversation counters' change log into the daily totals now and
@@ -124,8 +141,24 @@ export async function startWorker(
     webhooks?: boolean;
   } = {},
 ): Promise<RunningWorker> {
-  installWorkerLogging();
+  const metricsAt = config.metrics.worker;
+  const installed = installWorkerLogging(undefined, {
+    metricsBindAddress: metricsAt && `${bracketed(metricsAt.host)}:${metricsAt.sdkPort}`,
+  });
   const logger = Runtime.instance().logger;
+  if (metricsAt && !installed) {
+    logger.warn(
+      `The Temporal Runtime was installed earlier in this process: the SDK serves no metrics on port ${metricsAt.sdkPort} unless that installation asked for them`,
+    );
+  }
+  // Before anything else can fail to start, so a port already taken stops the worker at once.
+  const metrics = metricsAt
+    ? await startMetricsListener({
+        host: metricsAt.host,
+        port: metricsAt.port,
+        sdkUrl: `http://${reachable(metricsAt.host)}:${metricsAt.sdkPort}/metrics`,
+      })
+    : undefined;
   const client = await connectTemporal(config.temporal.address);
   await ensureSearchAttributes(client, config.temporal.namespace);
   // Activities ask Temporal about job workflows and signal GDPR request workflows.
@@ -187,6 +220,7 @@ export async function startWorker(
     await connection.close();
     await client.close();
     await database.close();
+    await metrics?.close();
   });
   return {
     worker,
@@ -202,6 +236,10 @@ export async function startWorker(
 async function main() {
   const config = loadConfig();
   const running = await startWorker(config, { reconcileSchedule: true });
+  const metricsAt = config.metrics.worker;
+  if (metricsAt) {
+    console.log(`worker metrics on http://${metricsAt.host}:${metricsAt.port}/metrics`);
+  }
   console.log(
     `worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`,
   );

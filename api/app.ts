@@ -6,6 +6,7 @@ import { errorLogView, RequestLogController, requestLogging, requestLogView } fr
 import errors, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors';
 import { RouteTable } from './route-table';
 import infrastructure from './plugins/infrastructure';
+import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
 import validation from './plugins/validation';
 import health from './routes/health';
@@ -43,6 +44,7 @@ export async function buildApp({
   await app.register(validation);
   await app.register(errors, { routes });
   await app.register(infrastructure, { config });
+  await app.register(metrics);
   await app.register(openapi);
   await app.register(health);
   await app.register(v1, { prefix: '/v1' });

@@ -51,15 +51,38 @@ function poolTransaction(pool: pg.Pool): Database['transaction'] {
   const onClient = new WeakMap<pg.PoolClient, Database>();
   return async (run, config) => {
     const client = await pool.connect();
+    const effects: (() => void)[] = [];
+    let result;
     try {
       let db = onClient.get(client);
       if (!db) {
         db = drizzle({ client, schema });
         onClient.set(client, db);
       }
-      return await db.transaction(run, config);
+      result = await db.transaction((tx) => {
+        committing.set(tx, effects);
+        return run(tx);
+      }, config);
     } finally {
       client.release();
     }
+    for (const effect of effects) effect();
+    return result;
   };
+}
+
+/** The effects waiting for each open transaction of `poolTransaction` to commit. */
+const committing = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Runs `effect` once what `q` wrote is committed: at once on the pool (each
+ * statement commits by itself), after the commit for a transaction begun by
+ * `db.transaction`, never if that transaction rolls back. For in-process
+ * bookkeeping that must not count work a rollback undid (metrics); a
+ * transaction made elsewhere (a savepoint) runs it at once.
+ */
+export function afterCommit(q: Queryable, effect: () => void): void {
+  const effects = committing.get(q);
+  if (effects) effects.push(effect);
+  else effect();
 }

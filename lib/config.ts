@@ -67,6 +67,32 @@ export interface Config {
      */
     graceMs: number;
   };
+  /** Prometheus metrics (docs/metrics.md). */
+  metrics: {
+    /**
+     * When set (METRICS_TOKEN, at least 16 characters), the API's GET /metrics
+     * needs it as a bearer token; unset, /metrics is open like /health: it
+     * holds no personal data, only route patterns, counts and durations.
+     */
+    token: string | undefined;
+    /**
+     * The worker's metrics listener (WORKER_METRICS_PORT): off when unset, as
+     * several workers may share a host; deployments set it (docker-compose.yml does).
+     */
+    worker:
+      | {
+          /** WORKER_METRICS_HOST, 127.0.0.1 by default; 0.0.0.0 in a container. */
+          host: string;
+          port: number;
+          /**
+           * Where the Temporal SDK serves its own metrics (TEMPORAL_METRICS_PORT,
+           * WORKER_METRICS_PORT + 1 by default), on the same host: the worker's
+           * listener appends them to its own, so one scrape gets both.
+           */
+          sdkPort: number;
+        }
+      | undefined;
+  };
   /** Webhook delivery (docs/webhooks.md). */
   webhooks: {
     /** How long one POST may take. */
@@ -248,6 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMs: parseDuration(env, 'JOB_RECONCILE_INTERVAL', 60_000),
       graceMs: parseDuration(env, 'JOB_RECONCILE_GRACE', 30_000),
     },
+    metrics: metricsConfig(env),
     webhooks: {
       timeoutMs: parseDuration(env, 'WEBHOOK_TIMEOUT', 10_000),
       maxAgeMs: parseDuration(env, 'WEBHOOK_MAX_AGE', 3 * 86_400_000),
@@ -257,6 +284,23 @@ export function loadConfig(env: Env = process.env): Config {
       pollMs: parseDuration(env, 'WEBHOOK_POLL_INTERVAL', 1_000),
       concurrency: parseInteger(env, 'WEBHOOK_CONCURRENCY', 8, { min: 1, max: 100 }),
     },
+  };
+}
+
+function metricsConfig(env: Env): Config['metrics'] {
+  const token = env.METRICS_TOKEN || undefined;
+  if (token !== undefined && token.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  }
+  const port = parseInteger(env, 'WORKER_METRICS_PORT', 0, { max: 65534 });
+  if (port === 0) return { token, worker: undefined };
+  const sdkPort = parseInteger(env, 'TEMPORAL_METRICS_PORT', port + 1, { min: 1, max: 65535 });
+  if (sdkPort === port) {
+    throw new ConfigError('TEMPORAL_METRICS_PORT must differ from WORKER_METRICS_PORT');
+  }
+  return {
+    token,
+    worker: { host: optional(env, 'WORKER_METRICS_HOST', '127.0.0.1'), port, sdkPort },
   };
 }
 

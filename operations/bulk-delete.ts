@@ -5,11 +5,12 @@
  * picks up exactly where it stopped and deletes every object once.
  */
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import type { Queryable } from '../db/client';
+import { afterCommit, type Queryable } from '../db/client';
 import { audit } from '../db/queries/audit';
 import { finishedStatuses, transitionJob, type JobRow, type JobStatus } from '../db/queries/jobs';
 import { jobItems, jobs, savedSearches, type jobItemStatuses } from '../db/schema';
 import { DomainError } from '../lib/errors';
+import { bulkErasureItems } from '../lib/metrics';
 import type { PhoneRegion } from '../domain/phones';
 import { recordDeletionEvents } from '../db/queries/webhooks';
 import { eraseObjects, type DeletableEntity } from './delete';
@@ -250,9 +251,11 @@ export async function deleteBulkBatch(
   jobId: string,
   { batchSize, phoneRegion }: { batchSize: number; phoneRegion: PhoneRegion },
 ): Promise<BulkProgress> {
-  return db.transaction(async (tx) => {
+  const counted = { entity: '', done: 0, failed: 0 };
+  const progress = await db.transaction(async (tx) => {
     const job = await lockJob(tx, jobId);
     const params = job.params as unknown as BulkDeleteParams;
+    counted.entity = params.entity;
     let handled = 0;
     let busy = 0;
     if (job.status === 'running') {
@@ -289,6 +292,8 @@ export async function deleteBulkBatch(
           where job_id = ${jobId} and object_id = any(${uuidArray(outcome.busy)})
           returning status`);
         const failed = tried.rows.filter((row) => row.status === 'failed').length;
+        counted.done = done.rowCount ?? 0;
+        counted.failed = failed;
         const counts = (job.result?.counts as Record<string, number> | undefined) ?? {};
         // Progress moves by what this batch changed, in the same commit: counting
         // every item of the job again would cost a scan of the whole selection per batch.
@@ -316,6 +321,14 @@ export async function deleteBulkBatch(
     }
     return { ...(await recordProgress(tx, jobId)), busy, handled };
   });
+  afterCommit(db, () => {
+    if (counted.done > 0)
+      bulkErasureItems.inc({ entity: counted.entity, outcome: 'done' }, counted.done);
+    if (counted.failed > 0) {
+      bulkErasureItems.inc({ entity: counted.entity, outcome: 'failed' }, counted.failed);
+    }
+  });
+  return progress;
 }
 
 /** Counts the job's items by status into its progress columns. */

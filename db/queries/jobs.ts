@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { DomainError, notFound } from '../../lib/errors';
-import type { Queryable } from '../client';
+import { jobDuration, jobsFinished, jobsStarted } from '../../lib/metrics';
+import { afterCommit, type Queryable } from '../client';
 import { isUniqueViolation } from '../errors';
 import { recordWebhookEvent } from './webhooks';
 import {
@@ -54,6 +55,7 @@ export async function createJob(
   if (found) return found;
   try {
     const [job] = await db.insert(jobs).values(values).returning();
+    afterCommit(db, () => jobsStarted.inc({ type: values.type }));
     return { job: job!, created: true };
   } catch (error) {
     // Two requests with one key at once: the loser gives back the winner's job.
@@ -192,7 +194,7 @@ export async function transitionJob(
   const { outcome, ...values } = extra;
   const event =
     status === 'completed' ? 'job.completed' : status === 'failed' ? 'job.failed' : undefined;
-  const move = async (q: Queryable): Promise<boolean> => {
+  const move = async (q: Queryable) => {
     const rows = await q
       .update(jobs)
       .set({
@@ -207,7 +209,13 @@ export async function transitionJob(
         ...(finishedStatuses.includes(status) ? { completedAt: sql`now()` } : {}),
       })
       .where(and(eq(jobs.id, jobId), inArray(jobs.status, from)))
-      .returning({ id: jobs.id, type: jobs.type, error: jobs.error });
+      .returning({
+        id: jobs.id,
+        type: jobs.type,
+        error: jobs.error,
+        createdAt: jobs.createdAt,
+        completedAt: jobs.completedAt,
+      });
     const moved = rows[0];
     // The event commits with the final status, so a job never ends unannounced or twice.
     if (moved && event) {
@@ -217,9 +225,21 @@ export async function transitionJob(
         ...(event === 'job.failed' ? { errorCode: moved.error?.code ?? null } : {}),
       });
     }
-    return moved !== undefined;
+    return moved;
   };
-  return event ? db.transaction(move) : move(db);
+  const moved = await (event ? db.transaction(move) : move(db));
+  if (moved && moved.completedAt && finishedStatuses.includes(status)) {
+    const { type, createdAt, completedAt } = moved;
+    // Counted once the move is committed: the guard above lets one caller move it, and a rollback counts nothing.
+    afterCommit(db, () => {
+      jobsFinished.inc({ type, outcome: status });
+      jobDuration.observe(
+        { type, outcome: status },
+        Math.max(0, completedAt.getTime() - createdAt.getTime()) / 1000,
+      );
+    });
+  }
+  return moved !== undefined;
 }
 
 /** An open job as the reconciler reads it; `sortKey` (created_at as text, to the microsecond) pages on. */

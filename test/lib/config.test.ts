@@ -61,6 +61,32 @@ describe('configuration', () => {
       );
   });
 
+  it('leaves /metrics open and the worker listener off unless told; the SDK port follows the worker port', () => {
+    expect(loadConfig(base).metrics).toEqual({ token: undefined, worker: undefined });
+    expect(loadConfig({ ...base, WORKER_METRICS_PORT: '9464' }).metrics.worker).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+      sdkPort: 9465,
+    });
+    expect(
+      loadConfig({
+        ...base,
+        WORKER_METRICS_PORT: '9464',
+        WORKER_METRICS_HOST: '0.0.0.0',
+        TEMPORAL_METRICS_PORT: '9100',
+      }).metrics.worker,
+    ).toEqual({ host: '0.0.0.0', port: 9464, sdkPort: 9100 });
+    expect(() =>
+      loadConfig({ ...base, WORKER_METRICS_PORT: '9464', TEMPORAL_METRICS_PORT: '9464' }),
+    ).toThrow('TEMPORAL_METRICS_PORT must differ from WORKER_METRICS_PORT');
+    expect(() => loadConfig({ ...base, METRICS_TOKEN: 'short' })).toThrow(
+      'METRICS_TOKEN must be at least 16 characters',
+    );
+    expect(loadConfig({ ...base, METRICS_TOKEN: 'a-long-enough-token' }).metrics.token).toBe(
+      'a-long-enough-token',
+    );
+  });
+
   it('lets the API run without SMTP, and refuses a worker mailer without it', () => {
     const { SMTP_URL: _smtp, ...withoutSmtp } = base;
     const config = loadConfig(withoutSmtp);

@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { finishedStatuses, findJob } from '../db/queries/jobs';
 import { findGdprRequest } from '../db/queries/gdpr';
 import {
+  accessRequestsClosedBy,
   completeGdprRequest,
   erasureProgressOf,
   markGdprRequestOverdue,
@@ -10,6 +11,7 @@ import {
 } from '../operations/gdpr-requests';
 import {
   erasureEndedSignal,
+  gdprRequestDeclinedSignal,
   gdprWorkflowIds,
   type ErasureOutcome,
   type GdprRequestState,
@@ -39,16 +41,22 @@ export async function tellGdprRequests(
     status: job.status,
     ...(job.error?.code ? { code: job.error.code } : {}),
   };
-  for (const requestId of requestIds) {
+  const tell = async (requestId: string, send: (handle: WorkflowHandle) => Promise<void>) => {
     try {
-      await temporal.workflow
-        .getHandle(gdprWorkflowIds.request(requestId))
-        .signal(erasureEndedSignal, ended);
+      await send(temporal.workflow.getHandle(gdprWorkflowIds.request(requestId)));
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
+  };
+  for (const requestId of requestIds) {
+    await tell(requestId, (handle) => handle.signal(erasureEndedSignal, ended));
   }
-  return requestIds.length;
+  // Access requests the erasure closed (operations/gdpr-requests.ts closeAccessRequestsOf) end too.
+  const closed = await accessRequestsClosedBy(db, jobId);
+  for (const requestId of closed) {
+    await tell(requestId, (handle) => handle.signal(gdprRequestDeclinedSignal));
+  }
+  return requestIds.length + closed.length;
 }
 
 const POLL_MS = 1000;

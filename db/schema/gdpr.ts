@@ -15,7 +15,13 @@ import { jobs } from './jobs';
 import { users } from './users';
 
 export const gdprRequestStatuses = ['open', 'overdue', 'completed', 'declined'] as const;
+/** Why a person's request is refused; a user picks one when declining. */
 export const gdprDeclineReasons = ['legal_hold', 'contract', 'legal_claims', 'other'] as const;
+/**
+ * Set by Custodian, never picked: an open access request closed because its
+ * customer was erased, so no copy of the erased data can be made or kept.
+ */
+export const systemDeclineReasons = ['customer_erased'] as const;
 
 /** What the person asked for: to be erased, or for a copy of their data (Art. 15 / 20, CCPA right to know). */
 export const privacyRequestTypes = ['erasure', 'access'] as const;
@@ -37,7 +43,10 @@ export const privacyDeliveryMethod = pgEnum('privacy_delivery_method', privacyDe
 export const privacyClockKind = pgEnum('privacy_clock_kind', privacyClockKinds);
 
 export const gdprRequestState = pgEnum('gdpr_request_state', gdprRequestStatuses);
-export const gdprDeclineReason = pgEnum('gdpr_decline_reason', gdprDeclineReasons);
+export const gdprDeclineReason = pgEnum('gdpr_decline_reason', [
+  ...gdprDeclineReasons,
+  ...systemDeclineReasons,
+]);
 
 /** One place the erasure removed data from, and how much. */
 export interface ErasedPlace {

@@ -1,0 +1,1 @@
+ALTER TYPE "public"."gdpr_decline_reason" ADD VALUE 'customer_erased';

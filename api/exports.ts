@@ -2,11 +2,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { JobRow } from '../db/queries/jobs';
-import {
-  createExport,
-  exportJobsOfRequest,
-  type ExportArchiveRow,
-} from '../operations/exports';
+import { createExport, exportJobsOfRequest, type ExportArchiveRow } from '../operations/exports';
 import { exportRequestClosedSignal, jobWorkflowId } from '../workflows/contracts';
 import { startJobWorkflow } from './jobs';
 import type { AuthUser } from './plugins/auth';

@@ -71,10 +71,15 @@ export async function createExport(
     if (!request) throw notFound('GDPR request', requestId);
     // Its archive would be deleted at once: a closed request keeps no copy of the data.
     if (request.status !== 'open' && request.status !== 'overdue')
-      throw new DomainError('conflict', 'REQUEST_CLOSED', `The request is already ${request.status}.`, {
-        gdprRequestId: requestId,
-        requestStatus: request.status,
-      });
+      throw new DomainError(
+        'conflict',
+        'REQUEST_CLOSED',
+        `The request is already ${request.status}.`,
+        {
+          gdprRequestId: requestId,
+          requestStatus: request.status,
+        },
+      );
     if (request.customerId !== customerId)
       throw new DomainError(
         'unprocessable',

@@ -381,6 +381,7 @@ export async function declineGdprRequest(
         declineReason: decision.reason,
         declineNote: decision.note,
         declinedBy: decision.userId,
+        closedAt: sql`now()`,
         updatedAt: sql`now()`,
       })
       .where(eq(gdprRequests.id, id))
@@ -696,7 +697,7 @@ export async function closeAccessRequestsOf(
   const closed = await tx.execute<{ id: string; customer_id: string }>(sql`
     update gdpr_requests r
     set status = 'declined', decline_reason = 'customer_erased', declined_by = ${actor.userId}::uuid,
-        paused_at = null, pause_reason = null, updated_at = now()
+        paused_at = null, pause_reason = null, closed_at = now(), updated_at = now()
     where r.type = 'access' and r.status in ('open', 'overdue')
       and (r.customer_id = any(${uuidArray(customerIds)})
         or r.customer_id in (select source_customer_id from merge_redirects
@@ -782,6 +783,7 @@ export async function completeGdprRequest(
       .set({
         status: 'completed',
         completedAt: at,
+        closedAt: at,
         erasureJobId: erasedBy,
         completionRecord: {
           jobId: erasedBy,

@@ -236,6 +236,7 @@ export async function deliverRequest(
       .set({
         status: 'completed',
         completedAt: delivery.now,
+        closedAt: delivery.now,
         pausedAt: null,
         pauseReason: null,
         deliveryMethod: delivery.method,

@@ -387,7 +387,7 @@ const privacyRequestRoutes =
           description:
             'The sending itself happens outside Custodian. 409 EXPORT_REQUIRED unless the request has an export ' +
             'ready to download (`POST …/{id}/export`); 409 WRONG_REQUEST_TYPE for an erasure request ' +
-            '(those complete through `erase`); 409 REQUEST_CLOSED once completed or declined. The request\'s ' +
+            "(those complete through `erase`); 409 REQUEST_CLOSED once completed or declined. The request's " +
             'archives are deleted as it completes (their download answers 410 EXPORT_EXPIRED). The note is free ' +
             'text kept with the request and erased with the customer.',
           params: IdParams,

@@ -98,6 +98,12 @@ export const gdprRequests = pgTable(
     declineNote: text('decline_note'),
     declinedBy: uuid('declined_by').references(() => users.id, { onDelete: 'set null' }),
     completedAt: timestamptz('completed_at'),
+    /**
+     * When it was completed or declined: its records are purged at this +
+     * the regulation's records retention (operations/privacy-retention.ts).
+     * Backfilled from `completedAt` / `updatedAt` for requests closed before.
+     */
+    closedAt: timestamptz('closed_at'),
     /** How an access request's copy was delivered (the time is `completedAt`). */
     deliveryMethod: privacyDeliveryMethod('delivery_method'),
     /** Free text; erased together with the customer's data. */
@@ -114,6 +120,9 @@ export const gdprRequests = pgTable(
     index('gdpr_requests_received_idx').on(t.receivedAt),
     uniqueIndex('gdpr_requests_idempotency_key').on(t.requestedBy, t.idempotencyKey),
     index('gdpr_requests_type_regulation_idx').on(t.type, t.regulation),
+    index('gdpr_requests_closed_idx')
+      .on(t.regulation, t.closedAt)
+      .where(sql`${t.closedAt} is not null`),
     // At most one request of each type per customer is being worked on at a time.
     uniqueIndex('gdpr_requests_one_open_per_customer_type')
       .on(t.customerId, t.type)

@@ -1,1 +1,0 @@
-ALTER TYPE "public"."gdpr_decline_reason" ADD VALUE 'customer_erased';

@@ -12,7 +12,7 @@ import {
 import { Client } from '@temporalio/client';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities';
-import { createDatabase, type Database } from './db/client';
+import { createDatabase } from './db/client';
 import { describeError, describeErrorLine, isError, stackFramesOf } from './db/errors';
 import { foldConversationStatChanges } from './db/queries/reporting';
 import { loadConfig, type Config } from './lib/config';

@@ -138,6 +138,16 @@ describe('privacy requests', () => {
     expect(deleting).toEqual([]);
     expect((await detail(access.id)).status).toBe('open');
 
+    // Delivered from its export: none yet is a refusal, one ready is a delivery.
+    const early = await act(access.id, 'deliver', { method: 'email' });
+    expect(problemOf(early)).toMatchObject({ status: 409, code: 'EXPORT_REQUIRED' });
+    const exported = await act(access.id, 'export');
+    expect(exported.statusCode, exported.body).toBe(202);
+    const exportJob = exported.json<{ job: { id: string } }>().job;
+    await eventually(async () => {
+      const job = (await t.call('GET', `/v1/jobs/${exportJob.id}`)).json<{ status: string }>();
+      return job.status === 'completed' ? job : undefined;
+    }, 60_000);
     const delivered = await act(access.id, 'deliver', { method: 'email', note: 'Sent by DPO' });
     expect(delivered.statusCode).toBe(200);
     expect(delivered.json<Request>()).toMatchObject({

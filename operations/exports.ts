@@ -1,9 +1,9 @@
 /**
  * Customer exports (access requests, GDPR Art. 15/20): one ZIP archive of
  * everything Custodian holds about one customer, built by the export job's
- * activity and stored in Postgres in ~1 MiB chunks, so the expiry, an erasure
- * of the customer and nothing else decide how long it lives. The workflow
- * sees the archive's ID and counts only.
+ * activity and stored in Postgres in ~1 MiB chunks, so the expiry, the close
+ * of its privacy request, an erasure of the customer and nothing else decide
+ * how long it lives. The workflow sees the archive's ID and counts only.
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { createHash, randomUUID } from 'node:crypto';

@@ -48,7 +48,8 @@ const REQUEST_CLOSED_PATCH = 'export-request-closed';
 
 /**
  * Exports everything held about one customer into an archive stored in
- * Postgres, tells the starter it is ready, then keeps it until its expiry
+ * Postgres, says it is ready (to every handler of privacy requests when it
+ * answers one, else to its starter), then keeps it until its expiry
  * (a durable timer) or until its privacy request closes, and deletes it. The
  * workflow sees the archive's ID, its expiry and counts, never its content.
  * Cancelling the workflow deletes the archive at once.

@@ -5,14 +5,17 @@ import { findGdprRequest } from '../db/queries/gdpr';
 import {
   accessRequestsClosedBy,
   completeGdprRequest,
+  exportJobsOfRequests,
   erasureProgressOf,
   markGdprRequestOverdue,
   requestsConcernedBy,
 } from '../operations/gdpr-requests';
 import {
   erasureEndedSignal,
+  exportRequestClosedSignal,
   gdprRequestDeclinedSignal,
   gdprWorkflowIds,
+  jobWorkflowId,
   type ErasureOutcome,
   type GdprRequestState,
 } from '../workflows/contracts';
@@ -55,6 +58,16 @@ export async function tellGdprRequests(
   const closed = await accessRequestsClosedBy(db, jobId);
   for (const requestId of closed) {
     await tell(requestId, (handle) => handle.signal(gdprRequestDeclinedSignal));
+  }
+  // Their exports' archives went with the customer; the exports' workflows stop waiting too.
+  for (const exportJobId of await exportJobsOfRequests(db, closed)) {
+    try {
+      await temporal.workflow
+        .getHandle(jobWorkflowId('export', exportJobId))
+        .signal(exportRequestClosedSignal);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
   }
   return requestIds.length + closed.length;
 }

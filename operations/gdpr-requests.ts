@@ -732,6 +732,15 @@ export async function accessRequestsClosedBy(db: Queryable, jobId: string): Prom
   return result.rows.map((row) => row.id);
 }
 
+/** The export jobs started for these requests (the job rows outlive their archives). */
+export async function exportJobsOfRequests(db: Queryable, requestIds: string[]): Promise<string[]> {
+  if (requestIds.length === 0) return [];
+  const rows = await db.execute<{ id: string }>(sql`
+    select id from jobs
+    where type = 'export' and params->>'requestId' = any(${`{${requestIds.join(',')}}`}::text[])`);
+  return rows.rows.map((row) => row.id);
+}
+
 /** Erases the free-text notes kept with requests about these customers (their data is gone). */
 export async function forgetDeclineNotes(db: Queryable, customerIds: string[]): Promise<number> {
   if (customerIds.length === 0) return 0;

@@ -194,6 +194,7 @@ describe('an access request and its export', () => {
     expect(await t.temporal.workflow.getHandle(request.workflowId).result()).toMatchObject({
       status: 'declined',
     });
+    expect(await exportWorkflowEnded(started.job.id)).toMatchObject({ status: 'completed' });
     const deliver = await t.call('POST', `/v1/privacy-requests/${request.id}/deliver`, {
       body: { method: 'email' },
     });

@@ -12,10 +12,11 @@ import {
 import { Client } from '@temporalio/client';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities';
-import { createDatabase, type Database } from './db/client';
+import { createDatabase } from './db/client';
 import { describeError, describeErrorLine, isError, stackFramesOf } from './db/errors';
 import { foldConversationStatChanges } from './db/queries/reporting';
 import { loadConfig, type Config } from './lib/config';
+import { purgeExpiredPrivacyRecords } from './operations/privacy-retention';
 import { ensureReconcileSchedule } from './lib/job-workflows';
 import { startMetricsListener } from './lib/metrics-listener';
 import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
@@ -105,15 +106,13 @@ const reachable = (host: string) =>
   host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracketed(host);
 
 /**
- * Folds the conversation counters' change log into the daily totals now and
- * then, so reports read few rows. Reports are exact whether it ran or not.
+ * Runs `task` every `everyMs`, one run at a time; a failed run is left to the
+ * next one. `stop` waits for the run under way.
  */
-function startStatFolding(db: Database, everyMs = 10_000): { stop(): Promise<void> } {
+function startPeriodic(task: () => Promise<unknown>, everyMs: number): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() =>
-      foldConversationStatChanges(db).catch(() => undefined /* next round retries */),
-    );
+    running = running.then(() => task().catch(() => undefined /* next round retries */));
   }, everyMs);
   return {
     async stop() {
@@ -201,7 +200,14 @@ export async function startWorker(
       ? {}
       : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
-  const statFolding = startStatFolding(database.db);
+  // Folds the conversation counters' change log into the daily totals now and
+  // then, so reports read few rows. Reports are exact whether it ran or not.
+  const statFolding = startPeriodic(() => foldConversationStatChanges(database.db), 10_000);
+  // Closed privacy requests past their records retention are purged (operations/privacy-retention.ts).
+  const recordsPurge = startPeriodic(
+    () => purgeExpiredPrivacyRecords(database.db, config.privacy.recordsRetentionDays),
+    config.privacy.purgeIntervalMs,
+  );
   const webhooks =
     (options.webhooks ?? true) &&
     startWebhookDispatcher({
@@ -216,6 +222,7 @@ export async function startWorker(
     if (webhooks) await webhooks.stop();
     await searchSync.stop();
     await statFolding.stop();
+    await recordsPurge.stop();
     mailer.close();
     await connection.close();
     await client.close();

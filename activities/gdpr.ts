@@ -1,16 +1,21 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { finishedStatuses, findJob } from '../db/queries/jobs';
 import { findGdprRequest } from '../db/queries/gdpr';
 import {
+  accessRequestsClosedBy,
   completeGdprRequest,
+  exportJobsOfRequests,
   erasureProgressOf,
   markGdprRequestOverdue,
   requestsConcernedBy,
 } from '../operations/gdpr-requests';
 import {
   erasureEndedSignal,
+  exportRequestClosedSignal,
+  gdprRequestDeclinedSignal,
   gdprWorkflowIds,
+  jobWorkflowId,
   type ErasureOutcome,
   type GdprRequestState,
 } from '../workflows/contracts';
@@ -39,16 +44,32 @@ export async function tellGdprRequests(
     status: job.status,
     ...(job.error?.code ? { code: job.error.code } : {}),
   };
+  const tell = async (requestId: string, send: (handle: WorkflowHandle) => Promise<void>) => {
+    try {
+      await send(temporal.workflow.getHandle(gdprWorkflowIds.request(requestId)));
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  };
   for (const requestId of requestIds) {
+    await tell(requestId, (handle) => handle.signal(erasureEndedSignal, ended));
+  }
+  // Access requests the erasure closed (operations/gdpr-requests.ts closeAccessRequestsOf) end too.
+  const closed = await accessRequestsClosedBy(db, jobId);
+  for (const requestId of closed) {
+    await tell(requestId, (handle) => handle.signal(gdprRequestDeclinedSignal));
+  }
+  // Their exports' archives went with the customer; the exports' workflows stop waiting too.
+  for (const exportJobId of await exportJobsOfRequests(db, closed)) {
     try {
       await temporal.workflow
-        .getHandle(gdprWorkflowIds.request(requestId))
-        .signal(erasureEndedSignal, ended);
+        .getHandle(jobWorkflowId('export', exportJobId))
+        .signal(exportRequestClosedSignal);
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
   }
-  return requestIds.length;
+  return requestIds.length + closed.length;
 }
 
 const POLL_MS = 1000;

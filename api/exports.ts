@@ -1,8 +1,9 @@
 /** Starting a customer export from the API: the one entry point every route that starts one calls. */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { JobRow } from '../db/queries/jobs';
-import { createExport, type ExportArchiveRow } from '../operations/exports';
-import { jobWorkflowId } from '../workflows/contracts';
+import { createExport, exportJobsOfRequest, type ExportArchiveRow } from '../operations/exports';
+import { exportRequestClosedSignal, jobWorkflowId } from '../workflows/contracts';
 import { startJobWorkflow } from './jobs';
 import type { AuthUser } from './plugins/auth';
 import { iso } from './views';
@@ -40,6 +41,26 @@ export async function startCustomerExport(
     idempotencyKey,
   });
   return { job: started, archive };
+}
+
+/**
+ * Tells the export workflows of a request that has just closed (its archives
+ * are already deleted in Postgres) to end now rather than at the expiry. A
+ * workflow that has ended is no one to tell.
+ */
+export async function tellExportsRequestClosed(
+  app: FastifyInstance,
+  requestId: string,
+): Promise<void> {
+  for (const jobId of await exportJobsOfRequest(app.db, requestId)) {
+    try {
+      await app.temporal.workflow
+        .getHandle(jobWorkflowId('export', jobId))
+        .signal(exportRequestClosedSignal);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
 }
 
 export const exportView = (app: FastifyInstance, archive: ExportArchiveRow) => ({

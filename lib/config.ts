@@ -37,7 +37,17 @@ export interface Config {
     reminderDays: number[];
   };
   /** Each regulation's clock for privacy requests (docs/privacy-requests.md). */
-  privacy: { regulations: Record<RegulationName, RegulationClock> };
+  privacy: {
+    regulations: Record<RegulationName, RegulationClock>;
+    /**
+     * Days a closed request's records are kept, per regulation, before the
+     * worker purges them (`<REGULATION>_RECORDS_RETENTION_DAYS`; CCPA at least
+     * 730, its 24 months).
+     */
+    recordsRetentionDays: Record<RegulationName, number>;
+    /** How often the worker looks for closed requests past their retention (PRIVACY_PURGE_INTERVAL). */
+    purgeIntervalMs: number;
+  };
   /**
    * The region (ISO 3166-1 alpha-2) a phone number written without a country
    * code is read in, by the API and the worker alike (docs/phones.md).
@@ -336,5 +346,12 @@ function privacyConfig(env: Env): Config['privacy'] {
       uk_gdpr: regulationClock(env, 'UK_GDPR', 30, 60),
       ccpa: regulationClock(env, 'CCPA', 45, 45),
     },
+    recordsRetentionDays: {
+      gdpr: parseInteger(env, 'GDPR_RECORDS_RETENTION_DAYS', 730, { min: 1, max: 3650 }),
+      uk_gdpr: parseInteger(env, 'UK_GDPR_RECORDS_RETENTION_DAYS', 730, { min: 1, max: 3650 }),
+      // CCPA regulations (11 CCR § 7101) require the records for at least 24 months.
+      ccpa: parseInteger(env, 'CCPA_RECORDS_RETENTION_DAYS', 730, { min: 730, max: 3650 }),
+    },
+    purgeIntervalMs: parseDuration(env, 'PRIVACY_PURGE_INTERVAL', 3_600_000),
   };
 }

@@ -12,10 +12,13 @@ import {
 } from '../db/queries/notifications';
 import { findGdprRequest } from '../db/queries/gdpr';
 import type { Queryable } from '../db/client';
+import type { GdprRequestRow } from '../db/queries/gdpr';
+import { exportArchives } from '../db/schema';
+import { eq } from 'drizzle-orm';
 import type { Notice } from '../workflows/contracts';
 import { findSavedSearch } from '../db/queries/saved-searches';
 import { temporalUiLink } from '../lib/temporal';
-import { jobNotice, type NoticeFact, type NoticeLink } from './job-notice';
+import { countsInWords, jobNotice, type NoticeFact, type NoticeLink } from './job-notice';
 
 /** Where a notice's links lead: the API's public address and, for admins, Temporal UI. */
 export interface NoticeLinks {
@@ -40,6 +43,59 @@ export interface RenderedNotice {
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
 
+const regulationNames: Record<GdprRequestRow['regulation'], string> = {
+  gdpr: 'GDPR',
+  uk_gdpr: 'UK GDPR',
+  ccpa: 'CCPA',
+};
+
+/** "(access, UK GDPR)": how a notice tells one privacy request from another. */
+const kindOf = (request: Pick<GdprRequestRow, 'type' | 'regulation'>) =>
+  `(${request.type}, ${regulationNames[request.regulation]})`;
+
+/**
+ * An export made for a privacy request is news for everyone who handles
+ * privacy requests (gdpr.manage), not only for whoever started it: any of
+ * them may deliver it. Undefined for any other job.
+ */
+async function renderRequestExport(
+  db: Queryable,
+  notice: Extract<Notice, { kind: 'job_finished' }>,
+  job: NonNullable<Awaited<ReturnType<typeof findJob>>>,
+  publicUrl: string,
+): Promise<RenderedNotice | undefined> {
+  const requestId = job.type === 'export' ? job.params.requestId : undefined;
+  if (typeof requestId !== 'string') return undefined;
+  const request = await findGdprRequest(db, requestId);
+  if (!request) return undefined;
+  const [archive] = await db
+    .select({ id: exportArchives.id, expiresAt: exportArchives.expiresAt })
+    .from(exportArchives)
+    .where(eq(exportArchives.jobId, job.id));
+  const handlers = await recipientsWithPermission(db, 'gdpr.manage');
+  const starter = job.startedBy ? await recipientsByIds(db, [job.startedBy]) : [];
+  const recipients = [...handlers, ...starter.filter((s) => !handlers.some((h) => h.id === s.id))];
+  const kind = kindOf(request);
+  const ready = notice.status === 'completed' && archive;
+  const counts = countsInWords((job.result?.counts as Record<string, unknown> | undefined) ?? {}) ?? 'none';
+  return {
+    key: `job:${job.id}:${notice.status}`,
+    category: 'gdprDeadlines',
+    recipients,
+    title: ready
+      ? `Export ready for privacy request ${kind}`
+      : `Export for privacy request ${kind} ${notice.status}`,
+    body: ready
+      ? `The export ${archive.id} for privacy request ${request.id} ${kind} is ready to download until ` +
+        `${archive.expiresAt.toISOString()}.\nCounts: ${counts}.\nDue: ${day(request.dueAt)} (${request.dueAt.toISOString()}).`
+      : `The export job ${job.id} for privacy request ${request.id} ${kind} ended ${notice.status}.` +
+        (job.error ? `\nError code: ${job.error.code}.` : ''),
+    link: ready ? `${publicUrl}/v1/exports/${archive.id}` : `${publicUrl}/v1/jobs/${job.id}`,
+    jobId: job.id,
+    gdprRequestId: request.id,
+  };
+}
+
 /** The notice as it will be shown, or undefined when what it is about no longer exists. */
 export async function renderNotice(
   db: Queryable,
@@ -49,7 +105,10 @@ export async function renderNotice(
   const { publicUrl } = links;
   if (notice.kind === 'job_finished') {
     const job = await findJob(db, notice.jobId);
-    if (!job?.startedBy) return undefined;
+    if (!job) return undefined;
+    const requestExport = await renderRequestExport(db, notice, job, publicUrl);
+    if (requestExport) return requestExport;
+    if (!job.startedBy) return undefined;
     const [starter] = await recipientsByIds(db, [job.startedBy]);
     const savedSearchId = job.type === 'bulk_delete' ? job.params.savedSearchId : undefined;
     const saved =
@@ -80,10 +139,11 @@ export async function renderNotice(
   if (!request) return undefined;
   const recipients = await recipientsWithPermission(db, 'gdpr.manage');
   const ref = request.reference ? ` (reference ${request.reference})` : '';
+  const kind = kindOf(request);
   const base = {
     category: 'gdprDeadlines' as const,
     recipients,
-    link: `${publicUrl}/v1/gdpr-requests/${request.id}`,
+    link: `${publicUrl}/v1/privacy-requests/${request.id}`,
     gdprRequestId: request.id,
   };
   const due = `Due: ${day(request.dueAt)} (${request.dueAt.toISOString()}).`;
@@ -92,24 +152,24 @@ export async function renderNotice(
       return {
         ...base,
         key: `gdpr:${request.id}:reminder:${notice.daysBefore}`,
-        title: `GDPR request due in ${notice.daysBefore} day${notice.daysBefore === 1 ? '' : 's'}`,
-        body: `Erasure request ${request.id}${ref} is still ${request.status}.\n${due}\nDays left: ${notice.daysBefore}.`,
+        title: `Privacy request due in ${notice.daysBefore} day${notice.daysBefore === 1 ? '' : 's'} ${kind}`,
+        body: `Privacy request ${request.id} ${kind}${ref} is still ${request.status}.\n${due}\nDays left: ${notice.daysBefore}.`,
         jobId: null,
       };
     case 'gdpr_overdue':
       return {
         ...base,
         key: `gdpr:${request.id}:overdue`,
-        title: 'GDPR request overdue',
-        body: `Erasure request ${request.id}${ref} passed its deadline without being completed or declined.\n${due}\nDays left: 0.`,
+        title: `Privacy request overdue ${kind}`,
+        body: `Privacy request ${request.id} ${kind}${ref} passed its deadline without being completed or declined.\n${due}\nDays left: 0.`,
         jobId: null,
       };
     case 'gdpr_erasure_failed':
       return {
         ...base,
         key: `gdpr:${request.id}:erasure-failed:${notice.jobId}`,
-        title: 'GDPR erasure failed',
-        body: `The erasure job ${notice.jobId} for request ${request.id}${ref} failed; the request stays ${request.status}.\n${due}`,
+        title: `Erasure failed for privacy request ${kind}`,
+        body: `The erasure job ${notice.jobId} for privacy request ${request.id} ${kind}${ref} failed; the request stays ${request.status}.\n${due}`,
         jobId: notice.jobId,
       };
   }

@@ -20,7 +20,7 @@ import { IdentifierIndex, identifierKinds, type IdentifierKind } from '../domain
 import { phoneKey, type PhoneRegion } from '../domain/phones';
 import { DomainError, notFound } from '../lib/errors';
 import { deleteExportsOf } from './exports';
-import { forgetDeclineNotes } from './gdpr-requests';
+import { closeAccessRequestsOf, forgetDeclineNotes } from './gdpr-requests';
 import { executeConfirmed } from './job-steps';
 import { uuidArray } from '../db/sql';
 
@@ -273,6 +273,9 @@ async function eraseCustomers(
   counts.savedSearches = await removeSavedSearchesIdentifying(tx, owned, actor, phoneRegion);
   // Notes the compliance team kept with declined requests about these customers.
   counts.gdprNotes = await forgetDeclineNotes(tx, locked);
+  // Open access requests of these customers can no longer be answered: closed, so no archive is made.
+  // (Not a place data was erased from, so not counted: the audit log names each one.)
+  await closeAccessRequestsOf(tx, locked, actor);
   // Export archives of these customers (and of customers merged into them): before the redirects go.
   const archives = await deleteExportsOf(tx, locked);
   for (const [id, record] of Object.entries(countsByObject))

@@ -1,9 +1,9 @@
 /**
  * Customer exports (access requests, GDPR Art. 15/20): one ZIP archive of
  * everything Custodian holds about one customer, built by the export job's
- * activity and stored in Postgres in ~1 MiB chunks, so the expiry, an erasure
- * of the customer and nothing else decide how long it lives. The workflow
- * sees the archive's ID and counts only.
+ * activity and stored in Postgres in ~1 MiB chunks, so the expiry, the close
+ * of its privacy request, an erasure of the customer and nothing else decide
+ * how long it lives. The workflow sees the archive's ID and counts only.
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { createHash, randomUUID } from 'node:crypto';
@@ -31,9 +31,14 @@ const discarded = (archiveId: string) =>
   new DomainError(
     'conflict',
     'EXPORT_DISCARDED',
-    'The export archive was deleted while it was being built (its customer was erased).',
+    'The export archive was deleted while it was being built (its customer was erased, or its request closed).',
     { exportId: archiveId },
   );
+
+/** SQL: the archive answers no request, or one still being worked on. */
+const requestStillOpen = sql<boolean>`(${exportArchives.requestId} is null or exists (
+  select 1 from gdpr_requests r
+  where r.id = ${exportArchives.requestId} and r.status in ('open', 'overdue')))`;
 
 export interface CreateExport {
   customerId: string;
@@ -60,10 +65,21 @@ export async function createExport(
   if (!customer) throw notFound('Customer', customerId);
   if (requestId) {
     const [request] = await db
-      .select({ customerId: gdprRequests.customerId })
+      .select({ customerId: gdprRequests.customerId, status: gdprRequests.status })
       .from(gdprRequests)
       .where(eq(gdprRequests.id, requestId));
     if (!request) throw notFound('GDPR request', requestId);
+    // Its archive would be deleted at once: a closed request keeps no copy of the data.
+    if (request.status !== 'open' && request.status !== 'overdue')
+      throw new DomainError(
+        'conflict',
+        'REQUEST_CLOSED',
+        `The request is already ${request.status}.`,
+        {
+          gdprRequestId: requestId,
+          requestStatus: request.status,
+        },
+      );
     if (request.customerId !== customerId)
       throw new DomainError(
         'unprocessable',
@@ -133,10 +149,15 @@ export async function startExportBuild(
   db: Database,
   jobId: string,
 ): Promise<{ archiveId: string; expiresAt: string }> {
-  const archive = await archiveOfJob(db, jobId);
+  const [archive] = await db
+    .select({ row: exportArchives, open: requestStillOpen })
+    .from(exportArchives)
+    .where(eq(exportArchives.jobId, jobId));
   if (!archive) throw discarded(jobId);
+  // Its request closed between the export's start and this step: nothing is built.
+  if (!archive.open || archive.row.status === 'expired') throw discarded(archive.row.id);
   await transitionJob(db, jobId, ['pending'], 'running');
-  return { archiveId: archive.id, expiresAt: archive.expiresAt.toISOString() };
+  return { archiveId: archive.row.id, expiresAt: archive.row.expiresAt.toISOString() };
 }
 
 /** Collects the archive's bytes into chunks of CHUNK_SIZE and stores each as it fills. */
@@ -223,6 +244,8 @@ async function buildExportArchiveNow(
       const archive = await findExport(db, archiveId);
       if (!archive) throw discarded(archiveId);
       if (archive.status === 'ready') return { counts: archive.counts, size: archive.size ?? 0 };
+      // Deleted by its request's close before this attempt began.
+      if (archive.status === 'expired') throw discarded(archiveId);
       if (archive.status !== 'building')
         throw new DomainError(
           'conflict',
@@ -290,7 +313,14 @@ async function buildExportArchiveNow(
           sha256: store.digest(),
           readyAt: sql`now()`,
         })
-        .where(and(eq(exportArchives.id, archiveId), eq(exportArchives.status, 'building')))
+        .where(
+          and(
+            eq(exportArchives.id, archiveId),
+            eq(exportArchives.status, 'building'),
+            // A request closed while this was built: its close deleted what there was.
+            requestStillOpen,
+          ),
+        )
         .returning({ id: exportArchives.id });
       if (!ready) throw discarded(archiveId);
       return { counts, size: store.size };
@@ -431,9 +461,79 @@ export async function discardExportArchive(
         status,
         ...(status === 'expired' ? { expiresAt: sql`least(expires_at, now())` } : {}),
       })
-      .where(eq(exportArchives.id, archiveId));
+      // A build that failed because its request closed stays `expired`, as the close left it.
+      .where(
+        and(
+          eq(exportArchives.id, archiveId),
+          status === 'failed' ? sql`${exportArchives.status} <> 'expired'` : sql`true`,
+        ),
+      );
     return { chunks: gone.length };
   });
+}
+
+/**
+ * Part of closing a privacy request (delivered, declined), in its
+ * transaction: deletes the bytes of every archive made for it and marks each
+ * `expired` now, so a download answers 410 EXPORT_EXPIRED. An archive still
+ * being built ends EXPORT_DISCARDED (its last step sees the request closed).
+ * Returns the export jobs whose workflows are to be told (they wait for the
+ * expiry otherwise).
+ */
+export async function closeExportsOfRequest(tx: Queryable, requestId: string): Promise<string[]> {
+  const closed = await tx
+    .update(exportArchives)
+    .set({ status: 'expired', expiresAt: sql`least(${exportArchives.expiresAt}, now())` })
+    .where(eq(exportArchives.requestId, requestId))
+    .returning({ id: exportArchives.id, jobId: exportArchives.jobId });
+  if (closed.length > 0) {
+    await tx.execute(
+      sql`delete from export_archive_chunks where archive_id = any(${uuidArray(closed.map((a) => a.id))})`,
+    );
+  }
+  return closed.map((archive) => archive.jobId);
+}
+
+/** The export jobs made for a request (their workflows learn of its close by signal). */
+export async function exportJobsOfRequest(db: Queryable, requestId: string): Promise<string[]> {
+  const rows = await db
+    .select({ jobId: exportArchives.jobId })
+    .from(exportArchives)
+    .where(eq(exportArchives.requestId, requestId));
+  return rows.map((row) => row.jobId);
+}
+
+/**
+ * 409 EXPORT_REQUIRED unless the request has an archive that can be
+ * downloaded now (ready, not past its expiry): an access request is
+ * delivered from its export.
+ */
+export async function assertReadyExportOf(tx: Queryable, requestId: string): Promise<void> {
+  const [ready] = await tx
+    .select({ id: exportArchives.id })
+    .from(exportArchives)
+    .where(
+      and(
+        eq(exportArchives.requestId, requestId),
+        eq(exportArchives.status, 'ready'),
+        sql`${exportArchives.expiresAt} > now()`,
+      ),
+    )
+    .limit(1);
+  if (ready) return;
+  const [building] = await tx
+    .select({ id: exportArchives.id })
+    .from(exportArchives)
+    .where(and(eq(exportArchives.requestId, requestId), eq(exportArchives.status, 'building')))
+    .limit(1);
+  throw new DomainError(
+    'conflict',
+    'EXPORT_REQUIRED',
+    building
+      ? `The export ${building.id} of this request is still being built; deliver once it is ready.`
+      : 'This access request has no export ready to deliver; start one with POST …/{id}/export.',
+    { gdprRequestId: requestId, ...(building ? { exportId: building.id } : {}) },
+  );
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type privacyRequestTypes,
 } from '../db/schema';
 import { completedOnTime, dueAtOf } from '../domain/gdpr';
+import { closeExportsOfRequest } from './exports';
 import { DomainError, notFound } from '../lib/errors';
 
 export type GdprDeclineReason = (typeof gdprDeclineReasons)[number];
@@ -354,7 +355,7 @@ export async function openErasureJobsOf(db: Queryable, id: string): Promise<JobA
   return [...unique.values()];
 }
 
-/** Closes a pending request as declined, with the reason and the team's note. */
+/** Closes a pending request as declined, with the reason and the team's note; its export archives are deleted. */
 export async function declineGdprRequest(
   db: Queryable,
   id: string,
@@ -380,17 +381,23 @@ export async function declineGdprRequest(
         declineReason: decision.reason,
         declineNote: decision.note,
         declinedBy: decision.userId,
+        closedAt: sql`now()`,
         updatedAt: sql`now()`,
       })
       .where(eq(gdprRequests.id, id))
       .returning();
+    const exports = await closeExportsOfRequest(tx, id);
     await audit(tx, [
       {
         actorUserId: decision.userId,
         action: 'gdpr_request.declined',
         objectType: 'gdpr_request',
         objectId: id,
-        details: { customerId: row.customerId, reason: decision.reason },
+        details: {
+          customerId: row.customerId,
+          reason: decision.reason,
+          ...(exports.length > 0 ? { exportsDeleted: exports.length } : {}),
+        },
       },
     ]);
     return updated!;
@@ -673,6 +680,67 @@ export async function markGdprRequestOverdue(
   return rows.length > 0;
 }
 
+/**
+ * Part of a customer erasure, in its transaction: closes the open access
+ * requests of these customers (and of customers merged into them) as
+ * declined with the reason `customer_erased` — what they asked a copy of no
+ * longer exists, and no archive of it may be made. Runs before the erasure
+ * deletes the archives and the merge redirects. The requests' workflows are
+ * told when the erasure job ends (activities/gdpr.ts). Returns their IDs.
+ */
+export async function closeAccessRequestsOf(
+  tx: Queryable,
+  customerIds: string[],
+  actor: { userId: string | null; jobId: string | null },
+): Promise<string[]> {
+  if (customerIds.length === 0) return [];
+  const closed = await tx.execute<{ id: string; customer_id: string }>(sql`
+    update gdpr_requests r
+    set status = 'declined', decline_reason = 'customer_erased', declined_by = ${actor.userId}::uuid,
+        paused_at = null, pause_reason = null, closed_at = now(), updated_at = now()
+    where r.type = 'access' and r.status in ('open', 'overdue')
+      and (r.customer_id = any(${uuidArray(customerIds)})
+        or r.customer_id in (select source_customer_id from merge_redirects
+                             where target_customer_id = any(${uuidArray(customerIds)})))
+    returning r.id, r.customer_id`);
+  if (closed.rows.length > 0) {
+    await audit(
+      tx,
+      closed.rows.map((row) => ({
+        actorUserId: actor.userId,
+        action: 'gdpr_request.declined',
+        objectType: 'gdpr_request',
+        objectId: row.id,
+        jobId: actor.jobId,
+        details: { customerId: row.customer_id, reason: 'customer_erased' },
+      })),
+    );
+  }
+  return closed.rows.map((row) => row.id);
+}
+
+/**
+ * The access requests an erasure job closed (declined as `customer_erased`
+ * for a customer it erased), whose workflows it tells when it ends.
+ */
+export async function accessRequestsClosedBy(db: Queryable, jobId: string): Promise<string[]> {
+  // The job's own audit entries name them (audit_log_job_idx).
+  const result = await db.execute<{ id: string }>(sql`
+    select distinct a.object_id as id from audit_log a
+    where a.job_id = ${jobId} and a.action = 'gdpr_request.declined'
+      and a.object_type = 'gdpr_request' and a.details->>'reason' = 'customer_erased'`);
+  return result.rows.map((row) => row.id);
+}
+
+/** The export jobs started for these requests (the job rows outlive their archives). */
+export async function exportJobsOfRequests(db: Queryable, requestIds: string[]): Promise<string[]> {
+  if (requestIds.length === 0) return [];
+  const rows = await db.execute<{ id: string }>(sql`
+    select id from jobs
+    where type = 'export' and params->>'requestId' = any(${`{${requestIds.join(',')}}`}::text[])`);
+  return rows.rows.map((row) => row.id);
+}
+
 /** Erases the free-text notes kept with requests about these customers (their data is gone). */
 export async function forgetDeclineNotes(db: Queryable, customerIds: string[]): Promise<number> {
   if (customerIds.length === 0) return 0;
@@ -724,6 +792,7 @@ export async function completeGdprRequest(
       .set({
         status: 'completed',
         completedAt: at,
+        closedAt: at,
         erasureJobId: erasedBy,
         completionRecord: {
           jobId: erasedBy,

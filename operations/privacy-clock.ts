@@ -20,6 +20,7 @@ import {
 import { latestDueAtOf, pausedDaysBetween } from '../domain/gdpr';
 import type { RegulationClock } from '../lib/config';
 import { DomainError } from '../lib/errors';
+import { assertReadyExportOf, closeExportsOfRequest } from './exports';
 import { assertRequestType, closedError, isPending, lockRequest } from './gdpr-requests';
 
 export type PauseReason = (typeof privacyPauseReasons)[number];
@@ -215,8 +216,10 @@ export async function resumeRequest(
 /**
  * Completes an access request: records how and when its copy reached the
  * person (409 WRONG_REQUEST_TYPE for an erasure request, REQUEST_CLOSED once
- * closed). Allowed while the clock is stopped or overdue: delivering late is
- * still delivering.
+ * closed, EXPORT_REQUIRED without an export ready to download). Allowed while
+ * the clock is stopped or overdue: delivering late is still delivering. The
+ * request's archives are deleted in the same transaction: once the person has
+ * their copy, Custodian keeps none.
  */
 export async function deliverRequest(
   db: Queryable,
@@ -227,11 +230,13 @@ export async function deliverRequest(
     const row = await lockRequest(tx, id);
     if (!isPending(row)) throw closedError(row);
     assertRequestType(row, 'access');
+    await assertReadyExportOf(tx, id);
     const [updated] = await tx
       .update(gdprRequests)
       .set({
         status: 'completed',
         completedAt: delivery.now,
+        closedAt: delivery.now,
         pausedAt: null,
         pauseReason: null,
         deliveryMethod: delivery.method,
@@ -241,6 +246,7 @@ export async function deliverRequest(
       })
       .where(eq(gdprRequests.id, id))
       .returning();
+    const exports = await closeExportsOfRequest(tx, id);
     await audit(tx, [
       {
         actorUserId: delivery.userId,
@@ -251,6 +257,7 @@ export async function deliverRequest(
           customerId: row.customerId,
           method: delivery.method,
           onTime: delivery.now.getTime() <= row.dueAt.getTime(),
+          exportsDeleted: exports.length,
         },
       },
     ]);

@@ -25,7 +25,8 @@
  *   Schedule triggered for its job;
  * - attribute clearing: a definition removed with ?clearValues=true;
  * - export: a customer exported with a 2-second EXPORT_TTL, recorded once its timer deleted it.
- * - a moved clock: an access request paused, resumed, extended and delivered.
+ * - a moved clock: an access request paused, resumed, extended, exported and delivered;
+ *   the delivery ends its export's workflow (export-request-closed).
  */
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
@@ -84,9 +85,10 @@ async function main() {
   await withThrowawayApp(
     'record',
     async ({ app, config, db, headers }) => {
-      // Same services and worker; only what the API puts into a job differs.
+      // Same services and worker; only what the API puts into a job differs. Its exports
+      // last an hour: an access request's export must still be there to be delivered.
       const strict = await buildApp({
-        config: { ...config, confirmTtlMs: 1000, mergeItemLimit: 1 },
+        config: { ...config, confirmTtlMs: 1000, mergeItemLimit: 1, exportTtlMs: 3_600_000 },
         logger: false,
       });
       try {
@@ -452,9 +454,19 @@ async function main() {
           reason: 'Recorded',
           dueAt: new Date(Date.parse(resumed.dueAt as string) + 10 * DAY_MS).toISOString(),
         });
+        // Delivered from its export, which the delivery deletes: its workflow ends by signal.
+        const accessExport = await call(
+          'POST',
+          `/v1/privacy-requests/${access.id}/export`,
+          {},
+          { via: strict, expect: [202] },
+        );
+        await jobEnded(accessExport.job.id, 'completed');
         await call('POST', `/v1/privacy-requests/${access.id}/deliver`, { method: 'portal' });
         await app.temporal.workflow.getHandle(access.workflowId).result();
         record('privacy-request-clock-moved', access.workflowId);
+        await app.temporal.workflow.getHandle(accessExport.job.workflowId).result();
+        record('export-request-closed', accessExport.job.workflowId);
 
         // Cancelled: the selected customers are held by another transaction, so the job
         // keeps finding them busy (each for a few tries); it is cancelled meanwhile, then

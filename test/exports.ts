@@ -1,5 +1,9 @@
 /** Reading export archives in tests: a small ZIP reader (central directory + inflateRaw). */
+import { randomUUID } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import type { Database } from '../db/client';
+import { createJob } from '../db/queries/jobs';
+import { exportArchives } from '../db/schema';
 
 /** Every entry of a ZIP archive, by name, inflated. */
 export function unzip(archive: Buffer): Map<string, string> {
@@ -56,4 +60,37 @@ export function parseCsv(text: string): string[][] {
   }
   if (field !== '' || row.length > 0) rows.push([...row, field]);
   return rows;
+}
+
+/**
+ * A ready export archive of a request, written straight into Postgres (a job
+ * row and an archive row, no workflow): for tests about delivering a request
+ * whose clock runs on a time-skipping server, where a real export's expiry
+ * would be long past in workflow time.
+ */
+export async function readyArchiveFixture(
+  db: Database,
+  request: { id: string; customerId: string },
+  userId: string,
+): Promise<string> {
+  const jobId = randomUUID();
+  await createJob(db, {
+    id: jobId,
+    type: 'export',
+    startedBy: userId,
+    params: { customerId: request.customerId, requestId: request.id },
+    workflowId: `export-${jobId}`,
+  });
+  const [archive] = await db
+    .insert(exportArchives)
+    .values({
+      customerId: request.customerId,
+      requestId: request.id,
+      jobId,
+      status: 'ready',
+      size: 0,
+      expiresAt: new Date(Date.now() + 86_400_000),
+    })
+    .returning({ id: exportArchives.id });
+  return archive!.id;
 }

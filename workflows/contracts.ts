@@ -307,3 +307,10 @@ export interface ExportCustomerInput extends JobInput {
   /** Rows per keyset page while building; the default suits production, tests make it small. */
   pageSize?: number;
 }
+
+/**
+ * The export's privacy request closed (delivered or declined): its archive
+ * was deleted in the close's transaction, and the workflow ends now instead
+ * of waiting for the expiry.
+ */
+export const exportRequestClosedSignal = defineSignal('exportRequestClosed');

@@ -1,13 +1,21 @@
 import {
   CancellationScope,
+  condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
+  setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { searchAttributes, type ExportCustomerInput, type JobOutcome } from './contracts';
+import {
+  exportRequestClosedSignal,
+  searchAttributes,
+  type ExportCustomerInput,
+  type JobOutcome,
+} from './contracts';
 import { failureOf } from './refusals';
 import { notifyStarter, retries, settleJob } from './steps';
 
@@ -30,14 +38,31 @@ const { discardExportArchive: discardUntilDone } = proxyActivities<Activities>({
 });
 
 /**
+ * Since this patch the workflow ends when its privacy request closes: the
+ * exportRequestClosed signal wakes the wait for the expiry (the close has
+ * already deleted the archive in Postgres), and an export whose request
+ * closed while it was built tells no one it is ready. Histories recorded
+ * before it sleep until the expiry.
+ */
+const REQUEST_CLOSED_PATCH = 'export-request-closed';
+
+/**
  * Exports everything held about one customer into an archive stored in
- * Postgres, tells the starter it is ready, then keeps it until its expiry
- * (a durable timer) and deletes it. The workflow sees the archive's ID, its
- * expiry and counts, never its content. Cancelling the workflow deletes the
- * archive at once.
+ * Postgres, says it is ready (to every handler of privacy requests when it
+ * answers one, else to its starter), then keeps it until its expiry
+ * (a durable timer) or until its privacy request closes, and deletes it. The
+ * workflow sees the archive's ID, its expiry and counts, never its content.
+ * Cancelling the workflow deletes the archive at once.
  */
 export async function exportCustomerWorkflow(input: ExportCustomerInput): Promise<JobOutcome> {
   const { jobId } = input;
+  const followsClose = patched(REQUEST_CLOSED_PATCH);
+  let requestClosed = false;
+  if (followsClose) {
+    setHandler(exportRequestClosedSignal, () => {
+      requestClosed = true;
+    });
+  }
   const status = (value: string) =>
     upsertSearchAttributes([{ key: searchAttributes.jobStatus, value }]);
   let archive: { archiveId: string; expiresAt: string } | undefined;
@@ -75,16 +100,22 @@ export async function exportCustomerWorkflow(input: ExportCustomerInput): Promis
     await notifyStarter(input, 'failed', { always: true });
     return { status: 'failed', code: failure.code };
   }
-  await notifyStarter(input, 'completed', { always: true });
+  if (!requestClosed) await notifyStarter(input, 'completed', { always: true });
   try {
     const wait = Date.parse(archive.expiresAt) - Date.now();
-    if (wait > 0) await sleep(wait);
+    if (followsClose) {
+      if (wait > 0) await condition(() => requestClosed, wait);
+    } else if (wait > 0) await sleep(wait);
   } catch (error) {
     // A cancel from Temporal UI deletes the archive now instead of at its expiry.
     if (!isCancellation(error)) throw error;
   }
   const { archiveId } = archive;
   await CancellationScope.nonCancellable(() => discardUntilDone(archiveId, 'expired'));
-  setCurrentDetails(`Export ${archiveId} expired and deleted`);
+  setCurrentDetails(
+    requestClosed
+      ? `Export ${archiveId} deleted: its request closed`
+      : `Export ${archiveId} expired and deleted`,
+  );
   return { status: 'completed', counts };
 }

@@ -26,7 +26,8 @@ const exports: FastifyPluginAsyncTypebox = async (app) => {
           'Starts an export job (workflow `export-<jobId>`) that writes one ZIP archive of the ' +
           "customer's profile, attributes, contact points, conversations and messages, KObjects, events, " +
           'merged customer IDs, privacy requests and audit entries (docs/exports.md). 202 with the job and ' +
-          'the archive; the archive is downloadable until `expiresAt` (EXPORT_TTL, 7 days by default).',
+          'the archive; the archive is downloadable until `expiresAt` (EXPORT_TTL, 7 days by default), or ' +
+          'until its request (`requestId`) is delivered or declined. 409 REQUEST_CLOSED for a closed request.',
         params: IdParams,
         body: Type.Optional(StartExportBody),
         headers: IdempotencyHeaders,
@@ -102,7 +103,8 @@ const exports: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Download an export archive (ZIP)',
         description:
           'Streams the archive (application/zip). 409 EXPORT_NOT_READY while it is being built, ' +
-          '410 EXPORT_EXPIRED after its expiry. Every download is an audit entry (`export.downloaded`).',
+          '410 EXPORT_EXPIRED after its expiry or once its request was delivered or declined. Every ' +
+          'download is an audit entry (`export.downloaded`).',
         params: IdParams,
         response: {
           200: Type.Unsafe<string>({

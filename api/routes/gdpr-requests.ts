@@ -35,6 +35,7 @@ import {
   gdprRequestView,
   signalGdprWorkflow,
 } from '../gdpr';
+import { tellExportsRequestClosed } from '../exports';
 import { jobView, pollUntil, replyTells, startJobWorkflow } from '../jobs';
 import { can, currentUser } from '../plugins/auth';
 import {
@@ -279,6 +280,7 @@ const privacyRequestRoutes =
           summary: 'Close a request as declined: the right to erasure does not apply',
           description:
             'The note is free text kept with the request, and erased if the customer is erased later. ' +
+            "The request's export archives are deleted (410 EXPORT_EXPIRED). " +
             '409 REQUEST_CLOSED when the request is already completed or declined; 409 ERASURE_RUNNING while ' +
             'its erasure job runs (not when its workflow has ended without settling it, e.g. terminated in Temporal UI).',
           params: IdParams,
@@ -303,6 +305,7 @@ const privacyRequestRoutes =
         );
         await abandoned.settleFound();
         await signalGdprWorkflow(app, row, user.id, { name: 'gdprRequestDeclined' });
+        await tellExportsRequestClosed(app, row.id);
         return gdprRequestView(app, row);
       },
     );
@@ -385,8 +388,10 @@ const privacyRequestRoutes =
           summary:
             "Complete an access request: record how and when the person's copy was delivered",
           description:
-            'The sending itself happens outside Custodian. 409 WRONG_REQUEST_TYPE for an erasure request ' +
-            '(those complete through `erase`); 409 REQUEST_CLOSED once completed or declined. The note is free ' +
+            'The sending itself happens outside Custodian. 409 EXPORT_REQUIRED unless the request has an export ' +
+            'ready to download (`POST …/{id}/export`); 409 WRONG_REQUEST_TYPE for an erasure request ' +
+            "(those complete through `erase`); 409 REQUEST_CLOSED once completed or declined. The request's " +
+            'archives are deleted as it completes (their download answers 410 EXPORT_EXPIRED). The note is free ' +
             'text kept with the request and erased with the customer.',
           params: IdParams,
           body: Type.Object(
@@ -408,6 +413,7 @@ const privacyRequestRoutes =
           now: new Date(),
         });
         await signalGdprWorkflow(app, row, user.id, { name: 'privacyRequestDelivered' });
+        await tellExportsRequestClosed(app, row.id);
         return gdprRequestView(app, row);
       },
     );

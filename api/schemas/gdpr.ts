@@ -7,6 +7,7 @@ import {
   privacyPauseReasons,
   privacyRegulations,
   privacyRequestTypes,
+  systemDeclineReasons,
 } from '../../db/schema';
 import { Nullable, OneOf, Timestamp, Uuid } from './common';
 import { Job } from './jobs';
@@ -68,7 +69,11 @@ export const GdprRequest = Type.Object({
   ),
   decline: Nullable(
     Type.Object({
-      reason: Type.String({ description: gdprDeclineReasons.join(' | ') }),
+      reason: Type.String({
+        description:
+          [...gdprDeclineReasons, ...systemDeclineReasons].join(' | ') +
+          ' (`customer_erased`: an access request closed by an erasure of its customer)',
+      }),
       note: Nullable(
         Type.String({ description: 'Erased together with the customer, should that happen.' }),
       ),

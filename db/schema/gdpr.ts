@@ -15,7 +15,13 @@ import { jobs } from './jobs';
 import { users } from './users';
 
 export const gdprRequestStatuses = ['open', 'overdue', 'completed', 'declined'] as const;
+/** Why a person's request is refused; a user picks one when declining. */
 export const gdprDeclineReasons = ['legal_hold', 'contract', 'legal_claims', 'other'] as const;
+/**
+ * Set by Custodian, never picked: an open access request closed because its
+ * customer was erased, so no copy of the erased data can be made or kept.
+ */
+export const systemDeclineReasons = ['customer_erased'] as const;
 
 /** What the person asked for: to be erased, or for a copy of their data (Art. 15 / 20, CCPA right to know). */
 export const privacyRequestTypes = ['erasure', 'access'] as const;
@@ -37,7 +43,10 @@ export const privacyDeliveryMethod = pgEnum('privacy_delivery_method', privacyDe
 export const privacyClockKind = pgEnum('privacy_clock_kind', privacyClockKinds);
 
 export const gdprRequestState = pgEnum('gdpr_request_state', gdprRequestStatuses);
-export const gdprDeclineReason = pgEnum('gdpr_decline_reason', gdprDeclineReasons);
+export const gdprDeclineReason = pgEnum('gdpr_decline_reason', [
+  ...gdprDeclineReasons,
+  ...systemDeclineReasons,
+]);
 
 /** One place the erasure removed data from, and how much. */
 export interface ErasedPlace {
@@ -89,6 +98,12 @@ export const gdprRequests = pgTable(
     declineNote: text('decline_note'),
     declinedBy: uuid('declined_by').references(() => users.id, { onDelete: 'set null' }),
     completedAt: timestamptz('completed_at'),
+    /**
+     * When it was completed or declined: its records are purged at this +
+     * the regulation's records retention (operations/privacy-retention.ts).
+     * Backfilled from `completedAt` / `updatedAt` for requests closed before.
+     */
+    closedAt: timestamptz('closed_at'),
     /** How an access request's copy was delivered (the time is `completedAt`). */
     deliveryMethod: privacyDeliveryMethod('delivery_method'),
     /** Free text; erased together with the customer's data. */
@@ -105,6 +120,9 @@ export const gdprRequests = pgTable(
     index('gdpr_requests_received_idx').on(t.receivedAt),
     uniqueIndex('gdpr_requests_idempotency_key').on(t.requestedBy, t.idempotencyKey),
     index('gdpr_requests_type_regulation_idx').on(t.type, t.regulation),
+    index('gdpr_requests_closed_idx')
+      .on(t.regulation, t.closedAt)
+      .where(sql`${t.closedAt} is not null`),
     // At most one request of each type per customer is being worked on at a time.
     uniqueIndex('gdpr_requests_one_open_per_customer_type')
       .on(t.customerId, t.type)

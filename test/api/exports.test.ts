@@ -276,7 +276,8 @@ describe('customer exports', () => {
         .where(eq(notifications.jobId, started.job.id));
       return rows.length > 0 ? rows : undefined;
     });
-    expect(told[0]!.title).toBe('Your export job completed');
+    // An export for a request is news for every handler of privacy requests.
+    expect(told[0]!.title).toBe('Export ready for privacy request (erasure, GDPR)');
     expect(told[0]!.body).not.toContain(word);
 
     // No personal data in Temporal.

@@ -47,6 +47,16 @@ const act = (id: string, action: string, body: Record<string, unknown> = {}, key
   t.call('POST', `/v1/privacy-requests/${id}/${action}`, { body, ...(key ? { key } : {}) });
 const detail = async (id: string) =>
   (await t.call('GET', `/v1/privacy-requests/${id}`)).json<Detail>();
+/** Exports the request's customer and waits until the archive is ready: what delivery needs. */
+async function exportReady(id: string) {
+  const exported = await act(id, 'export');
+  expect(exported.statusCode, exported.body).toBe(202);
+  const exportJob = exported.json<{ job: { id: string } }>().job;
+  await eventually(async () => {
+    const job = (await t.call('GET', `/v1/jobs/${exportJob.id}`)).json<{ status: string }>();
+    return job.status === 'completed' ? job : undefined;
+  }, 60_000);
+}
 const plus = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY).toISOString();
 
 describe('privacy requests', () => {
@@ -138,6 +148,10 @@ describe('privacy requests', () => {
     expect(deleting).toEqual([]);
     expect((await detail(access.id)).status).toBe('open');
 
+    // Delivered from its export: none yet is a refusal, one ready is a delivery.
+    const early = await act(access.id, 'deliver', { method: 'email' });
+    expect(problemOf(early)).toMatchObject({ status: 409, code: 'EXPORT_REQUIRED' });
+    await exportReady(access.id);
     const delivered = await act(access.id, 'deliver', { method: 'email', note: 'Sent by DPO' });
     expect(delivered.statusCode).toBe(200);
     expect(delivered.json<Request>()).toMatchObject({
@@ -333,6 +347,7 @@ describe('privacy requests', () => {
         : undefined;
     }, 10_000);
     // Dozens of deliveries at once: one records how, the others find the request closed.
+    await exportReady(request.id);
     const deliveries = await Promise.all(
       (['email', 'portal', 'post', 'other'] as const).flatMap((method) =>
         Array.from({ length: N / 4 }, () => act(request.id, 'deliver', { method })),

@@ -124,7 +124,7 @@ describe('a GDPR request workflow across its 30-day deadline', () => {
       const found = (await inboxOf(officer.email)).filter((m) => m.text.includes(request.id));
       return found.length > 0 ? found : undefined;
     });
-    expect(mail!.subject).toBe('[Custodian] GDPR request due in 7 days');
+    expect(mail!.subject).toBe('[Custodian] Privacy request due in 7 days (erasure, GDPR)');
     expect(mail!.text).toContain(reference);
     expect(mail!.text).toContain(`Due: ${request.dueAt.slice(0, 10)}`);
     expect(mail!.text).toContain('Days left: 7');

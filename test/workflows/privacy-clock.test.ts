@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findGdprRequest } from '../../db/queries/gdpr';
 import { notifications } from '../../db/schema';
 import { temporalTestServer } from '../../stack/binaries';
+import { readyArchiveFixture } from '../exports';
 import {
   eventually,
   startTestApp,
@@ -47,6 +48,7 @@ afterAll(async () => {
 
 interface Request {
   id: string;
+  customerId: string;
   type: string;
   regulation: string;
   dueAt: string;
@@ -180,6 +182,8 @@ describe('an access request whose clock is extended, paused and resumed', () => 
       extendedTo,
     ]);
 
+    // Delivery needs a ready export; a real one's expiry would be long past in workflow time.
+    await readyArchiveFixture(t.db, created, t.adminId);
     const delivered = await t.call('POST', `/v1/privacy-requests/${created.id}/deliver`, {
       body: { method: 'portal' },
     });

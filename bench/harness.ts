@@ -21,6 +21,8 @@ export interface Harness {
   db: Database;
   /** `Authorization` for the seeded admin. */
   headers: { authorization: string };
+  /** The services' addresses and the settings given, for processes the benchmark starts. */
+  env: Record<string, string>;
 }
 
 export async function withThrowawayApp<T>(
@@ -49,6 +51,7 @@ export async function withThrowawayApp<T>(
         config,
         db: database.db,
         headers: { authorization: `Bearer ${key}` },
+        env: { ...stack.env, ...env },
       });
     } finally {
       await app.close();

@@ -139,6 +139,7 @@ describe('the production compose file', () => {
     expect(custodianDb).toBe('custodian');
     expect([env.DBNAME, env.VISIBILITY_DBNAME]).toEqual(['temporal', 'temporal_visibility']);
     expect(env.POSTGRES_USER).not.toBe('custodian');
+    expect(env.NUM_HISTORY_SHARDS).toBe('${TEMPORAL_HISTORY_SHARDS:-512}');
     const init = readFileSync(path.join(deployDir, 'postgres/create-databases.sh'), 'utf8');
     for (const database of ['custodian', 'temporal', 'temporal_visibility']) {
       expect(init).toContain(`CREATE DATABASE ${database} OWNER`);

@@ -43,7 +43,16 @@ async function registeredIn(namespace: string): Promise<string[]> {
 describe('the setup job (npm run setup)', () => {
   it('registers a missing namespace and every search attribute, and can run again', async () => {
     const namespace = `setup-${randomUUID()}`;
-    const first = await runScript('scripts/setup.ts', { TEMPORAL_NAMESPACE: namespace });
+    // As deploy/compose.yaml passes it: the password apart from DATABASE_URL, in PGPASSWORD.
+    const url = new URL(inject('serviceEnv').DATABASE_URL!);
+    const password = decodeURIComponent(url.password);
+    url.password = '';
+    expect(password).not.toBe('');
+    const first = await runScript('scripts/setup.ts', {
+      TEMPORAL_NAMESPACE: namespace,
+      DATABASE_URL: url.toString(),
+      PGPASSWORD: password,
+    });
     expect(first.code, first.output).toBe(0);
     expect(first.output).toContain(`namespace "${namespace}" registered`);
     expect(first.output).toContain('migrations applied');

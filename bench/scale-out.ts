@@ -12,30 +12,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client';
-import { uuidArray } from '../db/sql';
 import { projectRoot } from '../stack';
-import { mergeOnce, withThrowawayApp, type Harness } from './harness';
+import { mergeOnce, seedMergePair, withThrowawayApp, type Harness } from './harness';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 30);
 const CONCURRENCY = 10;
 const CLOCK_TICKS_PER_SECOND = 100;
-
-async function seedPair(db: Database, klassId: string): Promise<[string, string]> {
-  const ids: [string, string] = [randomUUID(), randomUUID()];
-  await db.execute(sql`
-    insert into customers (id, name)
-    select id, 'Bench ' || left(id::text, 8) from unnest(${uuidArray(ids)}) id`);
-  await db.execute(sql`
-    insert into conversations (customer_id, channel, subject)
-    select c, 'chat', 'Bench conversation ' || n
-    from unnest(${uuidArray(ids)}) c, generate_series(1, 3) n`);
-  await db.execute(sql`
-    insert into kobjects (customer_id, klass_id, title)
-    select c, ${klassId}::uuid, 'Bench order ' || n
-    from unnest(${uuidArray(ids)}) c, generate_series(1, 2) n`);
-  return ids;
-}
 
 /** A `worker.ts` process on the benchmark's services; resolves once it polls. */
 function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
@@ -90,7 +72,7 @@ async function run(
   jobs: number,
 ): Promise<Run> {
   const pairs: [string, string][] = [];
-  for (let i = 0; i < jobs; i++) pairs.push(await seedPair(harness.db, klassId));
+  for (let i = 0; i < jobs; i++) pairs.push(await seedMergePair(harness.db, klassId));
   const workerCpu0 = workers.map((worker) => cpuSecondsOf(worker.pid!));
   const apiCpu0 = process.cpuUsage();
   const machine0 = machineCpu();

@@ -19,7 +19,7 @@ import { loadConfig, type Config } from './lib/config';
 import { purgeExpiredPrivacyRecords } from './operations/privacy-retention';
 import { ensureReconcileSchedule } from './lib/job-workflows';
 import { startMetricsListener } from './lib/metrics-listener';
-import { connectTemporal, ensureSearchAttributes } from './lib/temporal';
+import { connectTemporal, ensureSearchAttributes, temporalConnectionOptions } from './lib/temporal';
 import { createMailer } from './notifications/mailer';
 import { createSearchClient } from './search/client';
 import { startSearchSync, type SearchSync } from './search/sync';
@@ -158,8 +158,10 @@ export async function startWorker(
         sdkUrl: `http://${reachable(metricsAt.host)}:${metricsAt.sdkPort}/metrics`,
       })
     : undefined;
-  const client = await connectTemporal(config.temporal.address);
-  await ensureSearchAttributes(client, config.temporal.namespace);
+  const client = await connectTemporal(config.temporal);
+  if (config.temporal.registerSearchAttributes) {
+    await ensureSearchAttributes(client, config.temporal.namespace);
+  }
   // Activities ask Temporal about job workflows and signal GDPR request workflows.
   const temporal = new Client({ connection: client, namespace: config.temporal.namespace });
   if (options.reconcileSchedule) {
@@ -181,7 +183,7 @@ export async function startWorker(
       logger.warn(`[search-sync] ${message}`, error === undefined ? {} : describeError(error));
     },
   });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

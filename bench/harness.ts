@@ -3,6 +3,7 @@
  * migrations, the API in-process, a worker, and an admin key — stopped and
  * deleted afterwards whatever happens.
  */
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +12,7 @@ import { createDatabase, type Database } from '../db/client';
 import { issueApiKey } from '../db/queries/api-keys';
 import { createUser } from '../db/queries/users';
 import { runMigrations } from '../db/migrate';
+import { uuidArray } from '../db/sql';
 import { loadConfig, type Config } from '../lib/config';
 import { startThrowawayStack } from '../stack';
 import { startWorker } from '../worker';
@@ -21,6 +23,8 @@ export interface Harness {
   db: Database;
   /** `Authorization` for the seeded admin. */
   headers: { authorization: string };
+  /** The services' addresses and the settings given, for processes the benchmark starts. */
+  env: Record<string, string>;
 }
 
 export async function withThrowawayApp<T>(
@@ -49,6 +53,7 @@ export async function withThrowawayApp<T>(
         config,
         db: database.db,
         headers: { authorization: `Bearer ${key}` },
+        env: { ...stack.env, ...env },
       });
     } finally {
       await app.close();
@@ -95,4 +100,21 @@ export async function mergeOnce(
     throw new Error(`confirm answered ${confirmed.statusCode}: ${confirmed.body}`);
   }
   return { jobId, previewMs: t1 - t0, confirmMs: performance.now() - t1 };
+}
+
+/** Two customers with 3 conversations and 2 KObjects of `klassId` each, written straight to Postgres. */
+export async function seedMergePair(db: Database, klassId: string): Promise<[string, string]> {
+  const ids: [string, string] = [randomUUID(), randomUUID()];
+  await db.execute(sql`
+    insert into customers (id, name)
+    select id, 'Bench ' || left(id::text, 8) from unnest(${uuidArray(ids)}) id`);
+  await db.execute(sql`
+    insert into conversations (customer_id, channel, subject)
+    select c, 'chat', 'Bench conversation ' || n
+    from unnest(${uuidArray(ids)}) c, generate_series(1, 3) n`);
+  await db.execute(sql`
+    insert into kobjects (customer_id, klass_id, title)
+    select c, ${klassId}::uuid, 'Bench order ' || n
+    from unnest(${uuidArray(ids)}) c, generate_series(1, 2) n`);
+  return ids;
 }

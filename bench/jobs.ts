@@ -5,33 +5,14 @@
  * by side and the confirm → completed latency. Any job that does not complete
  * fails the run. Run: `npm run bench:jobs`.
  */
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client';
-import { uuidArray } from '../db/sql';
-import { mergeOnce, withThrowawayApp } from './harness';
+import { mergeOnce, seedMergePair, withThrowawayApp } from './harness';
 
 const JOBS = 50;
 const CONCURRENCY = [1, 10];
 const TARGET_JOBS_PER_SECOND = 10;
 const TARGET_CONFIRM_P99_MS = 1000;
-
-async function seedPair(db: Database, klassId: string): Promise<[string, string]> {
-  const ids: [string, string] = [randomUUID(), randomUUID()];
-  await db.execute(sql`
-    insert into customers (id, name)
-    select id, 'Bench ' || left(id::text, 8) from unnest(${uuidArray(ids)}) id`);
-  await db.execute(sql`
-    insert into conversations (customer_id, channel, subject)
-    select c, 'chat', 'Bench conversation ' || n
-    from unnest(${uuidArray(ids)}) c, generate_series(1, 3) n`);
-  await db.execute(sql`
-    insert into kobjects (customer_id, klass_id, title)
-    select c, ${klassId}::uuid, 'Bench order ' || n
-    from unnest(${uuidArray(ids)}) c, generate_series(1, 2) n`);
-  return ids;
-}
 
 interface Run {
   seconds: number;
@@ -72,13 +53,13 @@ async function main() {
     const one = (pair: [string, string]) => mergeOnce(app, headers, pair);
 
     // A few merges first, so the worker's caches and connection pools are warm in both runs.
-    const warmup = await Promise.all(Array.from({ length: 5 }, () => seedPair(db, klassId)));
+    const warmup = await Promise.all(Array.from({ length: 5 }, () => seedMergePair(db, klassId)));
     await drive(warmup, 5, one);
 
     const runs = new Map<number, Run>();
     for (const concurrency of CONCURRENCY) {
       const pairs: [string, string][] = [];
-      for (let i = 0; i < JOBS; i++) pairs.push(await seedPair(db, klassId));
+      for (let i = 0; i < JOBS; i++) pairs.push(await seedMergePair(db, klassId));
       runs.set(concurrency, await drive(pairs, concurrency, one));
     }
 

@@ -16,6 +16,17 @@ export interface Config {
     namespace: string;
     taskQueue: string;
     uiUrl: string;
+    /**
+     * Whether the worker registers Custodian's search attributes at start.
+     * That needs operator rights a managed namespace (Temporal Cloud) does not
+     * give workers; there the setup job (`npm run setup`) or the namespace's
+     * admin registers them once, and workers run with this off.
+     */
+    registerSearchAttributes: boolean;
+    /** TLS to the Temporal frontend; undefined for plaintext (a server on a private network). */
+    tls: TemporalTls | undefined;
+    /** A Temporal Cloud API key, sent as `Authorization: Bearer`; implies TLS. */
+    apiKey: string | undefined;
   };
   meili: {
     url: string;
@@ -87,7 +98,7 @@ export interface Config {
     token: string | undefined;
     /**
      * The worker's metrics listener (WORKER_METRICS_PORT): off when unset, as
-     * several workers may share a host; deployments set it (docker-compose.yml does).
+     * several workers may share a host; deployments set it (deploy/compose.yaml does).
      */
     worker:
       | {
@@ -120,6 +131,17 @@ export interface Config {
     /** Endpoints one worker delivers to at the same time. */
     concurrency: number;
   };
+}
+
+/** Files are read when connecting, so a rotated certificate is picked up by the next process start. */
+export interface TemporalTls {
+  /** PEM client certificate and key for mTLS (Temporal Cloud's certificate auth, or a self-hosted mTLS frontend). */
+  clientCertPath: string | undefined;
+  clientKeyPath: string | undefined;
+  /** PEM root CA of the server, when the system's roots do not vouch for it. */
+  serverCaPath: string | undefined;
+  /** TLS server name (SNI) when it differs from the address's host. */
+  serverName: string | undefined;
 }
 
 export type RegulationName = 'gdpr' | 'uk_gdpr' | 'ccpa';
@@ -171,6 +193,15 @@ export function parseInteger(
     throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   }
   return value;
+}
+
+/** "true" / "false" (also 1/0, yes/no), anything else refused by name. */
+export function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
 /** "900", "900s", "15m", "1h" → milliseconds. */
@@ -251,6 +282,8 @@ export function loadConfig(env: Env = process.env): Config {
       namespace: optional(env, 'TEMPORAL_NAMESPACE', 'default'),
       taskQueue: optional(env, 'TEMPORAL_TASK_QUEUE', 'custodian'),
       uiUrl: parseUrl('TEMPORAL_UI_URL', optional(env, 'TEMPORAL_UI_URL', 'http://127.0.0.1:8233')),
+      registerSearchAttributes: parseBoolean(env, 'TEMPORAL_REGISTER_SEARCH_ATTRIBUTES', true),
+      ...temporalAuth(env),
     },
     meili: {
       url: parseUrl('MEILI_URL', required(env, 'MEILI_URL')),
@@ -311,6 +344,40 @@ function metricsConfig(env: Env): Config['metrics'] {
   return {
     token,
     worker: { host: optional(env, 'WORKER_METRICS_HOST', '127.0.0.1'), port, sdkPort },
+  };
+}
+
+/**
+ * TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY (mTLS), or TEMPORAL_API_KEY; either
+ * turns TLS on, as does TEMPORAL_TLS=true alone (server-side TLS only).
+ */
+function temporalAuth(env: Env): Pick<Config['temporal'], 'tls' | 'apiKey'> {
+  const clientCertPath = env.TEMPORAL_TLS_CERT || undefined;
+  const clientKeyPath = env.TEMPORAL_TLS_KEY || undefined;
+  if ((clientCertPath === undefined) !== (clientKeyPath === undefined)) {
+    throw new ConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  }
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const tlsOn = parseBoolean(
+    env,
+    'TEMPORAL_TLS',
+    clientCertPath !== undefined || apiKey !== undefined,
+  );
+  if (!tlsOn && (clientCertPath !== undefined || apiKey !== undefined)) {
+    throw new ConfigError(
+      'TEMPORAL_TLS=false cannot be combined with TEMPORAL_TLS_CERT or TEMPORAL_API_KEY',
+    );
+  }
+  return {
+    apiKey,
+    tls: tlsOn
+      ? {
+          clientCertPath,
+          clientKeyPath,
+          serverCaPath: env.TEMPORAL_TLS_CA || undefined,
+          serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+        }
+      : undefined,
   };
 }
 

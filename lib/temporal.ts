@@ -4,10 +4,14 @@ import {
   isGrpcServiceError,
   makeGrpcRetryInterceptor,
   ServiceError,
+  type TLSConfig,
 } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
 import proto from '@temporalio/proto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, type Config } from './config';
 import { searchAttributes } from '../workflows/contracts';
 
 /**
@@ -39,6 +43,41 @@ function drainableRetries(maxAttempts: number | undefined) {
   };
 }
 
+/** Where Temporal is and how to authenticate to it: the part of the configuration every connection needs. */
+export type TemporalEndpoint = Pick<Config['temporal'], 'address' | 'tls' | 'apiKey'>;
+
+function readPem(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    throw new ConfigError(`${variable} names a file that cannot be read: ${path}`, { cause });
+  }
+}
+
+/**
+ * The address, TLS and API key options that the client's `Connection` and the
+ * worker's `NativeConnection` take alike, with certificate files read now.
+ */
+export function temporalConnectionOptions(endpoint: TemporalEndpoint): {
+  address: string;
+  tls?: TLSConfig;
+  apiKey?: string;
+} {
+  const { tls, apiKey } = endpoint;
+  if (!tls) return { address: endpoint.address };
+  const options: TLSConfig = {};
+  if (tls.serverName) options.serverNameOverride = tls.serverName;
+  if (tls.serverCaPath)
+    options.serverRootCACertificate = readPem('TEMPORAL_TLS_CA', tls.serverCaPath);
+  if (tls.clientCertPath && tls.clientKeyPath) {
+    options.clientCertPair = {
+      crt: readPem('TEMPORAL_TLS_CERT', tls.clientCertPath),
+      key: readPem('TEMPORAL_TLS_KEY', tls.clientKeyPath),
+    };
+  }
+  return { address: endpoint.address, tls: options, ...(apiKey ? { apiKey } : {}) };
+}
+
 /**
  * Connects to Temporal, retrying while a freshly started server comes up.
  * `rpcAttempts` bounds how often each later call is tried while the server is
@@ -48,14 +87,23 @@ function drainableRetries(maxAttempts: number | undefined) {
  * seconds, and only when a call was failing).
  */
 export async function connectTemporal(
-  address: string,
+  endpoint: string | TemporalEndpoint,
   { timeoutMs = 60_000, rpcAttempts }: { timeoutMs?: number; rpcAttempts?: number } = {},
 ): Promise<Connection> {
+  const options = temporalConnectionOptions(
+    typeof endpoint === 'string'
+      ? { address: endpoint, tls: undefined, apiKey: undefined }
+      : endpoint,
+  );
+  const { address } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const retries = drainableRetries(rpcAttempts);
     try {
-      const connection = await Connection.connect({ address, interceptors: [retries.interceptor] });
+      const connection = await Connection.connect({
+        ...options,
+        interceptors: [retries.interceptor],
+      });
       const close = connection.close.bind(connection);
       connection.close = async () => {
         await retries.drain();
@@ -124,9 +172,11 @@ async function listCustomSearchAttributes(connection: Connection, namespace: str
 
 /**
  * Registers Custodian's custom search attributes in the namespace, adding only
- * the missing ones. Runs at every worker start: a dev server with a persistent
- * database ignores `--search-attribute` flags after its first start, and a
- * production cluster needs them registered once by someone.
+ * the missing ones. The setup job (`npm run setup`) runs it, and every worker
+ * start unless TEMPORAL_REGISTER_SEARCH_ATTRIBUTES=false: a dev server with a
+ * persistent database ignores `--search-attribute` flags after its first
+ * start. It needs operator rights, which a managed namespace does not give a
+ * worker.
  */
 export async function ensureSearchAttributes(
   connection: Connection,
@@ -147,6 +197,38 @@ export async function ensureSearchAttributes(
   } catch (error) {
     // Another worker registered them meanwhile, or the server could not list them.
     if ((error as { code?: unknown }).code !== GRPC_ALREADY_EXISTS) throw error;
+  }
+}
+
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * Registers the namespace on a self-hosted cluster when it does not exist
+ * yet (the production server image, unlike `auto-setup` and the dev server,
+ * creates none). A managed namespace exists already and is left alone.
+ * Returns whether it registered one.
+ */
+export async function ensureNamespace(
+  connection: Connection,
+  namespace: string,
+  retentionMs: number,
+): Promise<boolean> {
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+    return false;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== GRPC_NOT_FOUND) throw error;
+  }
+  try {
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs(retentionMs),
+    });
+    return true;
+  } catch (error) {
+    // Another setup run registered it meanwhile.
+    if ((error as { code?: unknown }).code === GRPC_ALREADY_EXISTS) return false;
+    throw error;
   }
 }
 

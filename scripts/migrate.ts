@@ -1,4 +1,4 @@
-/** `npm run db:migrate`: applies the committed migrations to DATABASE_URL (production, compose). */
+/** `npm run db:migrate`: applies the committed migrations to DATABASE_URL (in production `npm run setup` does, with more). */
 import { runMigrations } from '../db/migrate';
 
 const url = process.env.DATABASE_URL;

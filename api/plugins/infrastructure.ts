@@ -30,7 +30,7 @@ export default fp(
 
     app.decorate('meili', createSearchClient(config.meili));
 
-    const connection: Connection = await connectTemporal(config.temporal.address, {
+    const connection: Connection = await connectTemporal(config.temporal, {
       rpcAttempts: 3,
     });
     app.decorate('temporal', new Client({ connection, namespace: config.temporal.namespace }));

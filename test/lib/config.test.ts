@@ -1,6 +1,10 @@
 // Pure unit tests: no services involved.
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../../lib/config';
+import { temporalConnectionOptions } from '../../lib/temporal';
 import { createMailer } from '../../notifications/mailer';
 
 const base = {
@@ -103,5 +107,62 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...base, MEILI_URL: 'not a url' })).toThrow(
       'MEILI_URL must be a URL',
     );
+  });
+
+  it('reads how to reach Temporal: plaintext by default, TLS with a client certificate or an API key', () => {
+    expect(loadConfig(base).temporal).toMatchObject({
+      registerSearchAttributes: true,
+      tls: undefined,
+      apiKey: undefined,
+    });
+    expect(
+      loadConfig({ ...base, TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: 'false' }).temporal
+        .registerSearchAttributes,
+    ).toBe(false);
+    expect(() => loadConfig({ ...base, TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: 'off' })).toThrow(
+      'TEMPORAL_REGISTER_SEARCH_ATTRIBUTES must be true or false, got "off"',
+    );
+    expect(loadConfig({ ...base, TEMPORAL_API_KEY: 'cloud-key' }).temporal).toMatchObject({
+      apiKey: 'cloud-key',
+      tls: { clientCertPath: undefined, clientKeyPath: undefined },
+    });
+    expect(loadConfig({ ...base, TEMPORAL_TLS: 'true' }).temporal.tls).toBeDefined();
+    expect(() => loadConfig({ ...base, TEMPORAL_TLS_CERT: '/etc/temporal/client.pem' })).toThrow(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together',
+    );
+    expect(() => loadConfig({ ...base, TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' })).toThrow(
+      'TEMPORAL_TLS=false cannot be combined',
+    );
+  });
+
+  it('hands the client and the worker the certificate files named, or names the one it cannot read', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'custodian-tls-'));
+    writeFileSync(path.join(dir, 'client.pem'), 'CERT');
+    writeFileSync(path.join(dir, 'client.key'), 'KEY');
+    const config = loadConfig({
+      ...base,
+      TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+      TEMPORAL_TLS_CERT: path.join(dir, 'client.pem'),
+      TEMPORAL_TLS_KEY: path.join(dir, 'client.key'),
+      TEMPORAL_TLS_SERVER_NAME: 'ns.acct.tmprl.cloud',
+    });
+    const options = temporalConnectionOptions(config.temporal);
+    expect(options.address).toBe('ns.acct.tmprl.cloud:7233');
+    expect(options.tls?.serverNameOverride).toBe('ns.acct.tmprl.cloud');
+    expect(Buffer.from(options.tls!.clientCertPair!.crt).toString()).toBe('CERT');
+    expect(Buffer.from(options.tls!.clientCertPair!.key).toString()).toBe('KEY');
+    expect(options.apiKey).toBeUndefined();
+    expect(temporalConnectionOptions(loadConfig(base).temporal)).toEqual({
+      address: '127.0.0.1:7233',
+    });
+    expect(() =>
+      temporalConnectionOptions(
+        loadConfig({
+          ...base,
+          TEMPORAL_TLS: 'true',
+          TEMPORAL_TLS_CA: path.join(dir, 'missing.pem'),
+        }).temporal,
+      ),
+    ).toThrow(`TEMPORAL_TLS_CA names a file that cannot be read: ${path.join(dir, 'missing.pem')}`);
   });
 });

@@ -54,8 +54,10 @@ describe('the production compose file', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'api',
+        'grafana',
         'meilisearch',
         'postgres',
+        'prometheus',
         'setup',
         'temporal',
         'temporal-schema',
@@ -155,9 +157,9 @@ describe('the production compose file', () => {
     const tunnel = parse(readFileSync(path.join(deployDir, 'compose.ui-tunnel.yaml'), 'utf8')) as {
       services: Record<string, Service>;
     };
-    expect(Object.keys(tunnel.services)).toEqual(['temporal-ui']);
-    for (const port of tunnel.services['temporal-ui']!.ports!)
-      expect(port).toMatch(/^127\.0\.0\.1:/);
+    expect(Object.keys(tunnel.services).sort()).toEqual(['grafana', 'prometheus', 'temporal-ui']);
+    for (const service of Object.values(tunnel.services))
+      for (const port of service.ports!) expect(port).toMatch(/^127\.0\.0\.1:/);
   });
 
   it('refers only to files that exist, and gives the app every setting its configuration requires', () => {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities';
 import { createDatabase, type Database } from './db/client';
 import { describeError, describeErrorLine, isError, stackFramesOf } from './db/errors';
+import { purgeExpiredMergeJournals } from './db/queries/merge-journals';
 import { foldConversationStatChanges } from './db/queries/reporting';
 import { loadConfig, type Config } from './lib/config';
 import { ensureReconcileSchedule } from './lib/job-workflows';
@@ -88,14 +89,19 @@ export function installWorkerLogging(sink: Logger = new DefaultLogger('INFO')): 
 }
 
 /**
- * Folds the conversation counters' change log into the daily totals now and
- * then, so reports read few rows. Reports are exact whether it ran or not.
+ * The worker's periodic upkeep, one round at a time: folds the conversation
+ * counters' change log into the daily totals (reports are exact whether it
+ * ran or not, it only keeps them quick), and purges merge journals whose
+ * undo window has passed (an undo refuses an expired one before then).
  */
-function startStatFolding(db: Database, everyMs = 10_000): { stop(): Promise<void> } {
+function startMaintenance(db: Database, everyMs = 10_000): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     running = running.then(() =>
-      foldConversationStatChanges(db).catch(() => undefined /* next round retries */),
+      Promise.allSettled([
+        foldConversationStatChanges(db),
+        purgeExpiredMergeJournals(db),
+      ]) /* a failed round is retried by the next */,
     );
   }, everyMs);
   return {
@@ -168,7 +174,7 @@ export async function startWorker(
       ? {}
       : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
-  const statFolding = startStatFolding(database.db);
+  const maintenance = startMaintenance(database.db);
   const webhooks =
     (options.webhooks ?? true) &&
     startWebhookDispatcher({
@@ -182,7 +188,7 @@ export async function startWorker(
   const done = worker.run().finally(async () => {
     if (webhooks) await webhooks.stop();
     await searchSync.stop();
-    await statFolding.stop();
+    await maintenance.stop();
     mailer.close();
     await connection.close();
     await client.close();

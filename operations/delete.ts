@@ -11,6 +11,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { recordDeletionEvents } from '../db/queries/webhooks';
 import type { Queryable, Transaction } from '../db/client';
 import { audit } from '../db/queries/audit';
+import { deleteMergeJournalsOf } from '../db/queries/merge-journals';
 import { recomputeLastActivity } from '../db/queries/customers';
 import { addInAppNotifications } from '../db/queries/notifications';
 import { removeSavedSearches, savedSearchTexts } from '../db/queries/saved-searches';
@@ -278,6 +279,8 @@ async function eraseCustomers(
   for (const [id, record] of Object.entries(countsByObject))
     record.exportArchives = archives[id] ?? 0;
   counts.exportArchives = total('exportArchives');
+  // Merge journals hold the customers as they were: they go with either side of the merge.
+  counts.mergeJournals = await deleteMergeJournalsOf(tx, locked);
   counts.redirects = await countOf(
     tx,
     sql`with gone as (delete from merge_redirects where target_customer_id = any(${owned}) returning 1)

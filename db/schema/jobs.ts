@@ -23,6 +23,7 @@ export const jobTypes = [
   'gdpr_erasure',
   'attribute_clear',
   'export',
+  'unmerge',
 ] as const;
 export const jobStatuses = [
   'pending',

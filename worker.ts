@@ -97,11 +97,12 @@ export function installWorkerLogging(sink: Logger = new DefaultLogger('INFO')): 
 function startMaintenance(db: Database, everyMs = 10_000): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() =>
-      Promise.allSettled([
-        foldConversationStatChanges(db),
-        purgeExpiredMergeJournals(db),
-      ]) /* a failed round is retried by the next */,
+    running = running.then(
+      () =>
+        Promise.allSettled([
+          foldConversationStatChanges(db),
+          purgeExpiredMergeJournals(db),
+        ]) /* a failed round is retried by the next */,
     );
   }, everyMs);
   return {

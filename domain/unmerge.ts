@@ -74,7 +74,11 @@ export function takeBack(
 
   for (const [column, { field, key }] of Object.entries(listFields)) {
     const had = new Set(list(before[column]).map(key));
-    const added = new Set(list(after[column]).map(key).filter((k) => !had.has(k)));
+    const added = new Set(
+      list(after[column])
+        .map(key)
+        .filter((k) => !had.has(k)),
+    );
     if (added.size === 0) continue;
     const now = list(current[column]);
     const goingBack = now.filter((item) => added.has(key(item)));

@@ -180,7 +180,7 @@ async function planUndo(tx: Transaction, params: UnmergeParams): Promise<UndoPla
   const journal = await findMergeJournal(tx, merge.id, { lock: true });
   const refusal = await undoRefusal(tx, merge, journal);
   if (refusal) throw refusal;
-  const { sourceCustomerId: sourceId, targetCustomerId: targetId } = params;
+  const { targetCustomerId: targetId } = params;
 
   const [current] = (
     await tx.execute<{ row: CustomerJson }>(
@@ -254,18 +254,11 @@ async function planUndo(tx: Transaction, params: UnmergeParams): Promise<UndoPla
 
 /** What cannot come back, item by item: deleted since, or moved to a third customer since. */
 function notRestorable(plan: UndoPlan, targetId: string) {
-  const items = [...plan.conversations, ...plan.kobjects].flatMap((item) =>
-    item.owner === targetId
-      ? []
-      : [
-          {
-            kind: item.kind,
-            id: item.id,
-            reason: (item.owner === null ? 'DELETED_SINCE' : 'MOVED_SINCE') as NotRestorableReason,
-            customerId: item.owner,
-          },
-        ],
-  );
+  const items = [...plan.conversations, ...plan.kobjects].flatMap((item) => {
+    if (item.owner === targetId) return [];
+    const reason: NotRestorableReason = item.owner === null ? 'DELETED_SINCE' : 'MOVED_SINCE';
+    return [{ kind: item.kind, id: item.id, reason, customerId: item.owner }];
+  });
   const events = [
     ...(plan.events.deleted > 0
       ? [{ kind: 'events', count: plan.events.deleted, reason: 'DELETED_SINCE' }]
@@ -275,7 +268,11 @@ function notRestorable(plan: UndoPlan, targetId: string) {
       : []),
   ];
   const fields = [
-    ...plan.takeBack.kept.map((kept) => ({ kind: 'field', field: kept.field, reason: kept.reason })),
+    ...plan.takeBack.kept.map((kept) => ({
+      kind: 'field',
+      field: kept.field,
+      reason: kept.reason,
+    })),
     ...(plan.externalIdTaken
       ? [{ kind: 'field', field: 'externalId', reason: 'TAKEN_SINCE' }]
       : []),

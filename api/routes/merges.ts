@@ -109,7 +109,7 @@ const merges: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Preview undoing a merge: the source comes back under its own ID with what moved',
         description:
-          "Answers 201 with the undo job awaiting confirmation (POST /v1/unmerges/{jobId}/confirm) and its preview: the customer " +
+          'Answers 201 with the undo job awaiting confirmation (POST /v1/unmerges/{jobId}/confirm) and its preview: the customer ' +
           'that comes back, the conversations, KObjects and events that return to it, the contact points and fields ' +
           'taken back from the target, and what cannot be restored and why. Refused with 410 UNDO_WINDOW_CLOSED or ' +
           'CUSTOMER_ERASED, 409 ERASURE_PENDING, MERGED_AGAIN (undo the later merge first), MERGE_ALREADY_UNDONE or ' +

@@ -19,7 +19,12 @@ export type MergeJournalRow = typeof mergeJournals.$inferSelect;
  */
 export async function writeMergeJournal(
   tx: Transaction,
-  { jobId, sourceId, targetId, windowMs }: {
+  {
+    jobId,
+    sourceId,
+    targetId,
+    windowMs,
+  }: {
     jobId: string;
     sourceId: string;
     targetId: string;
@@ -84,10 +89,7 @@ export async function deleteMergeJournal(db: Queryable, jobId: string): Promise<
  * customer merged into them since (their redirects lead here). Call before
  * the redirects go. Returns how many journals were deleted.
  */
-export async function deleteMergeJournalsOf(
-  tx: Queryable,
-  customerIds: string[],
-): Promise<number> {
+export async function deleteMergeJournalsOf(tx: Queryable, customerIds: string[]): Promise<number> {
   if (customerIds.length === 0) return 0;
   const ids = uuidArray(customerIds);
   const result = await tx.execute<{ n: number }>(sql`

@@ -303,6 +303,35 @@ describe('undoing a merge', () => {
     }
   });
 
+  it('holds 40 parallel undos of one merge: one restores, the others are refused with 409', async () => {
+    const word = uniqueWord('parallel');
+    const source = await customerWithItems(t, { name: `Ada ${word}`, conversations: 2 });
+    const target = await customerWithItems(t, { name: `Grace ${word}`, conversations: 1 });
+    const mergeJob = await merge(source.id, target.id);
+    const previews = await Promise.all(
+      Array.from({ length: 40 }, () => t.call('POST', `/v1/merges/${mergeJob.id}/undo`)),
+    );
+    expect(previews.map((r) => r.statusCode)).toEqual(Array<number>(40).fill(201));
+    const confirms = await Promise.all(
+      previews.map((r) => t.call('POST', `/v1/unmerges/${r.json<{ job: Job }>().job.id}/confirm`)),
+    );
+    const statuses = confirms.map((r) => r.statusCode).sort();
+    expect(statuses).toEqual([200, ...Array<number>(39).fill(409)]);
+    for (const refused of confirms.filter((r) => r.statusCode === 409))
+      expect(['MERGE_ALREADY_UNDONE', 'PREVIEW_STALE']).toContain(problemOf(refused).code);
+    const owners = await t.db.execute<{ customer_id: string; n: number }>(sql`
+      select customer_id, count(*)::int as n from conversations
+      where customer_id in (${source.id}, ${target.id}) group by 1`);
+    expect(Object.fromEntries(owners.rows.map((r) => [r.customer_id, r.n]))).toEqual({
+      [source.id]: 2,
+      [target.id]: 1,
+    });
+    const restored = await t.db.execute(
+      sql`select 1 from audit_log where action = 'customer.restored' and object_id = ${source.id}`,
+    );
+    expect(restored.rows).toHaveLength(1);
+  });
+
   it('undoes a chain A→B→C in reverse order, and says which merge to undo first', async () => {
     const word = uniqueWord('chain');
     const a = await customerWithItems(t, {

@@ -270,7 +270,13 @@ async function eraseCustomers(
   for (const place of ['conversations', 'kobjects', 'events', 'messages'])
     counts[place] = total(place);
 
-  Object.assign(counts, await scrubJobRecords(tx, locked));
+  // Customers merged into these since: a merge of A into B previewed A's items, and after B
+  // merged into C those items are C's (a redirect from A leads to C).
+  const mergedIn = await idsOf(
+    tx,
+    sql`select source_customer_id as id from merge_redirects where target_customer_id = any(${owned})`,
+  );
+  Object.assign(counts, await scrubJobRecords(tx, [...locked, ...mergedIn]));
   counts.savedSearches = await removeSavedSearchesIdentifying(tx, owned, actor, phoneRegion);
   // Notes the compliance team kept with declined requests about these customers.
   counts.gdprNotes = await forgetDeclineNotes(tx, locked);

@@ -415,6 +415,22 @@ describe('undoing a merge', () => {
     expect(problemOf(refused)).toMatchObject({ status: 410, code: 'CUSTOMER_ERASED' });
   });
 
+  it('erases the journals of a whole chain with the customer it ended in', async () => {
+    const word = uniqueWord('chained');
+    const a = await customerWithItems(t, { name: `A ${word}`, conversations: 1 });
+    const b = await customerWithItems(t, { name: `B ${word}` });
+    const c = await customerWithItems(t, { name: `C ${word}` });
+    const ab = await merge(a.id, b.id);
+    const bc = await merge(b.id, c.id);
+    const erased = await t.call('DELETE', `/v1/customers/${c.id}`, {
+      body: { confirm: 'DELETE' },
+    });
+    expect(erased.statusCode, erased.body).toBe(200);
+    expect(erased.json<{ job: Job }>().job.result?.counts).toMatchObject({ mergeJournals: 2 });
+    expect([await journalOf(ab.id), await journalOf(bc.id)]).toEqual([undefined, undefined]);
+    expect(await tablesHolding(t.db, word)).toEqual({});
+  });
+
   it('closes the window: an expired journal is refused, then purged', async () => {
     const word = uniqueWord('window');
     const source = await customerWithItems(t, { name: `Ada ${word}` });

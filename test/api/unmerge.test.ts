@@ -8,6 +8,7 @@ import {
   problemOf,
   tablesHolding,
   uniqueWord,
+  userWithKey,
   type TestApp,
 } from '../helpers';
 import { customerWithItems, startJobTestApp, type Job } from '../jobs';
@@ -378,6 +379,22 @@ describe('undoing a merge', () => {
     });
     expect(problemOf(refused)).toMatchObject({ status: 409, code: 'KEPT_APART' });
     await merge(target.id, source.id, { override: true });
+  });
+
+  it("is the merge's starter's or an admin's to undo: anyone else is told it does not exist", async () => {
+    const word = uniqueWord('starter');
+    const source = await customerWithItems(t, { name: `Ada ${word}` });
+    const target = await customerWithItems(t, { name: `Grace ${word}` });
+    const mergeJob = await merge(source.id, target.id);
+    const other = await userWithKey(t.db, { permissions: ['customers.read', 'customers.merge'] });
+    for (const [method, url] of [
+      ['GET', `/v1/merges/${mergeJob.id}`],
+      ['POST', `/v1/merges/${mergeJob.id}/undo`],
+    ] as const) {
+      const refused = await t.call(method, url, { key: other.key });
+      expect(problemOf(refused), url).toMatchObject({ status: 404 });
+    }
+    expect(await journalOf(mergeJob.id)).toBeDefined();
   });
 
   it('refuses while an erasure is pending for the target', async () => {

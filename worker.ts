@@ -92,7 +92,8 @@ export function installWorkerLogging(sink: Logger = new DefaultLogger('INFO')): 
  * The worker's periodic upkeep, one round at a time: folds the conversation
  * counters' change log into the daily totals (reports are exact whether it
  * ran or not, it only keeps them quick), and purges merge journals whose
- * undo window has passed (an undo refuses an expired one before then).
+ * undo window has passed (an undo refuses an expired journal even before
+ * the purge reaches it).
  */
 function startMaintenance(db: Database, everyMs = 10_000): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();

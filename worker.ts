@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities';
 import { createDatabase } from './db/client';
 import { describeError, describeErrorLine, isError, stackFramesOf } from './db/errors';
+import { purgeExpiredMergeJournals } from './db/queries/merge-journals';
 import { foldConversationStatChanges } from './db/queries/reporting';
 import { loadConfig, type Config } from './lib/config';
 import { purgeExpiredPrivacyRecords } from './operations/privacy-retention';
@@ -203,8 +204,17 @@ export async function startWorker(
       : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   // Folds the conversation counters' change log into the daily totals now and
-  // then, so reports read few rows. Reports are exact whether it ran or not.
-  const statFolding = startPeriodic(() => foldConversationStatChanges(database.db), 10_000);
+  // then, so reports read few rows (they are exact whether it ran or not), and
+  // purges merge journals past their undo window (an undo refuses an expired
+  // journal even before the purge reaches it).
+  const maintenance = startPeriodic(
+    () =>
+      Promise.allSettled([
+        foldConversationStatChanges(database.db),
+        purgeExpiredMergeJournals(database.db),
+      ]),
+    10_000,
+  );
   // Closed privacy requests past their records retention are purged (operations/privacy-retention.ts).
   const recordsPurge = startPeriodic(
     () => purgeExpiredPrivacyRecords(database.db, config.privacy.recordsRetentionDays),
@@ -223,7 +233,7 @@ export async function startWorker(
   const done = worker.run().finally(async () => {
     if (webhooks) await webhooks.stop();
     await searchSync.stop();
-    await statFolding.stop();
+    await maintenance.stop();
     await recordsPurge.stop();
     mailer.close();
     await connection.close();

@@ -65,26 +65,29 @@ export async function withThrowawayApp<T>(
   }
 }
 
-/** Previews and confirms one merge; returns both latencies, confirm measured to `completed`. */
-export async function mergeOnce(
+/**
+ * Previews a confirmable job (`POST previewUrl`) and confirms it
+ * (`POST /v1/<confirmPath>/<jobId>/confirm`); returns both latencies,
+ * confirm measured to `completed`.
+ */
+export async function previewAndConfirm(
   app: FastifyInstance,
   headers: Record<string, string>,
-  [source, target]: [string, string],
+  {
+    previewUrl,
+    payload,
+    confirmPath,
+  }: { previewUrl: string; payload: object; confirmPath: string },
 ): Promise<{ jobId: string; previewMs: number; confirmMs: number }> {
   const t0 = performance.now();
-  const previewed = await app.inject({
-    method: 'POST',
-    url: '/v1/merges',
-    headers,
-    payload: { sourceCustomerId: source, targetCustomerId: target },
-  });
+  const previewed = await app.inject({ method: 'POST', url: previewUrl, headers, payload });
   if (previewed.statusCode !== 201)
     throw new Error(`preview answered ${previewed.statusCode}: ${previewed.body}`);
   const jobId = previewed.json<{ job: { id: string } }>().job.id;
   const t1 = performance.now();
   const confirmed = await app.inject({
     method: 'POST',
-    url: `/v1/merges/${jobId}/confirm`,
+    url: `/v1/${confirmPath}/${jobId}/confirm`,
     headers,
   });
   if (confirmed.statusCode === 202) {
@@ -117,4 +120,43 @@ export async function seedMergePair(db: Database, klassId: string): Promise<[str
     select c, ${klassId}::uuid, 'Bench order ' || n
     from unnest(${uuidArray(ids)}) c, generate_series(1, 2) n`);
   return ids;
+}
+
+/** Previews and confirms one merge; returns both latencies, confirm measured to `completed`. */
+export const mergeOnce = (
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  [source, target]: [string, string],
+) =>
+  previewAndConfirm(app, headers, {
+    previewUrl: '/v1/merges',
+    payload: { sourceCustomerId: source, targetCustomerId: target },
+    confirmPath: 'merges',
+  });
+
+/**
+ * A customer with `conversations` conversations (two messages each) and
+ * `kobjects` KObjects of `klassId`, written in bare SQL.
+ */
+export async function seedTimelineCustomer(
+  db: Database,
+  klassId: string,
+  { conversations, kobjects }: { conversations: number; kobjects: number },
+): Promise<string> {
+  const id = randomUUID();
+  await db.execute(
+    sql`insert into customers (id, name) values (${id}, ${`Bench ${id.slice(0, 8)}`})`,
+  );
+  await db.execute(sql`
+    insert into conversations (customer_id, channel, subject)
+    select ${id}::uuid, 'email', 'Bench conversation ' || n from generate_series(1, ${conversations}) n`);
+  await db.execute(sql`
+    insert into messages (conversation_id, direction, body)
+    select c.id, d.direction::message_direction, 'Hello'
+    from conversations c cross join (values ('inbound'), ('outbound')) d(direction)
+    where c.customer_id = ${id}`);
+  await db.execute(sql`
+    insert into kobjects (customer_id, klass_id, title)
+    select ${id}::uuid, ${klassId}::uuid, 'Bench order ' || n from generate_series(1, ${kobjects}) n`);
+  return id;
 }

@@ -4,34 +4,17 @@
  * the real workflow, against the bare SQL that moves the same rows.
  * Prints the median of several runs side by side. Run: `npm run bench:merge`.
  */
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { mergeOnce, withThrowawayApp } from './harness';
+import { mergeOnce, seedTimelineCustomer, withThrowawayApp } from './harness';
 
 const RUNS = 7;
 const CONVERSATIONS = 250;
 const KOBJECTS = 250;
 
-async function seedCustomer(db: Database, klassId: string): Promise<string> {
-  const id = randomUUID();
-  await db.execute(
-    sql`insert into customers (id, name) values (${id}, ${`Bench ${id.slice(0, 8)}`})`,
-  );
-  await db.execute(sql`
-    insert into conversations (customer_id, channel, subject)
-    select ${id}::uuid, 'email', 'Bench conversation ' || n from generate_series(1, ${CONVERSATIONS}) n`);
-  await db.execute(sql`
-    insert into messages (conversation_id, direction, body)
-    select c.id, d.direction::message_direction, 'Hello'
-    from conversations c cross join (values ('inbound'), ('outbound')) d(direction)
-    where c.customer_id = ${id}`);
-  await db.execute(sql`
-    insert into kobjects (customer_id, klass_id, title)
-    select ${id}::uuid, ${klassId}::uuid, 'Bench order ' || n from generate_series(1, ${KOBJECTS}) n`);
-  return id;
-}
+const seedCustomer = (db: Database, klassId: string) =>
+  seedTimelineCustomer(db, klassId, { conversations: CONVERSATIONS, kobjects: KOBJECTS });
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -68,6 +68,8 @@ export interface Config {
   mergeItemLimit: number;
   /** How long a previewed merge, split or move waits for its confirmation. */
   confirmTtlMs: number;
+  /** How long a merge can be undone, its journal kept (MERGE_UNDO_WINDOW); 0 keeps no journal. */
+  mergeUndoWindowMs: number;
   /** How long a customer's export archive can be downloaded before it is deleted (EXPORT_TTL). */
   exportTtlMs: number;
   /** Most objects a bulk delete accepts by explicit ID; more need a saved search. */
@@ -204,17 +206,26 @@ export function parseBoolean(env: Env, name: string, fallback: boolean): boolean
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
-/** "900", "900s", "15m", "1h" → milliseconds. */
-export function parseDuration(env: Env, name: string, fallbackMs: number): number {
+/**
+ * "900", "900s", "15m", "1h", "30d" → milliseconds. With `zeroTurnsOff`, "0"
+ * is accepted too and means the feature is off.
+ */
+export function parseDuration(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  { zeroTurnsOff = false } = {},
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallbackMs;
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(raw.trim());
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
   if (!match)
-    throw new ConfigError(`${name} must be a duration such as 900s, 15m or 1h, got "${raw}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[
-    (match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'
+    throw new ConfigError(`${name} must be a duration such as 900s, 15m, 1h or 30d, got "${raw}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    (match[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'
   ];
   const value = Number(match[1]) * unit;
+  if (value === 0 && zeroTurnsOff) return 0;
   if (value < 1000) throw new ConfigError(`${name} must be at least one second`);
   return value;
 }
@@ -308,6 +319,9 @@ export function loadConfig(env: Env = process.env): Config {
     phoneDefaultRegion: parsePhoneRegion(env),
     mergeItemLimit: parseInteger(env, 'MERGE_ITEM_LIMIT', 1000, { min: 1 }),
     confirmTtlMs: parseDuration(env, 'MERGE_CONFIRM_TTL', 15 * 60_000),
+    mergeUndoWindowMs: parseDuration(env, 'MERGE_UNDO_WINDOW', 30 * 86_400_000, {
+      zeroTurnsOff: true,
+    }),
     exportTtlMs: parseDuration(env, 'EXPORT_TTL', 7 * 24 * 3_600_000),
     bulkSelectionLimit: parseInteger(env, 'BULK_SELECTION_LIMIT', 30, { min: 1, max: 1000 }),
     bulkBatchSize: parseInteger(env, 'BULK_BATCH_SIZE', 2000, { min: 1, max: 5000 }),

@@ -11,7 +11,8 @@ export const permissionDescriptions = {
   'customers.read': 'Read customers and companies, their timelines and directories',
   'customers.write': 'Create and change customers and companies',
   'customers.delete': 'Delete customers (their whole timeline with them) and companies',
-  'customers.merge': 'Merge customers, split timelines and move KObjects between customers',
+  'customers.merge':
+    'Merge customers (and undo a merge), split timelines and move KObjects between customers',
   'conversations.read': 'Read conversations and their messages',
   'conversations.write': 'Create and change conversations, add messages, pin them',
   'conversations.delete': 'Delete conversations',

@@ -11,6 +11,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { recordDeletionEvents } from '../db/queries/webhooks';
 import type { Queryable, Transaction } from '../db/client';
 import { audit } from '../db/queries/audit';
+import { deleteMergeJournalsOf } from '../db/queries/merge-journals';
 import { recomputeLastActivity } from '../db/queries/customers';
 import { addInAppNotifications } from '../db/queries/notifications';
 import { removeSavedSearches, savedSearchTexts } from '../db/queries/saved-searches';
@@ -269,7 +270,13 @@ async function eraseCustomers(
   for (const place of ['conversations', 'kobjects', 'events', 'messages'])
     counts[place] = total(place);
 
-  Object.assign(counts, await scrubJobRecords(tx, locked));
+  // Customers merged into these since: a merge of A into B previewed A's items, and after B
+  // merged into C those items are C's (a redirect from A leads to C).
+  const mergedIn = await idsOf(
+    tx,
+    sql`select source_customer_id as id from merge_redirects where target_customer_id = any(${owned})`,
+  );
+  Object.assign(counts, await scrubJobRecords(tx, [...locked, ...mergedIn]));
   counts.savedSearches = await removeSavedSearchesIdentifying(tx, owned, actor, phoneRegion);
   // Notes the compliance team kept with declined requests about these customers.
   counts.gdprNotes = await forgetDeclineNotes(tx, locked);
@@ -281,6 +288,8 @@ async function eraseCustomers(
   for (const [id, record] of Object.entries(countsByObject))
     record.exportArchives = archives[id] ?? 0;
   counts.exportArchives = total('exportArchives');
+  // Merge journals hold the customers as they were: they go with either side of the merge.
+  counts.mergeJournals = await deleteMergeJournalsOf(tx, locked);
   counts.redirects = await countOf(
     tx,
     sql`with gone as (delete from merge_redirects where target_customer_id = any(${owned}) returning 1)

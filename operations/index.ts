@@ -9,6 +9,7 @@ import type { PrepareOutcome, Touched } from './job-steps';
 import { executeKObjectMove, prepareKObjectMove } from './kobject-move';
 import { executeMerge, prepareMerge } from './merge';
 import { executeSplit, prepareSplit } from './split';
+import { executeUnmerge, prepareUnmerge } from './unmerge';
 
 export interface ConfirmableOperation {
   prepare(db: Queryable, jobId: string, expiresAt: Date): Promise<PrepareOutcome>;
@@ -19,6 +20,7 @@ export const confirmableOperations = {
   merge: { prepare: prepareMerge, execute: executeMerge },
   split: { prepare: prepareSplit, execute: executeSplit },
   kobject_move: { prepare: prepareKObjectMove, execute: executeKObjectMove },
+  unmerge: { prepare: prepareUnmerge, execute: executeUnmerge },
 } satisfies Partial<Record<JobType, ConfirmableOperation>>;
 
 export type { PrepareOutcome, Touched } from './job-steps';

@@ -1,4 +1,4 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { recordWebhookEvent } from '../db/queries/webhooks';
 import {
   assertDifferentCustomers,
@@ -7,13 +7,14 @@ import {
   mergeProfiles,
   phonesToAdd,
 } from '../domain/merge';
-import { notFound } from '../lib/errors';
+import { DomainError, notFound } from '../lib/errors';
 import type { Queryable } from '../db/client';
 import { audit } from '../db/queries/audit';
 import type { CustomerRow } from '../db/queries/customers';
 import { enqueueSearchSync } from '../db/queries/search-outbox';
 import { eventsPreview, moveEvents } from '../db/queries/events';
-import { conversations, customers, kobjects, mergeRedirects } from '../db/schema';
+import { finishMergeJournal, writeMergeJournal } from '../db/queries/merge-journals';
+import { conversations, customers, kobjects, mergeKeepApart, mergeRedirects } from '../db/schema';
 import { assertNoErasurePending } from './gdpr-requests';
 import {
   executeConfirmed,
@@ -29,6 +30,10 @@ export interface MergeParams {
   sourceCustomerId: string;
   targetCustomerId: string;
   itemLimit: number;
+  /** How long the merge can be undone (MERGE_UNDO_WINDOW when it started); absent or 0: no journal. */
+  undoWindowMs?: number;
+  /** The pair was marked "keep apart" by an undo: merging them anyway needs this. */
+  override?: boolean;
 }
 
 interface TimelineState {
@@ -75,6 +80,27 @@ function limitCheck(params: MergeParams, state: TimelineState) {
   checkMergeLimit(size(params.sourceCustomerId), size(params.targetCustomerId), params.itemLimit);
 }
 
+/**
+ * Refuses (409 KEPT_APART) a merge of two customers an undo marked as
+ * different people, unless the merge says `override: true`.
+ */
+async function assertNotKeptApart(db: Queryable, params: MergeParams): Promise<void> {
+  const [a, b] = [params.sourceCustomerId, params.targetCustomerId].sort();
+  const [mark] = await db
+    .select({ jobId: mergeKeepApart.jobId })
+    .from(mergeKeepApart)
+    .where(and(eq(mergeKeepApart.customerA, a!), eq(mergeKeepApart.customerB, b!)));
+  if (mark) {
+    throw new DomainError(
+      'conflict',
+      'KEPT_APART',
+      `An undo (job ${mark.jobId ?? 'unknown'}) marked these two customers as different people; ` +
+        'merge them only with "override": true.',
+      { unmergeJobId: mark.jobId },
+    );
+  }
+}
+
 /** Checks a pending merge and records its preview, or rejects it with a code. */
 export function prepareMerge(
   db: Queryable,
@@ -92,6 +118,7 @@ export function prepareMerge(
       if (!rows.some((r) => r.id === id)) throw notFound('Customer', id);
     }
     await assertNoErasurePending(tx, [params.sourceCustomerId, params.targetCustomerId]);
+    if (!params.override) await assertNotKeptApart(tx, params);
     const state = await timelineState(tx, rows);
     limitCheck(params, state);
     const source = rows.find((r) => r.id === params.sourceCustomerId)!;
@@ -154,6 +181,10 @@ export function executeMerge(
     if (state.fingerprint !== preview.fingerprint)
       throw staleError('A timeline or profile changed');
 
+    const journaled = (params.undoWindowMs ?? 0) > 0;
+    if (journaled)
+      await writeMergeJournal(tx, { jobId, sourceId, targetId, windowMs: params.undoWindowMs! });
+
     const movedConversations = await tx
       .update(conversations)
       .set({ customerId: targetId })
@@ -185,6 +216,7 @@ export function executeMerge(
         lastActivityAt: sql`greatest(${customers.lastActivityAt}, ${source.lastActivityAt.toISOString()}::timestamptz)`,
       })
       .where(eq(customers.id, targetId));
+    if (journaled) await finishMergeJournal(tx, jobId, targetId);
 
     const result: MergeResult = {
       customerIds: [sourceId, targetId],

@@ -27,6 +27,7 @@
  * - export: a customer exported with a 2-second EXPORT_TTL, recorded once its timer deleted it.
  * - a moved clock: an access request paused, resumed, extended, exported and delivered;
  *   the delivery ends its export's workflow (export-request-closed).
+ * - unmerge: the completed merge undone, and undone again (rejected).
  */
 import proto from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
@@ -195,6 +196,17 @@ async function main() {
         });
         await call('POST', `/v1/merges/${merge.job.id}/confirm`);
         record('merge-completed', merge.job.workflowId);
+        // The merge undone, then an undo of it again: refused at the preview (MERGE_ALREADY_UNDONE).
+        const undone = await call('POST', `/v1/merges/${merge.job.id}/undo`, {});
+        await call('POST', `/v1/unmerges/${undone.job.id}/confirm`);
+        record('unmerge-completed', undone.job.workflowId);
+        await call('POST', `/v1/merges/${merge.job.id}/undo`, {}, { expect: [409] });
+        const [undoneAgain] = (
+          await db.execute<{ workflow_id: string }>(
+            sql`select workflow_id from jobs where type = 'unmerge' and status = 'rejected'`,
+          )
+        ).rows;
+        record('unmerge-rejected', undoneAgain!.workflow_id);
         const cancelled = await call('POST', '/v1/merges', {
           sourceCustomerId: b,
           targetCustomerId: c,

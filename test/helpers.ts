@@ -1,5 +1,6 @@
 import { Client } from '@temporalio/client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
 import { buildApp } from '../api/app';
@@ -285,4 +286,20 @@ export async function defineAttributes(
     expect(response.statusCode, response.body).toBe(409);
     expect(problemOf(response).code).toBe('ATTRIBUTE_NAME_TAKEN');
   }
+}
+
+/** Rows in each table whose text holds `needle` (case-insensitively): where an erasure missed a copy. */
+export async function tablesHolding(db: Database, needle: string): Promise<Record<string, number>> {
+  const tables = await db.execute<{ table_name: string }>(sql`
+    select table_name from information_schema.tables
+    where table_schema = 'public' and table_type = 'BASE TABLE'`);
+  const found: Record<string, number> = {};
+  for (const { table_name } of tables.rows) {
+    const result = await db.execute<{ n: string }>(
+      sql`select count(*) as n from ${sql.identifier(table_name)} t where t::text ilike ${`%${needle}%`}`,
+    );
+    const n = Number(result.rows[0]?.n ?? 0);
+    if (n > 0) found[table_name] = n;
+  }
+  return found;
 }

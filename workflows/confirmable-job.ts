@@ -1,6 +1,6 @@
 /**
  * The one preview → confirm | cancel | expire machinery shared by merge,
- * split and KObject moves. The activities look up each job type's own steps.
+ * split, KObject moves and the undo of a merge. The activities look up each job type's own steps.
  */
 import type { CancelledFailure } from '@temporalio/workflow';
 import {
@@ -186,5 +186,10 @@ export async function splitTimelineWorkflow(input: ConfirmableJobInput): Promise
 
 /** Moves KObjects to another customer; their pins go with them. */
 export async function moveKObjectsWorkflow(input: ConfirmableJobInput): Promise<JobOutcome> {
+  return runConfirmableJob(input);
+}
+
+/** Undoes a merge from its journal: preview, wait for confirmation, restore, index. */
+export async function undoMergeWorkflow(input: ConfirmableJobInput): Promise<JobOutcome> {
   return runConfirmableJob(input);
 }

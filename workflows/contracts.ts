@@ -73,11 +73,12 @@ export const jobWorkflows = {
   bulk_delete: { workflowType: 'bulkDeleteWorkflow', idPrefix: 'bulk-delete' },
   attribute_clear: { workflowType: 'clearAttributeWorkflow', idPrefix: 'attribute-clear' },
   export: { workflowType: 'exportCustomerWorkflow', idPrefix: 'export' },
+  unmerge: { workflowType: 'undoMergeWorkflow', idPrefix: 'unmerge' },
 } as const;
 
 export type WorkflowJobType = keyof typeof jobWorkflows;
 /** Jobs that are previewed, then confirmed, cancelled or left to expire. */
-export type ConfirmableJobType = 'merge' | 'split' | 'kobject_move';
+export type ConfirmableJobType = 'merge' | 'split' | 'kobject_move' | 'unmerge';
 
 /** `merge-<jobId>`, `split-<jobId>`, …: readable in Temporal UI and derived from the job alone. */
 export const jobWorkflowId = (type: WorkflowJobType, jobId: string) =>

@@ -3,6 +3,7 @@ export {
   mergeCustomersWorkflow,
   moveKObjectsWorkflow,
   splitTimelineWorkflow,
+  undoMergeWorkflow,
 } from './confirmable-job';
 export { bulkDeleteWorkflow } from './bulk-delete';
 export { deleteObjectWorkflow } from './delete-object';

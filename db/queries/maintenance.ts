@@ -20,6 +20,7 @@ const tableOfCount = {
   notifications: 'notifications',
   savedSearches: 'saved_searches',
   gdprNotes: 'gdpr_requests',
+  mergeJournals: 'merge_journals',
 } as const;
 
 export type ErasedTable = (typeof tableOfCount)[keyof typeof tableOfCount];

@@ -15,3 +15,4 @@ export * from './data-migrations';
 export * from './attributes';
 export * from './exports';
 export * from './webhooks';
+export * from './merge-journals';

@@ -22,6 +22,7 @@ export const jobTypes = [
   'bulk_delete',
   'attribute_clear',
   'export',
+  'unmerge',
 ] as const;
 export const jobStatuses = [
   'pending',

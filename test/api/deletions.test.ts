@@ -12,6 +12,7 @@ import {
   privateDay,
   problemOf,
   reportLanes,
+  tablesHolding,
   testConfig,
   uniqueWord,
   userWithKey,
@@ -39,20 +40,7 @@ afterAll(() => t.close());
 const confirm = { confirm: 'DELETE' };
 
 /** Every row of every table in the public schema whose text holds `needle`, by table. */
-async function rowsHolding(needle: string): Promise<Record<string, number>> {
-  const tables = await t.db.execute<{ table_name: string }>(sql`
-    select table_name from information_schema.tables
-    where table_schema = 'public' and table_type = 'BASE TABLE'`);
-  const found: Record<string, number> = {};
-  for (const { table_name } of tables.rows) {
-    const result = await t.db.execute<{ n: string }>(
-      sql`select count(*) as n from ${sql.identifier(table_name)} t where t::text ilike ${`%${needle}%`}`,
-    );
-    const n = Number(result.rows[0]?.n ?? 0);
-    if (n > 0) found[table_name] = n;
-  }
-  return found;
-}
+const rowsHolding = (needle: string) => tablesHolding(t.db, needle);
 
 async function searchHits(index: string, q: string): Promise<number> {
   const response = await t.call('GET', `/v1/search/${index}?q=${encodeURIComponent(q)}`);

@@ -25,6 +25,18 @@ describe('configuration', () => {
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');
   });
 
+  it('keeps merge journals for MERGE_UNDO_WINDOW: 30 days by default, 0 turns them off', () => {
+    expect(loadConfig(base).mergeUndoWindowMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ ...base, MERGE_UNDO_WINDOW: '7d' }).mergeUndoWindowMs).toBe(7 * 86_400_000);
+    expect(loadConfig({ ...base, MERGE_UNDO_WINDOW: '12h' }).mergeUndoWindowMs).toBe(43_200_000);
+    expect(loadConfig({ ...base, MERGE_UNDO_WINDOW: '0' }).mergeUndoWindowMs).toBe(0);
+    expect(() => loadConfig({ ...base, MERGE_UNDO_WINDOW: 'a month' })).toThrow(
+      'MERGE_UNDO_WINDOW must be a duration',
+    );
+    // Elsewhere 0 is still no duration at all.
+    expect(() => loadConfig({ ...base, MERGE_CONFIRM_TTL: '0' })).toThrow('at least one second');
+  });
+
   it('gives each regulation its clock in days, configurable, GDPR_DEADLINE_DAYS the GDPR period', () => {
     expect(loadConfig(base).privacy.regulations).toEqual({
       gdpr: { periodDays: 30, maxExtensionDays: 60 },

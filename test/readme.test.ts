@@ -47,10 +47,8 @@ describe('the README a new user follows', () => {
   });
 
   it('links only files the repository has', () => {
-    // docs/unmerge.md is being written on another branch; drop it here once that is merged.
-    const pending = new Set(['docs/unmerge.md']);
     const links = [...readme.matchAll(/\]\(([^)#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!);
-    const local = links.filter((link) => !/^[a-z]+:/.test(link) && !pending.has(link));
+    const local = links.filter((link) => !/^[a-z]+:/.test(link));
     expect(local.length).toBeGreaterThan(10);
     expect(local.filter((link) => !existsSync(new URL(link, root)))).toEqual([]);
   });

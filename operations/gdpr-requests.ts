@@ -23,6 +23,11 @@ import {
 } from '../db/schema';
 import { completedOnTime, dueAtOf } from '../domain/gdpr';
 import { DomainError, notFound } from '../lib/errors';
+import {
+  announcePrivacyRequestCompleted,
+  announcePrivacyRequestCreated,
+  downstreamAtCompletion,
+} from './privacy-request-events';
 
 export type GdprDeclineReason = (typeof gdprDeclineReasons)[number];
 
@@ -204,6 +209,7 @@ export async function createGdprRequest(
           },
         },
       ]);
+      await announcePrivacyRequestCreated(tx, row!);
       return row!;
     });
     return { request, resolvedFrom, created: true };
@@ -731,6 +737,7 @@ export async function completeGdprRequest(
           erasedAt: progress.erasedAt.toISOString(),
           places,
           identifierKindsChecked: progress.identifierKindsChecked,
+          ...(await downstreamAtCompletion(tx, row.customerId)),
         },
         updatedAt: sql`now()`,
       })
@@ -751,6 +758,7 @@ export async function completeGdprRequest(
         },
       },
     ]);
+    await announcePrivacyRequestCompleted(tx, updated!);
     return updated!;
   });
 }

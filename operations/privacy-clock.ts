@@ -21,6 +21,7 @@ import { latestDueAtOf, pausedDaysBetween } from '../domain/gdpr';
 import type { RegulationClock } from '../lib/config';
 import { DomainError } from '../lib/errors';
 import { assertRequestType, closedError, isPending, lockRequest } from './gdpr-requests';
+import { announcePrivacyRequestCompleted } from './privacy-request-events';
 
 export type PauseReason = (typeof privacyPauseReasons)[number];
 export type DeliveryMethod = (typeof privacyDeliveryMethods)[number];
@@ -254,6 +255,7 @@ export async function deliverRequest(
         },
       },
     ]);
+    await announcePrivacyRequestCompleted(tx, updated!);
     return updated!;
   });
 }

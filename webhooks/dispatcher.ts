@@ -5,20 +5,27 @@
  * its worker dies, so another worker (or this one restarted) sends it again —
  * at least once. One lease per endpoint means one POST at a time per
  * endpoint, in `seq` order; different endpoints go in parallel, so a slow
- * receiver holds up only itself. Nothing here runs inside a job, so delivery
- * can neither slow nor fail the job that caused an event.
+ * receiver holds up only itself. An endpoint's due deliveries are read a
+ * batch at a time and the accepted ones recorded together, so the database
+ * costs two round trips per batch rather than several per event. Nothing
+ * here runs inside a job, so delivery can neither slow nor fail the job that
+ * caused an event.
  */
 import pg from 'pg';
 import type { Database } from '../db/client';
 import {
   claimWebhookEndpoint,
-  nextDueDelivery,
+  deleteOldWebhookEvents,
+  nextDueDeliveries,
   recordWebhookAttempt,
+  recordWebhookSuccesses,
   releaseWebhookEndpoint,
+  renewWebhookLease,
   signingSecrets,
   WEBHOOK_QUEUED_CHANNEL,
   type AttemptOutcome,
   type DeliveryPolicy,
+  type WebhookDeliveryRow,
 } from '../db/queries/webhooks';
 import { backoffMs, signatureHeader } from '../domain/webhooks';
 import type { Config } from '../lib/config';
@@ -70,14 +77,18 @@ export function startWebhookDispatcher({
   databaseUrl,
   config,
   log = () => undefined,
+  listenerName = 'custodian-webhooks',
 }: {
   db: Database;
   /** For LISTEN, so queued deliveries go out at once instead of at the next poll. */
   databaseUrl?: string;
   config: Config['webhooks'];
   log?: (message: string, error?: unknown) => void;
+  /** The LISTEN connection's application_name (tests find it by this). */
+  listenerName?: string;
 }): WebhookDispatcher {
-  const leaseMs = config.timeoutMs + 30_000;
+  // A lease always outlasts one POST, so it never runs out mid-attempt of a live worker.
+  const leaseMs = Math.max(config.leaseMs, config.timeoutMs + 2_000);
   const policy: DeliveryPolicy = {
     maxAgeMs: config.maxAgeMs,
     breakerThreshold: config.breakerThreshold,
@@ -87,13 +98,21 @@ export function startWebhookDispatcher({
   let stopped = false;
   let wake: () => void = () => undefined;
 
-  async function drainEndpoint(endpointId: string): Promise<void> {
+  /** Sends one batch in order; false when the endpoint has nothing more to send now. */
+  async function sendBatch(endpointId: string): Promise<boolean> {
+    const next = await nextDueDeliveries(db, endpointId, leaseMs, config.batchSize);
+    if (!next || next.due.length === 0) return false;
+    let { endpoint, leaseUntil } = next;
+    const accepted: { delivery: WebhookDeliveryRow; outcome: AttemptOutcome }[] = [];
     try {
-      for (;;) {
-        if (stopped) return;
-        const next = await nextDueDelivery(db, endpointId, leaseMs);
-        if (!next) return;
-        const { endpoint, delivery, event } = next;
+      for (const { delivery, event } of next.due) {
+        if (stopped) return false;
+        if (Date.now() + config.timeoutMs + 1_000 > leaseUntil.getTime()) {
+          const renewed = await renewWebhookLease(db, endpointId, leaseMs);
+          if (!renewed) return false;
+          endpoint = renewed;
+          leaseUntil = renewed.leaseUntil!;
+        }
         const body = JSON.stringify({
           id: event.id,
           type: event.type,
@@ -112,9 +131,25 @@ export function startWebhookDispatcher({
           body,
           config.timeoutMs,
         );
+        if (outcome.errorClass === null) {
+          accepted.push({ delivery, outcome });
+          continue;
+        }
+        // A failure holds back the endpoint's later deliveries until its retry.
+        await recordWebhookSuccesses(db, endpointId, accepted.splice(0));
         const { paused } = await recordWebhookAttempt(db, delivery, outcome, policy);
         if (paused) log(`endpoint ${endpointId} paused after ${config.breakerThreshold} failures`);
+        return false;
       }
+      return true;
+    } finally {
+      await recordWebhookSuccesses(db, endpointId, accepted);
+    }
+  }
+
+  async function drainEndpoint(endpointId: string): Promise<void> {
+    try {
+      while (!stopped && (await sendBatch(endpointId)));
     } catch (error) {
       log(`delivery to endpoint ${endpointId} stopped; the next round retries`, error);
     } finally {
@@ -134,9 +169,22 @@ export function startWebhookDispatcher({
     }
   }
 
+  let nextCleanup = 0;
+  async function cleanUp(): Promise<void> {
+    if (Date.now() < nextCleanup) return;
+    nextCleanup = Date.now() + config.cleanupIntervalMs;
+    let removed = 0;
+    for (let batch = 1000; batch === 1000 && !stopped;) {
+      batch = await deleteOldWebhookEvents(db, config.retentionMs, 1000);
+      removed += batch;
+    }
+    if (removed > 0) log(`removed ${removed} webhook events older than the retention`);
+  }
+
   const loop = (async () => {
     while (!stopped) {
       await round().catch((error: unknown) => log('claiming endpoints failed', error));
+      await cleanUp().catch((error: unknown) => log('removing old webhook events failed', error));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, config.pollMs);
         wake = () => {
@@ -147,20 +195,45 @@ export function startWebhookDispatcher({
     }
   })();
 
+  // LISTEN on its own connection. A dropped connection (Postgres restarted, a
+  // failover, an idle kill) is reopened with a growing pause, and a round is
+  // run once it is back, since notifications sent meanwhile were lost.
   let listener: pg.Client | undefined;
-  if (databaseUrl) {
-    listener = new pg.Client({ connectionString: databaseUrl });
-    listener.on('error', () => undefined);
-    listener.on('notification', () => wake());
-    listener
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let reconnectDelayMs = 250;
+  function listen(): void {
+    if (stopped || !databaseUrl) return;
+    const client = new pg.Client({ connectionString: databaseUrl, application_name: listenerName });
+    listener = client;
+    let dropped = false;
+    const drop = (error?: unknown) => {
+      if (dropped) return;
+      dropped = true;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      if (stopped) return;
+      log(`LISTEN connection lost; reconnecting in ${reconnectDelayMs} ms`, error);
+      reconnectTimer = setTimeout(listen, reconnectDelayMs);
+      reconnectDelayMs = Math.min(reconnectDelayMs * 2, 30_000);
+    };
+    client.on('error', drop);
+    client.on('end', () => drop());
+    client.on('notification', () => wake());
+    client
       .connect()
-      .then(() => listener!.query(`listen ${WEBHOOK_QUEUED_CHANNEL}`))
-      .catch((error: unknown) => log('LISTEN failed; polling only', error));
+      .then(() => client.query(`listen ${WEBHOOK_QUEUED_CHANNEL}`))
+      .then(() => {
+        reconnectDelayMs = 250;
+        wake();
+      })
+      .catch(drop);
   }
+  listen();
 
   return {
     async stop() {
       stopped = true;
+      clearTimeout(reconnectTimer);
       wake();
       await loop;
       await Promise.all(active.values());

@@ -122,6 +122,8 @@ export async function startWorker(
     reconcileSchedule?: boolean;
     /** Runs the webhook dispatcher (default); tests that deliver start their own. */
     webhooks?: boolean;
+    /** The dispatcher serves these endpoints only (tests sharing one database); all by default. */
+    webhookEndpoints?: string[];
   } = {},
 ): Promise<RunningWorker> {
   installWorkerLogging();
@@ -175,6 +177,7 @@ export async function startWorker(
       db: database.db,
       databaseUrl: config.databaseUrl,
       config: config.webhooks,
+      ...(options.webhookEndpoints ? { onlyEndpoints: () => options.webhookEndpoints! } : {}),
       log: (message, error) => {
         logger.warn(`[webhooks] ${message}`, error === undefined ? {} : describeError(error));
       },

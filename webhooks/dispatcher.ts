@@ -78,6 +78,7 @@ export function startWebhookDispatcher({
   config,
   log = () => undefined,
   listenerName = 'custodian-webhooks',
+  onlyEndpoints,
 }: {
   db: Database;
   /** For LISTEN, so queued deliveries go out at once instead of at the next poll. */
@@ -86,6 +87,11 @@ export function startWebhookDispatcher({
   log?: (message: string, error?: unknown) => void;
   /** The LISTEN connection's application_name (tests find it by this). */
   listenerName?: string;
+  /**
+   * Delivers to these endpoints only. Tests share one database: each test's
+   * dispatcher serves its own endpoints, with its own timings.
+   */
+  onlyEndpoints?: () => readonly string[];
 }): WebhookDispatcher {
   // A lease always outlasts one POST, so it never runs out mid-attempt of a live worker.
   const leaseMs = Math.max(config.leaseMs, config.timeoutMs + 2_000);
@@ -159,7 +165,12 @@ export function startWebhookDispatcher({
 
   async function round(): Promise<void> {
     while (!stopped && active.size < config.concurrency) {
-      const endpoint = await claimWebhookEndpoint(db, leaseMs, [...active.keys()]);
+      const endpoint = await claimWebhookEndpoint(
+        db,
+        leaseMs,
+        [...active.keys()],
+        onlyEndpoints?.(),
+      );
       if (!endpoint) return;
       const run = drainEndpoint(endpoint.id).finally(() => {
         active.delete(endpoint.id);

@@ -293,7 +293,9 @@ export async function claimWebhookEndpoint(
   db: Queryable,
   leaseMs: number,
   exclude: string[],
+  only?: readonly string[],
 ): Promise<WebhookEndpointRow | undefined> {
+  if (only && only.length === 0) return undefined;
   const result = await db.execute<{ id: string }>(sql`
     update webhook_endpoints set lease_until = now() + ${`${leaseMs} milliseconds`}::interval
     where id = (
@@ -301,6 +303,7 @@ export async function claimWebhookEndpoint(
       where e.status = 'enabled'
         and (e.lease_until is null or e.lease_until < now())
         and not (e.id = any(${`{${exclude.join(',')}}`}::uuid[]))
+        and ${only ? sql`e.id = any(${uuidArray(only)})` : sql`true`}
         and (select d.next_attempt_at from webhook_deliveries d
              where d.endpoint_id = e.id and d.status = 'pending'
              order by d.seq limit 1) <= now()
@@ -490,8 +493,9 @@ export async function deleteOldWebhookEvents(
                      and d.acknowledged_at is null)))
       order by e.occurred_at
       limit ${limit}
-      for update skip locked)`);
-  return result.rowCount ?? 0;
+      for update skip locked)
+    returning id`);
+  return result.rows.length;
 }
 
 export interface AttemptOutcome {

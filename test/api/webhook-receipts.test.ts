@@ -61,6 +61,7 @@ beforeAll(async () => {
   t = await startTestApp({ worker: true });
   dispatcher = startWebhookDispatcher({
     db: t.db,
+    onlyEndpoints: () => endpointIds,
     databaseUrl: t.config.databaseUrl,
     config: {
       ...t.config.webhooks,
@@ -240,7 +241,7 @@ describe('erasure receipts', () => {
     expect(one.event.data).toEqual({ customerId: single, jobId: singleJob, privacyRequestIds: [] });
 
     const bulk = [await newCustomer(), await newCustomer()];
-    const bulkJob = await startBulkErasure(t, { entity: 'customer', ids: bulk });
+    const bulkJob = await startBulkErasure(t, { entity: 'customers', ids: bulk });
     expect((await jobWhenFinished(t, bulkJob)).status).toBe('completed');
     for (const customerId of bulk) {
       const got = await arrival(r, about(customerId, 'customer.erasure_requested'), 'bulk erasure');

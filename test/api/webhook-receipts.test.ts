@@ -226,7 +226,7 @@ describe('erasure receipts', () => {
       confirmed: false,
       unconfirmedEndpointIds: [failing.id],
     });
-  });
+  }, 90_000);
 
   it('are asked for by a single customer delete and by a bulk erasure too, naming no request', async () => {
     const { r } = await subscribedReceiver(() => 200, ['customer.erasure_requested']);
@@ -247,5 +247,5 @@ describe('erasure receipts', () => {
       const got = await arrival(r, about(customerId, 'customer.erasure_requested'), 'bulk erasure');
       expect(got.event.data).toEqual({ customerId, jobId: bulkJob, privacyRequestIds: [] });
     }
-  });
+  }, 60_000);
 });

@@ -1,8 +1,7 @@
 /**
  * Throughput: 40 events per second for a minute, each delivered to three
  * endpoints, with none lost and none duplicated (counted by event ID; with no
- * failure, at-least-once means exactly once here), each endpoint's in order,
- * and delivery keeping pace with the events (lag stays bounded). About 70 s.
+ * failure, at-least-once means exactly once here), and delivery keeping pace with the events (lag stays bounded). About 70 s.
  */
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -37,7 +36,7 @@ afterAll(async () => {
   await t.close();
 });
 
-it(`delivers ${RATE} events/s for ${SECONDS} s to three endpoints, none lost or duplicated, in order`, async () => {
+it(`delivers ${RATE} events/s for ${SECONDS} s to three endpoints, none lost or duplicated`, async () => {
   for (let i = 0; i < 3; i++) {
     const r = await new Receiver().start();
     receivers.push(r);
@@ -88,19 +87,26 @@ it(`delivers ${RATE} events/s for ${SECONDS} s to three endpoints, none lost or 
     const distinct = new Set(got.map((x) => x.event.id));
     expect(distinct.size).toBe(total);
     expect(got.length - distinct.size).toBe(0);
-    // In the endpoint's order: the order the events were recorded (`seq`).
+    // Overlapping transactions may make a later `seq` visible first, so across
+    // customers the order is the order of visibility; counted, not asserted
+    // (one customer's events keep their order: test/api/webhooks.test.ts).
     const recorded = await t.db
       .select({ eventId: webhookDeliveries.eventId })
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.endpointId, endpointIds[receivers.indexOf(r)]!))
       .orderBy(asc(webhookDeliveries.seq));
-    expect(got.map((x) => x.event.id)).toEqual(
-      recorded.map((row) => row.eventId).filter((id) => distinct.has(id)),
-    );
+    const seqOf = new Map(recorded.map((row, i) => [row.eventId, i]));
+    const seqs = got.map((x) => seqOf.get(x.event.id)!);
+    let highest = -1;
+    let overtaken = 0;
+    for (const seq of seqs) {
+      if (seq < highest) overtaken++;
+      highest = Math.max(highest, seq);
+    }
     const lags = got.map((x) => x.at - Date.parse(x.event.occurredAt)).sort((a, b) => a - b);
     const p95 = lags[Math.floor(lags.length * 0.95)]!;
     console.log(
-      `endpoint: ${distinct.size} events, p95 lag ${p95} ms, max ${lags.at(-1)} ms; ` +
+      `endpoint: ${distinct.size} events, ${overtaken} arrived after a later-recorded one, p95 lag ${p95} ms, max ${lags.at(-1)} ms; ` +
         `emitted at ${emittedRate.toFixed(1)}/s, all delivered ${finished - emittedInMs} ms after the last`,
     );
     // Keeping pace: a dispatcher slower than the events would fall ever further behind.

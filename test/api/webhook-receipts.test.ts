@@ -16,6 +16,7 @@ import {
   eventually,
   problemOf,
   startTestApp,
+  testConfig,
   uniqueWord,
   userWithKey,
   type TestApp,
@@ -248,4 +249,52 @@ describe('erasure receipts', () => {
       expect(got.event.data).toEqual({ customerId, jobId: bulkJob, privacyRequestIds: [] });
     }
   }, 60_000);
+});
+
+describe('with WEBHOOK_ERASURE_ACKS_REQUIRED', () => {
+  it('completes an erasure request only once every subscribed system acknowledged it', async () => {
+    const strict = await startTestApp({
+      worker: true,
+      config: testConfig({ WEBHOOK_ERASURE_ACKS_REQUIRED: 'true' }),
+    });
+    try {
+      const { r } = await subscribedReceiver((e) =>
+        e.type === 'customer.erasure_requested' ? 202 : 200,
+      );
+      const customerId = (await strict.create('/v1/customers', { name: `Strict ${uniqueWord()}` }))
+        .id;
+      const request = await strict.create<{ id: string }>('/v1/privacy-requests', { customerId });
+      const erase = await strict.call('POST', `/v1/privacy-requests/${request.id}/erase`);
+      const jobId = erase.json<{ job: { id: string } }>().job.id;
+      expect((await jobWhenFinished(strict, jobId)).status).toBe('completed');
+      const asked = await arrival(r, about(customerId, 'customer.erasure_requested'), 'erasure');
+      // The erasure is done, the receipt is not: the request stays open.
+      const waiting = await eventually(async () => {
+        const d = (await strict.call('GET', `/v1/privacy-requests/${request.id}`)).json<Detail>();
+        return d.downstream?.receipts[0]?.status === 'delivered' ? d : undefined;
+      });
+      expect(waiting.status).toBe('open');
+      expect(waiting.downstream?.unconfirmedEndpointIds).toHaveLength(1);
+
+      const acked = await strict.call(
+        'POST',
+        `/v1/webhook-deliveries/${asked.headers['custodian-delivery-id'] as string}/ack`,
+      );
+      expect(acked.statusCode, acked.body).toBe(200);
+      const done = await eventually(
+        async () => {
+          const d = (await strict.call('GET', `/v1/privacy-requests/${request.id}`)).json<Detail>();
+          return d.status === 'completed' ? d : undefined;
+        },
+        45_000,
+        'the request to complete once acknowledged',
+      );
+      expect(done.completionRecord?.downstream).toMatchObject({
+        confirmed: true,
+        unconfirmedEndpointIds: [],
+      });
+    } finally {
+      await strict.close();
+    }
+  }, 120_000);
 });

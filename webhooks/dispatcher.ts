@@ -137,7 +137,14 @@ export function startWebhookDispatcher({
   };
   const active = new Map<string, Promise<void>>();
   let stopped = false;
-  let wake: () => void = () => undefined;
+  // A wake-up that comes while a round runs is kept, so the next round starts
+  // at once instead of after the poll interval.
+  let woken = false;
+  let interruptWait: () => void = () => undefined;
+  const wake = () => {
+    woken = true;
+    interruptWait();
+  };
 
   /** Sends one batch in order; false when the endpoint has nothing more to send now. */
   async function sendBatch(endpointId: string): Promise<boolean> {
@@ -229,15 +236,18 @@ export function startWebhookDispatcher({
 
   const loop = (async () => {
     while (!stopped) {
+      woken = false;
       await round().catch((error: unknown) => log('claiming endpoints failed', error));
       await cleanUp().catch((error: unknown) => log('removing old webhook events failed', error));
+      if (woken || stopped) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, config.pollMs);
-        wake = () => {
+        interruptWait = () => {
           clearTimeout(timer);
           resolve();
         };
       });
+      interruptWait = () => undefined;
     }
   })();
 

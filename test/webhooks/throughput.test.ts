@@ -111,8 +111,9 @@ it(`delivers ${RATE} events/s for ${SECONDS} s to three endpoints, none lost or 
     );
     // Keeping pace: a dispatcher slower than the events would fall ever further
     // behind (minutes, at the end of a minute). The bound is loose because the
-    // test machine is shared (2 cores, load average above 10 seen): one run
-    // showed p95 12 s, all delivered 5 s after the last event.
+    // test machine is shared (2 cores, load average above 10 seen). Seen: p95
+    // 80 ms, all delivered 0.1 s after the last event (12 s p95 before a
+    // NOTIFY arriving mid-round was kept instead of waiting for the next poll).
     expect(p95).toBeLessThan(20_000);
     expect(finished - emittedInMs).toBeLessThan(20_000);
   }

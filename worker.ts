@@ -139,6 +139,8 @@ export async function startWorker(
     reconcileSchedule?: boolean;
     /** Runs the webhook dispatcher (default); tests that deliver start their own. */
     webhooks?: boolean;
+    /** The dispatcher serves these endpoints only (tests sharing one database); all by default. */
+    webhookEndpoints?: string[];
   } = {},
 ): Promise<RunningWorker> {
   const metricsAt = config.metrics.worker;
@@ -226,6 +228,7 @@ export async function startWorker(
       db: database.db,
       databaseUrl: config.databaseUrl,
       config: config.webhooks,
+      ...(options.webhookEndpoints ? { onlyEndpoints: () => options.webhookEndpoints! } : {}),
       log: (message, error) => {
         logger.warn(`[webhooks] ${message}`, error === undefined ? {} : describeError(error));
       },

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { finishedStatuses, findJob } from '../db/queries/jobs';
+import { awaitingReceipts, erasureReceiptsOf } from '../db/queries/erasure-receipts';
 import { findGdprRequest } from '../db/queries/gdpr';
 import {
   accessRequestsClosedBy,
@@ -74,7 +75,20 @@ export async function tellGdprRequests(
 
 const POLL_MS = 1000;
 
-export function gdprActivities({ db }: ActivityDeps) {
+/** A retryable refusal: the erasure's receipts are not all in (a class name, never data). */
+class ErasureReceiptsPending extends Error {
+  override name = 'ErasureReceiptsPending';
+}
+
+async function assertReceiptsSettled(db: ActivityDeps['db'], requestId: string): Promise<void> {
+  const request = await findGdprRequest(db, requestId);
+  if (!request || request.type !== 'erasure' || request.status === 'completed') return;
+  if (awaitingReceipts(await erasureReceiptsOf(db, request.customerId))) {
+    throw new ErasureReceiptsPending('Some subscribed systems have not acknowledged the erasure.');
+  }
+}
+
+export function gdprActivities({ db, config }: ActivityDeps) {
   return {
     /**
      * Where the erasure of a request's customer by this job stands: completed
@@ -104,12 +118,18 @@ export function gdprActivities({ db }: ActivityDeps) {
       return { status: row?.status ?? 'declined' };
     },
 
-    /** Completes a request from its finished erasure job at `completedAt` (the workflow's clock). */
+    /**
+     * Completes a request from its finished erasure job at `completedAt` (the
+     * workflow's clock). With WEBHOOK_ERASURE_ACKS_REQUIRED, not before every
+     * subscribed system acknowledged the erasure or was given up on: until
+     * then it fails retryably, and Temporal tries again.
+     */
     async completeGdprRequest(
       requestId: string,
       jobId: string,
       completedAt: string,
     ): Promise<{ status: GdprRequestState }> {
+      if (config.webhooks.erasureAcksRequired) await assertReceiptsSettled(db, requestId);
       const row = await completeGdprRequest(db, requestId, jobId, new Date(completedAt));
       return { status: row.status };
     },

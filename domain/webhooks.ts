@@ -22,6 +22,40 @@ export type WebhookEventType = (typeof webhookEventTypes)[number];
 /** IDs, counts, codes and statuses only: a payload never carries personal data. */
 export type WebhookPayload = Record<string, string | number | boolean | null | string[]>;
 
+/**
+ * Where one subscribed system stands with an erasure: `acknowledged` (it
+ * answered 2xx, or 202 and later acknowledged through the API), `delivered`
+ * (it answered 202 and has not confirmed yet), `failed` (given up after the
+ * retry period), or `pending` (not accepted yet: queued or being retried).
+ */
+export const erasureReceiptStatuses = ['pending', 'delivered', 'acknowledged', 'failed'] as const;
+export type ErasureReceiptStatus = (typeof erasureReceiptStatuses)[number];
+
+/** One endpoint's receipt for an erasure: IDs, statuses, codes and times only. */
+export interface ErasureReceipt {
+  endpointId: string;
+  url: string;
+  description: string | null;
+  deliveryId: string;
+  eventId: string;
+  status: ErasureReceiptStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  queuedAt: string;
+  deliveredAt: string | null;
+  acknowledgedAt: string | null;
+  acknowledgedVia: 'response' | 'api' | null;
+  failedAt: string | null;
+}
+
+export interface ErasureReceipts {
+  /** True when every endpoint told of the erasure has acknowledged it (also when none was told). */
+  confirmed: boolean;
+  /** The endpoints that have not acknowledged it (pending, delivered without ack, or failed). */
+  unconfirmedEndpointIds: string[];
+  receipts: ErasureReceipt[];
+}
+
 const loopbackHosts = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /**

@@ -132,6 +132,23 @@ export interface Config {
     pollMs: number;
     /** Endpoints one worker delivers to at the same time. */
     concurrency: number;
+    /** Deliveries of one endpoint taken per database round trip. */
+    batchSize: number;
+    /**
+     * How long an endpoint's lease lasts without renewal: after a worker dies
+     * mid-delivery, another sends again once it has run out.
+     */
+    leaseMs: number;
+    /** How long events whose every delivery has finished are kept (attempts with them). */
+    retentionMs: number;
+    /** How often a worker deletes events older than the retention. */
+    cleanupIntervalMs: number;
+    /**
+     * Whether an erasure request completes only once every endpoint sent its
+     * `customer.erasure_requested` acknowledged it or was given up on. Off:
+     * it completes at once, and its record says who had not confirmed.
+     */
+    erasureAcksRequired: boolean;
   };
 }
 
@@ -340,6 +357,11 @@ export function loadConfig(env: Env = process.env): Config {
       secretGraceMs: parseDuration(env, 'WEBHOOK_SECRET_GRACE', 86_400_000),
       pollMs: parseDuration(env, 'WEBHOOK_POLL_INTERVAL', 1_000),
       concurrency: parseInteger(env, 'WEBHOOK_CONCURRENCY', 8, { min: 1, max: 100 }),
+      batchSize: parseInteger(env, 'WEBHOOK_BATCH_SIZE', 50, { min: 1, max: 1000 }),
+      leaseMs: parseDuration(env, 'WEBHOOK_LEASE', 60_000),
+      retentionMs: parseDuration(env, 'WEBHOOK_RETENTION', 30 * 86_400_000),
+      cleanupIntervalMs: parseDuration(env, 'WEBHOOK_CLEANUP_INTERVAL', 3_600_000),
+      erasureAcksRequired: parseBoolean(env, 'WEBHOOK_ERASURE_ACKS_REQUIRED', false),
     },
   };
 }

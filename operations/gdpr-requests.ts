@@ -24,6 +24,11 @@ import {
 import { completedOnTime, dueAtOf } from '../domain/gdpr';
 import { closeExportsOfRequest } from './exports';
 import { DomainError, notFound } from '../lib/errors';
+import {
+  announcePrivacyRequestCompleted,
+  announcePrivacyRequestCreated,
+  downstreamAtCompletion,
+} from './privacy-request-events';
 
 export type GdprDeclineReason = (typeof gdprDeclineReasons)[number];
 
@@ -205,6 +210,7 @@ export async function createGdprRequest(
           },
         },
       ]);
+      await announcePrivacyRequestCreated(tx, row!);
       return row!;
     });
     return { request, resolvedFrom, created: true };
@@ -800,6 +806,7 @@ export async function completeGdprRequest(
           erasedAt: progress.erasedAt.toISOString(),
           places,
           identifierKindsChecked: progress.identifierKindsChecked,
+          ...(await downstreamAtCompletion(tx, row.customerId)),
         },
         updatedAt: sql`now()`,
       })
@@ -820,6 +827,7 @@ export async function completeGdprRequest(
         },
       },
     ]);
+    await announcePrivacyRequestCompleted(tx, updated!);
     return updated!;
   });
 }

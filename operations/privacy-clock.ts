@@ -22,6 +22,7 @@ import type { RegulationClock } from '../lib/config';
 import { DomainError } from '../lib/errors';
 import { assertReadyExportOf, closeExportsOfRequest } from './exports';
 import { assertRequestType, closedError, isPending, lockRequest } from './gdpr-requests';
+import { announcePrivacyRequestCompleted } from './privacy-request-events';
 
 export type PauseReason = (typeof privacyPauseReasons)[number];
 export type DeliveryMethod = (typeof privacyDeliveryMethods)[number];
@@ -261,6 +262,7 @@ export async function deliverRequest(
         },
       },
     ]);
+    await announcePrivacyRequestCompleted(tx, updated!);
     return updated!;
   });
 }

@@ -9,6 +9,7 @@ import {
   gdprReport,
   listGdprRequests,
 } from '../../db/queries/gdpr';
+import { erasureReceiptsOf } from '../../db/queries/erasure-receipts';
 import { findJob } from '../../db/queries/jobs';
 import { privacyRegulations, privacyRequestTypes } from '../../db/schema';
 import { checkReceivedAt, MAX_RECEIVED_AGE_DAYS } from '../../domain/gdpr';
@@ -267,6 +268,8 @@ const privacyRequestRoutes =
           job: job ? jobView(app, job) : null,
           clock: (await clockHistoryOf(app.db, row.id)).map(clockEntryView),
           auditTrail: (await gdprAuditTrail(app.db, row)).map(auditEntryView),
+          downstream:
+            row.type === 'erasure' ? await erasureReceiptsOf(app.db, row.customerId) : null,
         };
       },
     );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
+  acknowledgeWebhookDelivery,
   deleteWebhookEndpoint,
   getWebhookEndpoint,
   insertWebhookEndpoint,
@@ -13,8 +14,8 @@ import {
   type WebhookEndpointRow,
 } from '../../db/queries/webhooks';
 import { checkWebhookEventTypes, checkWebhookUrl } from '../../domain/webhooks';
-import { adminOnly, currentUser } from '../plugins/auth';
-import { IdParams, NoContent, PageQuery, problems } from '../schemas/common';
+import { adminOnly, can, currentUser } from '../plugins/auth';
+import { IdParams, NoContent, PageQuery, problems, Timestamp } from '../schemas/common';
 import {
   CreateWebhookBody,
   UpdateWebhookBody,
@@ -54,6 +55,8 @@ const deliveryView = ({ delivery, eventType, attempts }: DeliveryWithAttempts) =
   nextAttemptAt: delivery.status === 'pending' ? iso(delivery.nextAttemptAt) : null,
   lastStatusCode: delivery.lastStatusCode,
   deliveredAt: delivery.deliveredAt ? iso(delivery.deliveredAt) : null,
+  acknowledgedAt: delivery.acknowledgedAt ? iso(delivery.acknowledgedAt) : null,
+  acknowledgedVia: delivery.acknowledgedVia,
   createdAt: iso(delivery.createdAt),
   attemptLog: attempts.map((a) => ({
     attemptedAt: iso(a.attemptedAt),
@@ -242,6 +245,48 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const row = await resendWebhookDelivery(app.db, request.params.id);
       return reply.code(202).send({ id: row.id });
+    },
+  );
+
+  app.post(
+    '/webhook-deliveries/:id/ack',
+    {
+      config: { access: can('gdpr.manage') },
+      schema: {
+        tags,
+        summary: 'Acknowledge an erasure event: the receiving system has erased its copy',
+        description:
+          'For consumers that erase asynchronously: they answer the delivery 202 Accepted, erase, then call this ' +
+          'with the delivery ID they received (`Custodian-Delivery-Id`). The erasure receipt then counts as ' +
+          'acknowledged. Repeating it changes nothing. 409 WEBHOOK_ACK_NOT_EXPECTED for any other event type.',
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            id: WebhookDelivery.properties.id,
+            eventId: WebhookDelivery.properties.eventId,
+            endpointId: WebhookDelivery.properties.endpointId,
+            status: WebhookDelivery.properties.status,
+            acknowledgedAt: Timestamp,
+            acknowledgedVia: WebhookDelivery.properties.acknowledgedVia,
+          }),
+          ...problems(403, 404, 409),
+        },
+      },
+    },
+    async (request) => {
+      const row = await acknowledgeWebhookDelivery(
+        app.db,
+        request.params.id,
+        currentUser(request).id,
+      );
+      return {
+        id: row.id,
+        eventId: row.eventId,
+        endpointId: row.endpointId,
+        status: row.status,
+        acknowledgedAt: iso(row.acknowledgedAt!),
+        acknowledgedVia: row.acknowledgedVia,
+      };
     },
   );
 };

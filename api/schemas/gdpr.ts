@@ -11,6 +11,7 @@ import {
 } from '../../db/schema';
 import { Nullable, OneOf, Timestamp, Uuid } from './common';
 import { Job } from './jobs';
+import { ErasureReceipts } from './webhooks';
 
 export const GdprRequest = Type.Object({
   id: Uuid,
@@ -57,6 +58,7 @@ export const GdprRequest = Type.Object({
             'The kinds of identifier (email, phone, social, website, externalId, name) saved searches were checked for.',
         }),
       ),
+      downstream: Type.Optional(ErasureReceipts),
     }),
   ),
   delivery: Nullable(
@@ -129,6 +131,8 @@ export const GdprRequestDetail = Type.Intersect([
       description: 'Every extension, pause and resume, oldest first.',
     }),
     auditTrail: Type.Array(AuditEntry),
+    // An erasure request's receipts as they stand now, per subscribed system; null for an access request.
+    downstream: Nullable(ErasureReceipts),
   }),
 ]);
 

@@ -1,3 +1,4 @@
+import { erasureReceiptStatuses } from '../../domain/webhooks';
 import { Type } from 'typebox';
 import { webhookEventTypes } from '../../domain/webhooks';
 import { Nullable, OneOf, Page, Timestamp, Uuid } from './common';
@@ -79,8 +80,38 @@ export const WebhookDelivery = Type.Object({
   nextAttemptAt: Nullable(Timestamp),
   lastStatusCode: Nullable(Type.Integer()),
   deliveredAt: Nullable(Timestamp),
+  acknowledgedAt: Nullable(Timestamp),
+  acknowledgedVia: Nullable(OneOf(['response', 'api'] as const)),
   createdAt: Timestamp,
   attemptLog: Type.Array(Attempt),
+});
+
+export const ErasureReceipt = Type.Object({
+  endpointId: Uuid,
+  url: Type.String(),
+  description: Nullable(Type.String()),
+  deliveryId: Uuid,
+  eventId: Uuid,
+  status: OneOf(erasureReceiptStatuses),
+  attempts: Type.Integer(),
+  lastStatusCode: Nullable(Type.Integer()),
+  queuedAt: Timestamp,
+  deliveredAt: Nullable(Timestamp),
+  acknowledgedAt: Nullable(Timestamp),
+  acknowledgedVia: Nullable(OneOf(['response', 'api'] as const)),
+  failedAt: Nullable(Timestamp),
+});
+
+/** Each subscribed system's receipt of an erasure (docs/webhooks.md, "Erasure receipts"). */
+export const ErasureReceipts = Type.Object({
+  confirmed: Type.Boolean({
+    description: 'Every endpoint told of the erasure acknowledged it (true when none was told).',
+  }),
+  unconfirmedEndpointIds: Type.Array(Uuid, {
+    description:
+      'Endpoints that have not acknowledged: pending, delivered (202) without ack, or failed.',
+  }),
+  receipts: Type.Array(ErasureReceipt),
 });
 
 export const WebhookDeliveryPage = Page(WebhookDelivery);

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { WebhookEventType, WebhookPayload } from '../../domain/webhooks';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
-import { notFound } from '../../lib/errors';
+import { DomainError, notFound } from '../../lib/errors';
 import type { Queryable } from '../client';
+import { uuidArray } from '../sql';
 import {
   users,
   webhookAttempts,
@@ -11,6 +12,7 @@ import {
   webhookEndpoints,
   webhookEvents,
 } from '../schema';
+import { audit } from './audit';
 import { addInAppNotifications } from './notifications';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -55,7 +57,13 @@ export async function recordWebhookEvent(
     select pg_notify(${WEBHOOK_QUEUED_CHANNEL}, '') from (select 1 from queued limit 1) q`);
 }
 
-/** `<entity>.deleted` for each object a deletion job erased. */
+/**
+ * `<entity>.deleted` for each object a deletion job erased, and for a
+ * customer also `customer.erasure_requested`: deleting a customer erases
+ * everything of them, whether by a single delete, a bulk erasure or a privacy
+ * request (whose IDs it names), and every system holding a copy is asked to
+ * erase theirs and to acknowledge it (the request's receipts).
+ */
 export async function recordDeletionEvents(
   tx: Queryable,
   entity: 'customer' | 'conversation' | 'kobject',
@@ -66,6 +74,27 @@ export async function recordDeletionEvents(
     tx,
     `${entity}.deleted`,
     ids.map((id) => ({ [`${entity}Id`]: id, jobId: jobId ?? null })),
+  );
+  if (entity === 'customer' && ids.length > 0) await recordErasureEvents(tx, ids, jobId ?? null);
+}
+
+async function recordErasureEvents(
+  tx: Queryable,
+  customerIds: string[],
+  jobId: string | null,
+): Promise<void> {
+  const requests = await tx.execute<{ customer_id: string; id: string }>(sql`
+    select customer_id, id from gdpr_requests
+    where customer_id = any(${uuidArray(customerIds)}) and type = 'erasure'
+      and status in ('open', 'overdue')`);
+  await recordWebhookEvent(
+    tx,
+    'customer.erasure_requested',
+    customerIds.map((customerId) => ({
+      customerId,
+      jobId,
+      privacyRequestIds: requests.rows.filter((r) => r.customer_id === customerId).map((r) => r.id),
+    })),
   );
 }
 
@@ -264,7 +293,9 @@ export async function claimWebhookEndpoint(
   db: Queryable,
   leaseMs: number,
   exclude: string[],
+  only?: readonly string[],
 ): Promise<WebhookEndpointRow | undefined> {
+  if (only && only.length === 0) return undefined;
   const result = await db.execute<{ id: string }>(sql`
     update webhook_endpoints set lease_until = now() + ${`${leaseMs} milliseconds`}::interval
     where id = (
@@ -272,6 +303,7 @@ export async function claimWebhookEndpoint(
       where e.status = 'enabled'
         and (e.lease_until is null or e.lease_until < now())
         and not (e.id = any(${`{${exclude.join(',')}}`}::uuid[]))
+        and ${only ? sql`e.id = any(${uuidArray(only)})` : sql`true`}
         and (select d.next_attempt_at from webhook_deliveries d
              where d.endpoint_id = e.id and d.status = 'pending'
              order by d.seq limit 1) <= now()
@@ -287,36 +319,183 @@ export async function releaseWebhookEndpoint(db: Queryable, id: string): Promise
   await db.update(webhookEndpoints).set({ leaseUntil: null }).where(eq(webhookEndpoints.id, id));
 }
 
-/** The endpoint's next delivery in order, with its event, if it is due and the lease still held. */
-export async function nextDueDelivery(
+export type WebhookEventRow = typeof webhookEvents.$inferSelect;
+
+/**
+ * Renews the endpoint's lease and gives its next deliveries in order, with
+ * their events: at most `limit`, and only the due ones before the first that
+ * is not (a delivery waiting for its retry holds back the later ones, which
+ * keeps the endpoint's order). Undefined when the endpoint is no longer
+ * enabled; the lease's new end otherwise.
+ */
+export async function nextDueDeliveries(
   db: Queryable,
   endpointId: string,
   leaseMs: number,
+  limit: number,
 ): Promise<
   | {
       endpoint: WebhookEndpointRow;
-      delivery: WebhookDeliveryRow;
-      event: typeof webhookEvents.$inferSelect;
+      leaseUntil: Date;
+      due: { delivery: WebhookDeliveryRow; event: WebhookEventRow }[];
     }
   | undefined
 > {
-  const [endpoint] = await db
-    .update(webhookEndpoints)
-    .set({ leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
-    .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.status, 'enabled')))
-    .returning();
+  const endpoint = await renewWebhookLease(db, endpointId, leaseMs);
   if (!endpoint) return undefined;
-  const [row] = await db
-    .select({ delivery: webhookDeliveries, event: webhookEvents })
+  const rows = await db
+    .select({ delivery: webhookDeliveries, event: webhookEvents, now: sql<Date>`now()` })
     .from(webhookDeliveries)
     .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
     .where(
       and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.status, 'pending')),
     )
     .orderBy(asc(webhookDeliveries.seq))
-    .limit(1);
-  if (!row || row.delivery.nextAttemptAt.getTime() > Date.now()) return undefined;
-  return { endpoint, ...row };
+    .limit(limit);
+  const notDue = rows.findIndex((r) => r.delivery.nextAttemptAt > new Date(r.now));
+  const due = (notDue === -1 ? rows : rows.slice(0, notDue)).map(({ delivery, event }) => ({
+    delivery,
+    event,
+  }));
+  return { endpoint, leaseUntil: endpoint.leaseUntil!, due };
+}
+
+/** Extends an enabled endpoint's lease; undefined once it is paused, disabled or gone. */
+export async function renewWebhookLease(
+  db: Queryable,
+  endpointId: string,
+  leaseMs: number,
+): Promise<WebhookEndpointRow | undefined> {
+  const [endpoint] = await db
+    .update(webhookEndpoints)
+    .set({ leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+    .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.status, 'enabled')))
+    .returning();
+  return endpoint;
+}
+
+/**
+ * A 2xx confirms the event at once, except 202 Accepted: the receiver took it
+ * and will confirm later through the ack route (an erasure done asynchronously).
+ */
+export const confirmsAtOnce = (statusCode: number | null) => statusCode !== 202;
+
+/**
+ * Records accepted deliveries (2xx) of one endpoint in one transaction: their
+ * attempts, their `delivered` status, the acknowledgement a 2xx other than
+ * 202 gives, and the end of the endpoint's failure streak.
+ */
+export async function recordWebhookSuccesses(
+  db: Queryable,
+  endpointId: string,
+  accepted: { delivery: WebhookDeliveryRow; outcome: AttemptOutcome }[],
+): Promise<void> {
+  if (accepted.length === 0) return;
+  const ids = accepted.map((a) => a.delivery.id);
+  const codes = `{${accepted.map((a) => a.outcome.statusCode ?? 200).join(',')}}`;
+  const durations = `{${accepted.map((a) => a.outcome.durationMs).join(',')}}`;
+  const acks = `{${accepted.map((a) => confirmsAtOnce(a.outcome.statusCode)).join(',')}}`;
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`
+      insert into webhook_attempts (delivery_id, status_code, duration_ms)
+      select * from unnest(${uuidArray(ids)}, ${codes}::int[], ${durations}::int[])`);
+    await tx.execute(sql`
+      update webhook_deliveries d set
+        attempts = d.attempts + 1,
+        last_status_code = v.code,
+        status = 'delivered',
+        delivered_at = now(),
+        acknowledged_via = case when v.ack and d.acknowledged_at is null then 'response'
+                                else d.acknowledged_via end,
+        acknowledged_at = case when v.ack then coalesce(d.acknowledged_at, now())
+                               else d.acknowledged_at end
+      from unnest(${uuidArray(ids)}, ${codes}::int[], ${acks}::bool[]) as v(id, code, ack)
+      where d.id = v.id and d.status = 'pending'`);
+    await tx
+      .update(webhookEndpoints)
+      .set({ consecutiveFailures: 0 })
+      .where(
+        and(eq(webhookEndpoints.id, endpointId), sql`${webhookEndpoints.consecutiveFailures} > 0`),
+      );
+  });
+}
+
+/**
+ * A receiver's later confirmation that it acted on a delivery's event (it
+ * answered 202, or its answer was lost): the delivery counts as delivered
+ * and acknowledged from now. Only erasure events ask for one. Repeating it
+ * changes nothing.
+ */
+export async function acknowledgeWebhookDelivery(
+  db: Queryable,
+  id: string,
+  userId: string,
+): Promise<WebhookDeliveryRow & { eventType: string }> {
+  return db.transaction(async (tx) => {
+    const [found] = await tx
+      .select({ delivery: webhookDeliveries, eventType: webhookEvents.type })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+      .where(eq(webhookDeliveries.id, id))
+      .for('update', { of: webhookDeliveries });
+    if (!found) throw notFound('Webhook delivery', id);
+    if (found.eventType !== 'customer.erasure_requested') {
+      throw new DomainError(
+        'conflict',
+        'WEBHOOK_ACK_NOT_EXPECTED',
+        `Only customer.erasure_requested deliveries are acknowledged; this one is ${found.eventType}.`,
+        { eventType: found.eventType },
+      );
+    }
+    if (found.delivery.acknowledgedAt) return { ...found.delivery, eventType: found.eventType };
+    const [row] = await tx
+      .update(webhookDeliveries)
+      .set({
+        status: 'delivered',
+        deliveredAt: sql`coalesce(${webhookDeliveries.deliveredAt}, now())`,
+        acknowledgedAt: sql`now()`,
+        acknowledgedVia: 'api',
+      })
+      .where(eq(webhookDeliveries.id, id))
+      .returning();
+    await audit(tx, [
+      {
+        actorUserId: userId,
+        action: 'webhook_delivery.acknowledged',
+        objectType: 'webhook_delivery',
+        objectId: id,
+        details: { endpointId: row!.endpointId, eventId: row!.eventId },
+      },
+    ]);
+    return { ...row!, eventType: found.eventType };
+  });
+}
+
+/**
+ * Deletes up to `limit` events older than `retentionMs` that nothing waits
+ * on any more (no delivery pending, no erasure awaiting its acknowledgement),
+ * with their deliveries and attempts. Returns how many went.
+ */
+export async function deleteOldWebhookEvents(
+  db: Queryable,
+  retentionMs: number,
+  limit = 1000,
+): Promise<number> {
+  const result = await db.execute(sql`
+    delete from webhook_events where id in (
+      select e.id from webhook_events e
+      where e.occurred_at < now() - ${`${retentionMs} milliseconds`}::interval
+        and not exists (
+          select 1 from webhook_deliveries d
+          where d.event_id = e.id
+            and (d.status = 'pending'
+                 or (e.type = 'customer.erasure_requested' and d.status = 'delivered'
+                     and d.acknowledged_at is null)))
+      order by e.occurred_at
+      limit ${limit}
+      for update skip locked)
+    returning id`);
+  return result.rows.length;
 }
 
 export interface AttemptOutcome {

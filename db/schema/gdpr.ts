@@ -10,6 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { ErasureReceipts } from '../../domain/webhooks';
 import { createdAt, id, timestamptz, updatedAt } from './columns';
 import { jobs } from './jobs';
 import { users } from './users';
@@ -62,6 +63,8 @@ export interface CompletionRecord {
   places: ErasedPlace[];
   /** The kinds of identifier the erasure looked for in saved searches (email, phone, …). */
   identifierKindsChecked?: string[];
+  /** Each subscribed system's receipt of the erasure when the request was completed (docs/webhooks.md). */
+  downstream?: ErasureReceipts;
 }
 
 /** An erasure request and the proof that it was carried out, or why it was declined. */

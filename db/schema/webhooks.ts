@@ -49,10 +49,17 @@ export const webhookEvents = pgTable(
     occurredAt: timestamptz('occurred_at').notNull().defaultNow(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
   },
-  (t) => [index('webhook_events_occurred_idx').on(t.occurredAt)],
+  (t) => [
+    index('webhook_events_occurred_idx').on(t.occurredAt),
+    // An erasure's receipts are found by the customer its event names.
+    index('webhook_events_erasure_customer_idx')
+      .on(sql`(${t.payload}->>'customerId')`)
+      .where(sql`${t.type} = 'customer.erasure_requested'`),
+  ],
 );
 
 export const webhookDeliveryStatuses = ['pending', 'delivered', 'failed'] as const;
+export const webhookAckChannels = ['response', 'api'] as const;
 
 /**
  * One row per event and subscribed endpoint. `seq` orders an endpoint's
@@ -74,6 +81,13 @@ export const webhookDeliveries = pgTable(
     nextAttemptAt: timestamptz('next_attempt_at').notNull().defaultNow(),
     lastStatusCode: integer('last_status_code'),
     deliveredAt: timestamptz('delivered_at'),
+    /**
+     * When the receiver confirmed it acted on the event: a 2xx other than 202
+     * confirms at once (`response`); a 202 says it will, later, through
+     * `POST /v1/webhook-deliveries/{id}/ack` (`api`). Erasure receipts read it.
+     */
+    acknowledgedAt: timestamptz('acknowledged_at'),
+    acknowledgedVia: text('acknowledged_via', { enum: webhookAckChannels }),
     createdAt: createdAt(),
   },
   (t) => [

@@ -87,6 +87,7 @@ beforeAll(async () => {
   t = await startTestApp({ worker: true });
   dispatcher = startWebhookDispatcher({
     db: t.db,
+    onlyEndpoints: () => endpointIds,
     databaseUrl: t.config.databaseUrl,
     config: {
       ...t.config.webhooks,

@@ -9,6 +9,12 @@ import { startWorker } from '../../worker';
 const codePath = process.env.TEST_WORKFLOW_BUNDLE;
 if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE (the bundled workflow code) is not set');
 const config = loadConfig();
-const running = await startWorker(config, { workflowBundle: { codePath } });
+// Tests share one database: its webhook dispatcher serves only the endpoints a test names.
+const webhookEndpoints = process.env.TEST_WEBHOOK_ENDPOINTS?.split(',').filter(Boolean);
+const running = await startWorker(config, {
+  workflowBundle: { codePath },
+  webhooks: webhookEndpoints !== undefined,
+  ...(webhookEndpoints ? { webhookEndpoints } : {}),
+});
 console.log(`worker polling task queue "${config.temporal.taskQueue}"`);
 await running.done;

@@ -77,7 +77,8 @@ async function renderRequestExport(
   const recipients = [...handlers, ...starter.filter((s) => !handlers.some((h) => h.id === s.id))];
   const kind = kindOf(request);
   const ready = notice.status === 'completed' && archive;
-  const counts = countsInWords((job.result?.counts as Record<string, unknown> | undefined) ?? {}) ?? 'none';
+  const counts =
+    countsInWords((job.result?.counts as Record<string, unknown> | undefined) ?? {}) ?? 'none';
   return {
     key: `job:${job.id}:${notice.status}`,
     category: 'gdprDeadlines',

@@ -23,7 +23,8 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, retries, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob } from './steps';
+import { retries } from './retry-policies';
 
 const {
   selectBulkItems,

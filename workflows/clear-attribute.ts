@@ -8,7 +8,8 @@ import {
 import type { Activities } from '../activities';
 import { searchAttributes, type ClearAttributeInput, type JobOutcome } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, retries, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob } from './steps';
+import { retries } from './retry-policies';
 
 const { startAttributeClearing, clearAttributeBatch, finishAttributeClearing } =
   proxyActivities<Activities>({

@@ -24,7 +24,8 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, retries, settleJob, settleJobLocally } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob, settleJobLocally } from './steps';
+import { retries } from './retry-policies';
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

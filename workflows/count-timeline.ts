@@ -2,10 +2,11 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CountTimelineInput, CountTimelineResult } from './contracts';
 import { refusalOf } from './refusals';
+import { retries } from './retry-policies';
 
 const { countTimelineItems } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5 },
+  retry: retries.diagnostic,
 });
 
 /** Counts a customer's timeline items: the smallest round trip API → Temporal → worker → Postgres. */

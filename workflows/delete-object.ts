@@ -8,7 +8,8 @@ import {
 import { searchAttributes, type DeleteJobInput, type JobOutcome } from './contracts';
 import type { Activities } from '../activities';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, retries, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob } from './steps';
+import { retries } from './retry-policies';
 
 const { executeDelete, analyzeErasedTables } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',

@@ -17,7 +17,8 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { notifyStarter, retries, settleJob } from './steps';
+import { notifyStarter, settleJob } from './steps';
+import { retries } from './retry-policies';
 
 const { startExportBuild, completeExportJob } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',

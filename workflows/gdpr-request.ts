@@ -22,14 +22,14 @@ import {
   type TrackGdprRequestInput,
 } from './contracts';
 import { notify } from './notify';
+import { retries } from './retry-policies';
 import { DAY_MS } from '../domain/gdpr';
 
-// One guarded update each: the only transient fault is Postgres being away, and a
-// request must not lose its tracker over an outage, so these retry until it returns.
+// One guarded update each: the only transient fault is Postgres being away.
 const { markGdprRequestOverdue, completeGdprRequest, checkErasureJob } =
   proxyActivities<Activities>({
     startToCloseTimeout: '30 seconds',
-    retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes' },
+    retry: retries.tracker,
   });
 
 /**
@@ -54,7 +54,7 @@ const PRIVACY_CLOCK_PATCH = 'privacy-request-clock';
 const { awaitErasureJob } = proxyActivities<Activities>({
   startToCloseTimeout: '1 day',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 50 },
+  retry: retries.legacyErasureFollow,
 });
 
 /**

@@ -1,16 +1,11 @@
 import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Notice } from './contracts';
+import { retries } from './retry-policies';
 
-// SMTP may be down for a while; a few minutes of retries, then the notice is given up.
 const { sendNotice } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 8,
-  },
+  retry: retries.notice,
 });
 
 /**

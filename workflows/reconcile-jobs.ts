@@ -2,7 +2,8 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ReconcileJobsInput, ReconcileJobsResult } from './contracts';
 import { notify } from './notify';
-import { retries } from './steps';
+import {} from './steps';
+import { retries } from './retry-policies';
 
 const { findAbandonedJobs } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',

@@ -6,26 +6,11 @@ import {
   proxyActivities,
   proxyLocalActivities,
   workflowInfo,
-  type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobInput, JobOutcome } from './contracts';
 import { notify } from './notify';
-
-export const retries = {
-  /**
-   * Transient faults (a database or search outage, a lost connection) retry
-   * for a bounded time; a refusal or a programming error is never retried.
-   */
-  transient: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 20,
-  },
-  /** Recording an outcome retries until Postgres takes it. */
-  untilDone: { initialInterval: '1 second', maximumInterval: '1 minute' },
-} satisfies Record<string, RetryPolicy>;
+import { retries } from './retry-policies';
 
 // Recording a job's end must outlast a database outage: it is all that tells the caller.
 export const { settleJob } = proxyActivities<Activities>({
@@ -35,7 +20,7 @@ export const { settleJob } = proxyActivities<Activities>({
 
 const { awaitSearchIndex } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 2 },
+  retry: retries.indexWait,
 });
 
 /*
@@ -52,7 +37,7 @@ export const { settleJob: settleJobLocally } = proxyLocalActivities<Activities>(
 
 const { awaitSearchIndex: awaitSearchIndexLocally } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 2 },
+  retry: retries.indexWait,
 });
 
 /**

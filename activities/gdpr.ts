@@ -7,10 +7,10 @@ import {
   accessRequestsClosedBy,
   completeGdprRequest,
   exportJobsOfRequests,
-  erasureProgressOf,
   markGdprRequestOverdue,
   requestsConcernedBy,
 } from '../operations/gdpr-requests';
+import { erasureProgressOf } from '../operations/erasure-jobs';
 import {
   erasureEndedSignal,
   exportRequestClosedSignal,

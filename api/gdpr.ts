@@ -8,7 +8,7 @@ import type { AuditRow, GdprRequestRow } from '../db/queries/gdpr';
 import { daysLeft } from '../domain/gdpr';
 import { WORKFLOW_NOT_FOUND, workflowEndOf } from '../lib/job-workflows';
 import { temporalUiLink } from '../lib/temporal';
-import { openErasureJobsOf, type AbandonedCheck } from '../operations/gdpr-requests';
+import { openErasureJobsOf, type AbandonedCheck } from '../operations/erasure-jobs';
 import { latestDueAtFor, type ClockRow } from '../operations/privacy-clock';
 import {
   erasureStartedSignal,

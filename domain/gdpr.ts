@@ -3,6 +3,12 @@ import { DomainError } from '../lib/errors';
 
 export const DAY_MS = 86_400_000;
 
+/** Statuses in which a privacy request is still being worked on. */
+export const pendingStatuses = ['open', 'overdue'] as const;
+
+export const isPending = (row: { status: string }) =>
+  (pendingStatuses as readonly string[]).includes(row.status);
+
 /** How far back a request may have been received (a late-recorded request is still recorded). */
 export const MAX_RECEIVED_AGE_DAYS = 366;
 

@@ -21,7 +21,8 @@ import { latestDueAtOf, pausedDaysBetween } from '../domain/gdpr';
 import type { RegulationClock } from '../lib/config';
 import { DomainError } from '../lib/errors';
 import { assertReadyExportOf, closeExportsOfRequest } from './exports';
-import { assertRequestType, closedError, isPending, lockRequest } from './gdpr-requests';
+import { isPending } from '../domain/gdpr';
+import { assertRequestType, closedError, lockRequest } from './gdpr-requests';
 import { announcePrivacyRequestCompleted } from './privacy-request-events';
 
 export type PauseReason = (typeof privacyPauseReasons)[number];

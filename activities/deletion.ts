@@ -3,7 +3,7 @@ import { getSavedSearch } from '../db/queries/saved-searches';
 import { analyzeAfterBulkErasure, analyzeAfterErasure } from '../db/queries/maintenance';
 import { lastOutboxId } from '../db/queries/search-outbox';
 import { getUser } from '../db/queries/users';
-import { findJob } from '../db/queries/jobs';
+import { findJob } from '../db/queries/job-rows';
 import { listJobCustomers } from '../lib/job-workflows';
 import { MAX_SEARCHABLE_CUSTOMERS } from '../workflows/contracts';
 import {

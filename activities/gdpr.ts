@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { finishedStatuses, findJob } from '../db/queries/jobs';
+import { finishedStatuses, findJob } from '../db/queries/job-rows';
 import { awaitingReceipts, erasureReceiptsOf } from '../db/queries/erasure-receipts';
 import { findGdprRequest } from '../db/queries/gdpr';
 import {

@@ -9,7 +9,7 @@ import { refusalsAsFailures } from './failures';
 import { gdprActivities } from './gdpr';
 import { deletionActivities } from './deletion';
 import { exportActivities } from './exports';
-import { jobActivities } from './jobs';
+import { jobActivities } from './job-lifecycle';
 import { notificationActivities } from './notifications';
 import { searchActivities } from './search';
 import { timelineActivities } from './timeline';

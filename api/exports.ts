@@ -1,10 +1,10 @@
 /** Starting a customer export from the API: the one entry point every route that starts one calls. */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import type { JobRow } from '../db/queries/jobs';
+import type { JobRow } from '../db/queries/job-rows';
 import { createExport, exportJobsOfRequest, type ExportArchiveRow } from '../operations/exports';
 import { exportRequestClosedSignal, jobWorkflowId } from '../workflows/contracts';
-import { startJobWorkflow } from './jobs';
+import { startJobWorkflow } from './job-control';
 import type { AuthUser } from './plugins/auth';
 import { iso } from './views';
 

@@ -4,7 +4,7 @@
  * matter and links a person can open. Everything is read from Postgres by ID;
  * customers are named by ID, never by their data.
  */
-import type { JobRow } from '../db/queries/jobs';
+import type { JobRow } from '../db/queries/job-rows';
 
 /** What a notice shows besides its title: labelled facts and links, in order. */
 export interface NoticeFact {

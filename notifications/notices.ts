@@ -3,7 +3,7 @@
  * Postgres by ID: kinds, statuses, counts, dates and the request's opaque
  * reference; never a customer's personal data.
  */
-import { findJob } from '../db/queries/jobs';
+import { findJob } from '../db/queries/job-rows';
 import {
   recipientsByIds,
   recipientsWithPermission,

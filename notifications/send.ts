@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/client';
-import { claimOutcomeTelling } from '../db/queries/jobs';
+import { claimOutcomeTelling } from '../db/queries/job-rows';
 import { addInAppNotification, recordDelivery, wasDelivered } from '../db/queries/notifications';
 import type { Notice, NoticeResult } from '../workflows/contracts';
 import type { Mailer } from './mailer';

@@ -11,7 +11,7 @@ import {
   transitionJob,
   unfinishedStatuses,
   type JobStatus,
-} from '../db/queries/jobs';
+} from '../db/queries/job-rows';
 import { settledStatusOf } from '../lib/job-workflows';
 import { skipRemainingItems } from './bulk-delete';
 import { lockJob } from './job-steps';

@@ -20,7 +20,7 @@ import {
   findJob,
   transitionJob,
   type JobRow,
-} from '../db/queries/jobs';
+} from '../db/queries/job-rows';
 import { lastOutboxId } from '../db/queries/search-outbox';
 import { isUniqueViolation } from '../db/errors';
 import { attributeDefinitions, jobs } from '../db/schema';

@@ -7,7 +7,12 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { afterCommit, type Queryable } from '../db/client';
 import { audit } from '../db/queries/audit';
-import { finishedStatuses, transitionJob, type JobRow, type JobStatus } from '../db/queries/jobs';
+import {
+  finishedStatuses,
+  transitionJob,
+  type JobRow,
+  type JobStatus,
+} from '../db/queries/job-rows';
 import { jobItems, jobs, savedSearches, type jobItemStatuses } from '../db/schema';
 import { DomainError } from '../lib/errors';
 import { bulkErasureItems } from '../lib/metrics';

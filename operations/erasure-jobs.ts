@@ -7,7 +7,7 @@
 import { and, desc, eq, inArray, notInArray, or, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client';
 import type { GdprRequestRow } from '../db/queries/gdpr';
-import { findJob, type JobRow } from '../db/queries/jobs';
+import { findJob, type JobRow } from '../db/queries/job-rows';
 import { gdprRequests, jobItems, jobs, type ErasedPlace } from '../db/schema';
 import { isPending } from '../domain/gdpr';
 

@@ -11,7 +11,7 @@ import type { Database, Queryable } from '../db/client';
 import { isForeignKeyViolation } from '../db/errors';
 import { uuidArray } from '../db/sql';
 import { audit } from '../db/queries/audit';
-import { createJob, transitionJob, type JobRow } from '../db/queries/jobs';
+import { createJob, transitionJob, type JobRow } from '../db/queries/job-rows';
 import { customers, exportArchiveChunks, exportArchives, gdprRequests, jobs } from '../db/schema';
 import { DomainError, notFound } from '../lib/errors';
 import { ZipWriter } from '../lib/zip-writer';

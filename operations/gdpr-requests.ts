@@ -11,7 +11,7 @@ import { isUniqueViolation } from '../db/errors';
 import { findCustomer, resolveMergedCustomer } from '../db/queries/customers';
 import type { GdprRequestRow } from '../db/queries/gdpr';
 import { audit } from '../db/queries/audit';
-import { createJob, findJob, getJob, type JobRow } from '../db/queries/jobs';
+import { createJob, findJob, getJob, type JobRow } from '../db/queries/job-rows';
 import { uuidArray } from '../db/sql';
 import {
   customers,

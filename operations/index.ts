@@ -4,7 +4,7 @@
  * serve them all.
  */
 import type { Queryable } from '../db/client';
-import type { JobType } from '../db/queries/jobs';
+import type { JobType } from '../db/queries/job-rows';
 import type { PrepareOutcome, Touched } from './job-steps';
 import { executeKObjectMove, prepareKObjectMove } from './kobject-move';
 import { executeMerge, prepareMerge } from './merge';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable, Transaction } from '../db/client';
-import { transitionJob, type JobRow, type JobStatus } from '../db/queries/jobs';
+import { transitionJob, type JobRow, type JobStatus } from '../db/queries/job-rows';
 import { uuidArray } from '../db/sql';
 import { customers, jobs } from '../db/schema';
 import { DomainError, notFound } from '../lib/errors';

@@ -7,7 +7,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Queryable, Transaction } from '../db/client';
 import { audit } from '../db/queries/audit';
-import { findJob, type JobRow } from '../db/queries/jobs';
+import { findJob, type JobRow } from '../db/queries/job-rows';
 import {
   deleteMergeJournal,
   findMergeJournal,

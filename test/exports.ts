@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import type { Database } from '../db/client';
-import { createJob } from '../db/queries/jobs';
+import { createJob } from '../db/queries/job-rows';
 import { exportArchives } from '../db/schema';
 
 /** Every entry of a ZIP archive, by name, inflated. */

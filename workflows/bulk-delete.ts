@@ -23,7 +23,7 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob } from './job-endings';
 import { retries } from './retry-policies';
 
 const {

@@ -8,7 +8,7 @@ import {
 import type { Activities } from '../activities';
 import { searchAttributes, type ClearAttributeInput, type JobOutcome } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob } from './job-endings';
 import { retries } from './retry-policies';
 
 const { startAttributeClearing, clearAttributeBatch, finishAttributeClearing } =

@@ -24,7 +24,7 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, settleJob, settleJobLocally } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob, settleJobLocally } from './job-endings';
 import { retries } from './retry-policies';
 
 const quick = proxyActivities<Activities>({
@@ -53,7 +53,7 @@ type Phase = 'preparing' | 'awaiting_confirmation' | 'executing' | 'finished';
 
 /**
  * Since this patch the preview, the index wait and the job's settling are local
- * activities (steps.ts says what that costs); histories recorded before it
+ * activities (job-endings.ts says what that costs); histories recorded before it
  * replay the ordinary activities they scheduled.
  */
 const LOCAL_STEPS_PATCH = 'confirmable-job-local-steps';

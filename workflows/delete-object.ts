@@ -8,7 +8,7 @@ import {
 import { searchAttributes, type DeleteJobInput, type JobOutcome } from './contracts';
 import type { Activities } from '../activities';
 import { failureOf } from './refusals';
-import { awaitIndex, endOfJob, notifyStarter, settleJob } from './steps';
+import { awaitIndex, endOfJob, notifyStarter, settleJob } from './job-endings';
 import { retries } from './retry-policies';
 
 const { executeDelete, analyzeErasedTables } = proxyActivities<Activities>({

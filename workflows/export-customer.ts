@@ -17,7 +17,7 @@ import {
   type JobOutcome,
 } from './contracts';
 import { failureOf } from './refusals';
-import { notifyStarter, settleJob } from './steps';
+import { notifyStarter, settleJob } from './job-endings';
 import { retries } from './retry-policies';
 
 const { startExportBuild, completeExportJob } = proxyActivities<Activities>({

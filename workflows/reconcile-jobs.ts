@@ -2,7 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ReconcileJobsInput, ReconcileJobsResult } from './contracts';
 import { notify } from './notify';
-import {} from './steps';
+import {} from './job-endings';
 import { retries } from './retry-policies';
 
 const { findAbandonedJobs } = proxyActivities<Activities>({

@@ -12,7 +12,7 @@ import {
   updateAttributeDefinition,
 } from '../../operations/attribute-definitions';
 import { jobWorkflowId } from '../../workflows/contracts';
-import { jobView, startJobWorkflow } from '../jobs';
+import { jobView, startJobWorkflow } from '../job-control';
 import { adminOnly, anyUser, currentUser } from '../plugins/auth';
 import {
   AttributeDefinition,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ConfirmableJobType } from '../../workflows/contracts';
-import { cancelJob, confirmJob, findOwnJob, jobView } from '../jobs';
+import { cancelJob, confirmJob, findOwnJob, jobView } from '../job-control';
 import { can, currentUser } from '../plugins/auth';
 import { problems } from '../schemas/common';
 import { JobEnvelope, JobIdParams } from '../schemas/jobs';

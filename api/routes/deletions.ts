@@ -10,7 +10,7 @@ import {
 } from '../../operations/delete';
 import { cancelBulkJobSignal } from '../../workflows/contracts';
 import type { FastifySchemaValidationError } from 'fastify';
-import type { JobRow } from '../../db/queries/jobs';
+import type { JobRow } from '../../db/queries/job-rows';
 import { findSavedSearch } from '../../db/queries/saved-searches';
 import { displayNamesOf, listJobItems, type BulkDeleteParams } from '../../operations/bulk-delete';
 import {
@@ -23,7 +23,7 @@ import {
   signalCancel,
   startJob,
   waitForJob,
-} from '../jobs';
+} from '../job-control';
 import { assertPermission, can, currentUser, type AuthUser } from '../plugins/auth';
 import { deletePermission, readPermission, type ObjectType } from '../../lib/permissions';
 import { IdParams, Nullable, OneOf, problems, Uuid } from '../schemas/common';

@@ -7,7 +7,7 @@ import { exportChunks, findExport, openExportDownload } from '../../operations/e
 import { isPending } from '../../domain/gdpr';
 import { assertRequestType, closedError } from '../../operations/gdpr-requests';
 import { exportView, startCustomerExport } from '../exports';
-import { jobView } from '../jobs';
+import { jobView } from '../job-control';
 import { can, currentUser } from '../plugins/auth';
 import { IdParams, problems } from '../schemas/common';
 import { ExportArchive, ExportEnvelope, StartExportBody } from '../schemas/exports';

@@ -10,7 +10,7 @@ import {
   listGdprRequests,
 } from '../../db/queries/gdpr';
 import { erasureReceiptsOf } from '../../db/queries/erasure-receipts';
-import { findJob } from '../../db/queries/jobs';
+import { findJob } from '../../db/queries/job-rows';
 import { privacyRegulations, privacyRequestTypes } from '../../db/schema';
 import { checkReceivedAt, MAX_RECEIVED_AGE_DAYS } from '../../domain/gdpr';
 import { DomainError, notFound } from '../../lib/errors';
@@ -37,7 +37,7 @@ import {
   signalGdprWorkflow,
 } from '../gdpr';
 import { tellExportsRequestClosed } from '../exports';
-import { jobView, pollUntil, replyTells, startJobWorkflow } from '../jobs';
+import { jobView, pollUntil, replyTells, startJobWorkflow } from '../job-control';
 import { can, currentUser } from '../plugins/auth';
 import {
   IdParams,

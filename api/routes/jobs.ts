@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { listJobs } from '../../db/queries/jobs';
+import { listJobs } from '../../db/queries/job-rows';
 import { jobItemStatuses, jobStatuses, jobTypes } from '../../db/schema';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { displayNamesOf, listJobItems } from '../../operations/bulk-delete';
 import type { DeletableEntity } from '../../operations/delete';
-import { findOwnJob, jobView } from '../jobs';
+import { findOwnJob, jobView } from '../job-control';
 import { anyUser, currentUser } from '../plugins/auth';
 import { OneOf, Page, PageQuery, problems, Uuid } from '../schemas/common';
 import { Job } from '../schemas/jobs';

@@ -4,7 +4,7 @@ import { findCustomer } from '../../db/queries/customers';
 import { assertDifferentCustomers } from '../../domain/merge';
 import { notFound } from '../../lib/errors';
 import { undoStatusOf } from '../../operations/unmerge';
-import { findOwnJob, jobView, startConfirmableJob } from '../jobs';
+import { findOwnJob, jobView, startConfirmableJob } from '../job-control';
 import { can, currentUser } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, Job, JobEnvelope } from '../schemas/jobs';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { checkKObjectMove } from '../../operations/kobject-move';
 import { checkSplit } from '../../operations/split';
-import { jobView, startConfirmableJob } from '../jobs';
+import { jobView, startConfirmableJob } from '../job-control';
 import { can, currentUser } from '../plugins/auth';
 import { problems, Uuid } from '../schemas/common';
 import { IdempotencyHeaders, JobEnvelope } from '../schemas/jobs';

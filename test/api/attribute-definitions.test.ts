@@ -11,7 +11,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { holdCustomerRow, jobWhenFinished, type Job } from '../jobs';
+import { holdCustomerRow, jobWhenFinished, type Job } from '../job-helpers';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -26,7 +26,7 @@ import {
   startJobTestApp,
   type BulkPreview,
   type Job,
-} from '../jobs';
+} from '../job-helpers';
 import { getUser } from '../../db/queries/users';
 
 let t: TestApp;

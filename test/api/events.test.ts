@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engagementEvents } from '../../db/schema';
 import { decodedHistory, eventually, problemOf, uniqueWord, type TestApp } from '../helpers';
-import { startJobTestApp } from '../jobs';
+import { startJobTestApp } from '../job-helpers';
 
 let t: TestApp;
 let klass: string;

@@ -19,7 +19,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { jobWhenFinished, startJobTestApp, type Job } from '../jobs';
+import { jobWhenFinished, startJobTestApp, type Job } from '../job-helpers';
 import { parseCsv, unzip } from '../exports';
 
 interface ExportView {

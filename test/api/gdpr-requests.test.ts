@@ -13,7 +13,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { customerWithItems, type Job, finishedDeleteJob, startBulkErasure } from '../jobs';
+import { customerWithItems, type Job, finishedDeleteJob, startBulkErasure } from '../job-helpers';
 
 const DAY = 86_400_000;
 

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, notifications } from '../../db/schema';
 import { problemOf, testConfig, uniqueWord, type TestApp } from '../helpers';
-import { customerWithItems, jobWhenFinished, startJobTestApp, type Job } from '../jobs';
+import { customerWithItems, jobWhenFinished, startJobTestApp, type Job } from '../job-helpers';
 
 const REPLY_WAIT_MS = 1_000;
 

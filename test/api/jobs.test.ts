@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemOf, testConfig, uniqueWord, userWithKey, type TestApp } from '../helpers';
-import { startJobTestApp, type Job } from '../jobs';
+import { startJobTestApp, type Job } from '../job-helpers';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { conversations } from '../../db/schema';
 import { lockCustomers } from '../../operations/job-steps';
 import { indexUid } from '../../search/indexes';
 import { eventually, uniqueName, type TestApp } from '../helpers';
-import { startJobTestApp, type Job } from '../jobs';
+import { startJobTestApp, type Job } from '../job-helpers';
 
 /**
  * A customer's last activity is that of its newest item, however creates on

@@ -11,7 +11,7 @@ import {
   type TestApp,
   decodedHistory,
 } from '../helpers';
-import { descriptionWhen, startJobTestApp } from '../jobs';
+import { descriptionWhen, startJobTestApp } from '../job-helpers';
 
 let t: TestApp;
 let klass: string;

@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
-import { transitionJob } from '../../db/queries/jobs';
+import { transitionJob } from '../../db/queries/job-rows';
 import { readStateGauges } from '../../db/queries/metric-gauges';
 import { jobs } from '../../db/schema';
 import { jobsFinished } from '../../lib/metrics';
 import { freePort } from '../../stack';
 import { eventually, startTestApp, testConfig, uniqueWord, type TestApp } from '../helpers';
-import { jobWhenFinished, startBulkErasure, startJobTestApp } from '../jobs';
+import { jobWhenFinished, startBulkErasure, startJobTestApp } from '../job-helpers';
 import { spawnWorker } from '../workflows/spawn-worker';
 
 interface Sample {

@@ -15,7 +15,7 @@ import { startPostgres } from '../../stack/postgres';
 import { startTemporal } from '../../stack/temporal';
 import type { StartedService } from '../../stack/types';
 import { eventually, problemOf, startTestApp, testConfig, type TestApp } from '../helpers';
-import { startBulkErasure } from '../jobs';
+import { startBulkErasure } from '../job-helpers';
 import { uuidArray } from '../../db/sql';
 import { apiOperations, callOperation, plausibleBody } from '../openapi-walk';
 

@@ -28,7 +28,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { jobWhenFinished, startJobTestApp, type Job } from '../jobs';
+import { jobWhenFinished, startJobTestApp, type Job } from '../job-helpers';
 
 /**
  * Every write endpoint under many parallel requests, on one object and across

@@ -12,7 +12,7 @@ import {
   decodedHistory,
   defineAttributes,
 } from '../helpers';
-import { descriptionWhen, startJobTestApp } from '../jobs';
+import { descriptionWhen, startJobTestApp } from '../job-helpers';
 
 let t: TestApp;
 let klass: string;

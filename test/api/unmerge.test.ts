@@ -10,7 +10,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { customerWithItems, startJobTestApp, type Job } from '../jobs';
+import { customerWithItems, startJobTestApp, type Job } from '../job-helpers';
 
 let t: TestApp;
 let klass: string;

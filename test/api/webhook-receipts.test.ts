@@ -21,7 +21,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { jobWhenFinished } from '../jobs';
+import { jobWhenFinished } from '../job-helpers';
 import { Receiver, type ReceivedEvent } from '../webhooks/receiver';
 
 const ERASURE_TYPES = [

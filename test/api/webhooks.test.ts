@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCustomer } from '../../db/queries/customers';
-import { createJob, transitionJob } from '../../db/queries/jobs';
+import { createJob, transitionJob } from '../../db/queries/job-rows';
 import { notifications, webhookEndpoints } from '../../db/schema';
 import { startWebhookDispatcher, type WebhookDispatcher } from '../../webhooks/dispatcher';
 import {
@@ -23,7 +23,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { jobWhenFinished } from '../jobs';
+import { jobWhenFinished } from '../job-helpers';
 
 interface Received {
   headers: IncomingHttpHeaders;

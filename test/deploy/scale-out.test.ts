@@ -24,7 +24,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { jobWhenFinished, startBulkErasure, type Job } from '../jobs';
+import { jobWhenFinished, startBulkErasure, type Job } from '../job-helpers';
 
 const MERGES = 12;
 const ERASED = 400;

@@ -12,7 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, customers, jobItems } from '../../db/schema';
 import { searchAttributes } from '../../workflows/contracts';
 import { testConfig, uniqueWord, type TestApp } from '../helpers';
-import { customerWithItems, jobWhenFinished, startBulkErasure, startJobTestApp } from '../jobs';
+import {
+  customerWithItems,
+  jobWhenFinished,
+  startBulkErasure,
+  startJobTestApp,
+} from '../job-helpers';
 
 const BATCH = 4;
 

@@ -12,7 +12,7 @@ import { auditLog, jobs, notifications } from '../../db/schema';
 import { createMailer, type Mailer } from '../../notifications/mailer';
 import { sendNotice } from '../../notifications/send';
 import { type TestApp } from '../helpers';
-import { customerWithItems, startJobTestApp, type Job } from '../jobs';
+import { customerWithItems, startJobTestApp, type Job } from '../job-helpers';
 
 let t: TestApp;
 let klass: string;

@@ -7,7 +7,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engagementEvents } from '../../db/schema';
 import { testConfig, uniqueWord, type TestApp } from '../helpers';
-import { jobWhenFinished, startBulkErasure, startJobTestApp, type Job } from '../jobs';
+import { jobWhenFinished, startBulkErasure, startJobTestApp, type Job } from '../job-helpers';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversations, customers, kobjects } from '../../db/schema';
 import { problemOf, testConfig, uniqueWord, type TestApp } from '../helpers';
-import { customerWithItems, startJobTestApp, type Job } from '../jobs';
+import { customerWithItems, startJobTestApp, type Job } from '../job-helpers';
 
 const LIMIT = 5;
 

@@ -5,7 +5,7 @@
  * files were looked at in a browser (a headless Chromium screenshot) once.
  */
 import { describe, expect, it } from 'vitest';
-import type { JobRow } from '../../db/queries/jobs';
+import type { JobRow } from '../../db/queries/job-rows';
 import { noticeEmail } from '../../notifications/email';
 import { jobNotice } from '../../notifications/job-notice';
 

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimOutcomeTelling, createJob } from '../../db/queries/jobs';
+import { claimOutcomeTelling, createJob } from '../../db/queries/job-rows';
 import { updateNotificationSettings } from '../../db/queries/notifications';
 import { getUser } from '../../db/queries/users';
 import { jobs, notifications, savedSearches } from '../../db/schema';

@@ -16,7 +16,7 @@ import {
   startBulkErasure,
   startJobTestApp,
   type Job,
-} from '../jobs';
+} from '../job-helpers';
 
 let t: TestApp;
 let klass: string;

@@ -9,7 +9,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueWord, testConfig, type TestApp } from '../helpers';
-import { jobWhenFinished, startJobTestApp } from '../jobs';
+import { jobWhenFinished, startJobTestApp } from '../job-helpers';
 import { startBulkErasure } from './bulk-erasure';
 
 let t: TestApp;

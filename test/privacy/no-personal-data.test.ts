@@ -19,7 +19,7 @@ import { issueApiKey } from '../../db/queries/api-keys';
 import { createUser } from '../../db/queries/users';
 import { installWorkerLogging } from '../../worker';
 import { eventually, startTestApp, testConfig, uniqueWord, type TestApp } from '../helpers';
-import { jobWhenFinished } from '../jobs';
+import { jobWhenFinished } from '../job-helpers';
 import { startBulkErasure } from './bulk-erasure';
 
 const apiLines: string[] = [];

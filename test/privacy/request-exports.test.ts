@@ -21,7 +21,7 @@ import { declineGdprRequest } from '../../operations/gdpr-requests';
 import { jobWorkflowId } from '../../workflows/contracts';
 import { eventually, problemOf, uniqueWord, userWithKey, type TestApp } from '../helpers';
 import { unzip } from '../exports';
-import { jobWhenFinished, startJobTestApp, type Job } from '../jobs';
+import { jobWhenFinished, startJobTestApp, type Job } from '../job-helpers';
 
 interface ExportView {
   id: string;

@@ -9,7 +9,7 @@ import { runMigrations } from '../../db/migrate';
 import { freePort } from '../../stack';
 import { startMeilisearch, type StartedMeilisearch } from '../../stack/meilisearch';
 import { eventually, startTestApp, testConfig, uniqueWord, type TestApp } from '../helpers';
-import { startBulkErasure } from '../jobs';
+import { startBulkErasure } from '../job-helpers';
 import { uuidArray } from '../../db/sql';
 
 /**

@@ -3,7 +3,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, customers } from '../../db/schema';
 import { eventually, startTestApp, uniqueWord, type TestApp } from '../helpers';
-import { jobWhenFinished, startBulkErasure, type Job } from '../jobs';
+import { jobWhenFinished, startBulkErasure, type Job } from '../job-helpers';
 import { spawnWorker } from './spawn-worker';
 import { uuidArray } from '../../db/sql';
 

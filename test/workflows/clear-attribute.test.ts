@@ -7,7 +7,7 @@ import {
 } from '../../operations/attribute-definitions';
 import { jobWorkflowId, searchAttributes } from '../../workflows/contracts';
 import { decodedHistory, startTestApp, uniqueWord, type TestApp } from '../helpers';
-import { jobWhenFinished } from '../jobs';
+import { jobWhenFinished } from '../job-helpers';
 
 let t: TestApp;
 beforeAll(async () => {

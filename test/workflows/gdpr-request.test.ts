@@ -21,7 +21,7 @@ import {
   userWithKey,
   type TestApp,
 } from '../helpers';
-import { finishedDeleteJob } from '../jobs';
+import { finishedDeleteJob } from '../job-helpers';
 
 /**
  * The deadline tests run on Temporal's time-skipping test server, so a

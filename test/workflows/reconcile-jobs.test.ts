@@ -4,7 +4,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createJob, listOpenJobs, type OpenJob } from '../../db/queries/jobs';
+import { createJob, listOpenJobs, type OpenJob } from '../../db/queries/job-rows';
 import { executeDelete } from '../../operations/delete';
 import { linkErasureJob } from '../../operations/gdpr-requests';
 import { auditLog, customers, jobItems, jobs, notifications } from '../../db/schema';
@@ -32,7 +32,7 @@ import {
   jobWhenFinished,
   startJobTestApp,
   type Job,
-} from '../jobs';
+} from '../job-helpers';
 
 const EventType = proto.temporal.api.enums.v1.EventType;
 

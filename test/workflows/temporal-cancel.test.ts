@@ -16,7 +16,7 @@ import {
   startJobTestApp,
   type BulkPreview,
   type Job,
-} from '../jobs';
+} from '../job-helpers';
 
 let t: TestApp;
 let klass: string;

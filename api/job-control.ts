@@ -22,7 +22,7 @@ import {
   type JobRow,
   type JobStatus,
   type JobType,
-} from '../db/queries/jobs';
+} from '../db/queries/job-rows';
 import { DomainError, isDomainErrorKind, notFound } from '../lib/errors';
 import { assertPreviewedCount } from '../operations/bulk-delete';
 import { temporalUiLink } from '../lib/temporal';

@@ -1,4 +1,4 @@
-/** Retry policies and small steps that every job workflow shares. */
+/** How every job workflow ends: waiting for the index, settling its row, telling its starter, and a Failed workflow for a refusal. */
 import {
   ActivityFailure,
   ApplicationFailure,

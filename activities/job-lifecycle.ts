@@ -5,7 +5,7 @@ import {
   transitionJob,
   unfinishedStatuses,
   type JobStatus,
-} from '../db/queries/jobs';
+} from '../db/queries/job-rows';
 import { lastOutboxId } from '../db/queries/search-outbox';
 import { WORKFLOW_NOT_FOUND, workflowEndOf } from '../lib/job-workflows';
 import { confirmableOperations } from '../operations';

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
-import { createJob } from '../db/queries/jobs';
+import { createJob } from '../db/queries/job-rows';
 import { jobs } from '../db/schema';
 import type { Config } from '../lib/config';
 import { searchAttributes } from '../workflows/contracts';

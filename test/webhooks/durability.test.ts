@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCustomer } from '../../db/queries/customers';
@@ -70,7 +71,12 @@ describe('at-least-once delivery', () => {
     };
     const env = { ...workerEnv, TEST_WEBHOOK_ENDPOINTS: id };
     const doomed = await spawnWorker(`webhooks-${randomUUID()}`, workers, env);
-    await hung;
+    await Promise.race([
+      hung,
+      sleep(60_000).then(() => {
+        throw new Error('the first event never reached the receiver from the doomed worker');
+      }),
+    ]);
     doomed.kill('SIGKILL');
     await new Promise((resolve) => doomed.once('exit', resolve));
     // The POST was in flight: no attempt was recorded, the delivery is still pending.
@@ -114,7 +120,8 @@ describe('at-least-once delivery', () => {
       'delivered',
       'delivered',
     ]);
-  }, 90_000);
+    // Each wait above is bounded with its own message; on a busy machine two worker starts alone take up to a minute.
+  }, 180_000);
 });
 
 describe('the LISTEN connection', () => {

@@ -5,7 +5,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCustomer } from '../../db/queries/customers';
@@ -71,12 +70,17 @@ describe('at-least-once delivery', () => {
     };
     const env = { ...workerEnv, TEST_WEBHOOK_ENDPOINTS: id };
     const doomed = await spawnWorker(`webhooks-${randomUUID()}`, workers, env);
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       hung,
-      sleep(60_000).then(() => {
-        throw new Error('the first event never reached the receiver from the doomed worker');
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error('the first event never reached the receiver from the doomed worker')),
+          60_000,
+        );
       }),
-    ]);
+    ]).finally(() => clearTimeout(timer));
     doomed.kill('SIGKILL');
     await new Promise((resolve) => doomed.once('exit', resolve));
     // The POST was in flight: no attempt was recorded, the delivery is still pending.

@@ -45,9 +45,13 @@ const newCustomer = async () =>
 const ofCustomers = (ids: string[]) => (e: ReceivedEvent) =>
   ids.includes(e.data.customerId as string);
 
-/** Short lease and timeout, so a dead worker's lease runs out within seconds. */
+/**
+ * Short lease, so a dead worker's lease runs out within seconds (the lease is
+ * at least the timeout + 2 s). The timeout leaves room for a loaded CI machine:
+ * a receiver answering late counts as a failure and doubles the next wait.
+ */
 const workerEnv = {
-  WEBHOOK_TIMEOUT: '1s',
+  WEBHOOK_TIMEOUT: '5s',
   WEBHOOK_LEASE: '1s',
   WEBHOOK_POLL_INTERVAL: '1s',
   WEBHOOK_BACKOFF_BASE: '1s',
@@ -107,9 +111,23 @@ describe('at-least-once delivery', () => {
         const got = r.accepted(ofCustomers(ids));
         return got.length >= 3 ? got : undefined;
       },
-      25_000,
+      60_000,
       'the three events after the crash',
-    );
+    ).catch(async (error: unknown) => {
+      // Say where the queue stood: which delivery held the others back, and why.
+      const queue = await t.db.execute(sql`
+        select e.payload->>'customerId' as customer, d.status, d.attempts,
+               d.last_status_code, d.next_attempt_at
+        from webhook_deliveries d join webhook_events e on e.id = d.event_id
+        where d.endpoint_id = ${id} order by d.seq limit 20`);
+      const answers = r.received.map((x) => ({
+        customer: x.event.data.customerId,
+        answered: x.answered,
+      }));
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; queue: ${JSON.stringify(queue.rows)}; answers: ${JSON.stringify(answers)}`,
+      );
+    });
     expect(accepted.map((x) => x.event.data.customerId)).toEqual(ids);
     const tries = (customerId: string) =>
       r.received.filter((x) => x.event.data.customerId === customerId).map((x) => x.answered);

@@ -1,23 +1,56 @@
 /**
  * Merge benchmark: two customers with 500 timeline items each (250
  * conversations with two messages, 250 KObjects), merged through the API and
- * the real workflow, against the bare SQL that moves the same rows.
- * Prints the median of several runs side by side. Run: `npm run bench:merge`.
+ * the real workflow, against bare SQL in the same run: reading the same items
+ * (the preview's baseline) and moving the same rows (the merge's baseline).
+ * Warm-up, then rounds until two agree within 15 % (`bench/measure.ts`).
+ * Run: `npm run bench:merge`.
  */
-import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { mergeOnce, seedTimelineCustomer, withThrowawayApp } from './harness';
+import { machineLine, measure, printMeasured, verdict } from './measure';
 
-const RUNS = 7;
 const CONVERSATIONS = 250;
 const KOBJECTS = 250;
+const TARGET_MERGE_RATIO = 12;
+const TARGET_PREVIEW_RATIO = 6;
 
 const seedCustomer = (db: Database, klassId: string) =>
   seedTimelineCustomer(db, klassId, { conversations: CONVERSATIONS, kobjects: KOBJECTS });
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** What a preview has to read, in bare SQL: both customers and every item either holds. */
+async function bareRead(db: Database, ids: [string, string]): Promise<number> {
+  const started = performance.now();
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select * from customers where id in (${ids[0]}, ${ids[1]})`);
+    await tx.execute(
+      sql`select id, customer_id from conversations where customer_id in (${ids[0]}, ${ids[1]})`,
+    );
+    await tx.execute(
+      sql`select id, customer_id from kobjects where customer_id in (${ids[0]}, ${ids[1]})`,
+    );
+  });
+  return performance.now() - started;
+}
+
+/** What a merge has to write, in bare SQL: the same rows moved, the source deleted. */
+async function bareMove(db: Database, [source, target]: [string, string]): Promise<number> {
+  const started = performance.now();
+  await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`select id from customers where id in (${source}, ${target}) order by id for update`,
+    );
+    await tx.execute(
+      sql`update conversations set customer_id = ${target} where customer_id = ${source}`,
+    );
+    await tx.execute(
+      sql`update kobjects set customer_id = ${target} where customer_id = ${source}`,
+    );
+    await tx.execute(sql`delete from customers where id = ${source}`);
+  });
+  return performance.now() - started;
+}
 
 async function main() {
   await withThrowawayApp('bench-merge', async ({ app, db, headers }) => {
@@ -25,64 +58,50 @@ async function main() {
       sql`insert into klasses (name, title) values ('order', 'Order') returning id`,
     );
     const klassId = klass.rows[0]!.id;
-
-    const previewMs: number[] = [];
     let indexPending = 0;
-    const workflowMs: number[] = [];
-    const sqlMs: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      const [source, target] = [await seedCustomer(db, klassId), await seedCustomer(db, klassId)];
-      const {
-        jobId,
-        previewMs: preview,
-        confirmMs,
-      } = await mergeOnce(app, headers, [source, target]);
-      previewMs.push(preview);
-      workflowMs.push(confirmMs);
-      const finished = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
-      if (finished.json<{ result: { indexPending: boolean } }>().result.indexPending)
-        indexPending++;
 
-      const [bareSource, bareTarget] = [
-        await seedCustomer(db, klassId),
-        await seedCustomer(db, klassId),
-      ];
-      const bareStart = performance.now();
-      await db.transaction(async (tx) => {
-        await tx.execute(
-          sql`select id from customers where id in (${bareSource}, ${bareTarget}) order by id for update`,
-        );
-        await tx.execute(
-          sql`update conversations set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
-        );
-        await tx.execute(
-          sql`update kobjects set customer_id = ${bareTarget} where customer_id = ${bareSource}`,
-        );
-        await tx.execute(sql`delete from customers where id = ${bareSource}`);
-      });
-      sqlMs.push(performance.now() - bareStart);
-    }
+    const measured = await measure(
+      async () => {
+        const pair: [string, string] = [
+          await seedCustomer(db, klassId),
+          await seedCustomer(db, klassId),
+        ];
+        const bare: [string, string] = [
+          await seedCustomer(db, klassId),
+          await seedCustomer(db, klassId),
+        ];
+        // Baseline and API alternate within the run, so both see the same load.
+        const readMs = await bareRead(db, bare);
+        const { jobId, previewMs, confirmMs } = await mergeOnce(app, headers, pair);
+        const sqlMs = await bareMove(db, bare);
+        const finished = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
+        if (finished.json<{ result: { indexPending: boolean } }>().result.indexPending)
+          indexPending++;
+        return { confirmMs, sqlMs, previewMs, readMs };
+      },
+      { warmup: 3, runs: 7, check: ['confirmMs', 'previewMs'] },
+    );
 
-    const format = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
     console.log(
-      `\nmerge of 2 × ${CONVERSATIONS + KOBJECTS} items (${CONVERSATIONS} conversations × 2 messages + ${KOBJECTS} KObjects each), ${RUNS} runs`,
+      `\nmerge of 2 × ${CONVERSATIONS + KOBJECTS} items (${CONVERSATIONS} conversations × 2 messages + ${KOBJECTS} KObjects each)`,
     );
-    console.log(
-      `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
+    console.log(machineLine());
+    printMeasured(
+      'confirm → completed (index current), against bare SQL moving the rows',
+      measured,
+      {
+        labels: { confirmMs: 'confirm → completed', sqlMs: 'bare SQL move' },
+        baseline: 'sqlMs',
+      },
     );
-    console.log('                                   median ms   runs (ms)');
+    printMeasured('preview (POST → awaiting confirmation), against a bare SQL read', measured, {
+      labels: { previewMs: 'preview', readMs: 'bare SQL read' },
+      baseline: 'readMs',
+    });
+    console.log(`\nruns whose job completed before the search index was current: ${indexPending}`);
+    const { medians } = measured.last;
     console.log(
-      `confirm → completed (workflow)     ${median(workflowMs).toFixed(0).padStart(9)}   ${format(workflowMs)}`,
-    );
-    console.log(
-      `preview (start → awaiting confirm) ${median(previewMs).toFixed(0).padStart(9)}   ${format(previewMs)}`,
-    );
-    console.log(
-      `bare SQL moving the same rows      ${median(sqlMs).toFixed(0).padStart(9)}   ${format(sqlMs)}`,
-    );
-    console.log(`runs whose job completed before the search index was current: ${indexPending}`);
-    console.log(
-      `\ntargets: confirm → completed ≤ 200 ms: ${median(workflowMs) <= 200 ? 'met' : 'NOT met'}; preview ≤ 100 ms: ${median(previewMs) <= 100 ? 'met' : 'NOT met'}`,
+      `targets: merge ≤ ${TARGET_MERGE_RATIO}× bare SQL: ${verdict(medians.confirmMs <= TARGET_MERGE_RATIO * medians.sqlMs)}; preview ≤ ${TARGET_PREVIEW_RATIO}× bare read: ${verdict(medians.previewMs <= TARGET_PREVIEW_RATIO * medians.readMs)}`,
     );
   });
 }

@@ -67,7 +67,7 @@ export async function measure<K extends string>(
     maxRounds?: number;
     tolerance?: number;
     /** The figures whose agreement decides stability (some baselines of a few ms jitter by more than 15 % and say nothing). */
-    check?: readonly K[];
+    check?: readonly NoInfer<K>[];
     /** How a round summarises its runs: the median, or a percentile for latency tails. */
     aggregate?: (values: readonly number[]) => number;
   } = {},

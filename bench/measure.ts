@@ -134,9 +134,9 @@ export function printMeasured<K extends string>(
     what = 'median',
   }: {
     /** The figures to print, in order, with their labels. */
-    labels: Partial<Record<K, string>>;
+    labels: Partial<Record<NoInfer<K>, string>>;
     /** The figure each other one is divided by, if any. */
-    baseline?: K;
+    baseline?: NoInfer<K>;
     unit?: string;
     digits?: number;
     what?: string;

@@ -71,6 +71,16 @@ describe('companies', () => {
     expect((await t.call('DELETE', `/v1/companies/${randomUUID()}`)).statusCode).toBe(404);
   });
 
+  it('answers 404 for the directory of an unknown company and an empty page for a company without customers', async () => {
+    const unknown = await t.call('GET', `/v1/companies/${randomUUID()}/customers`);
+    expect(unknown.statusCode).toBe(404);
+    expect(problemOf(unknown).code).toBe('COMPANY_NOT_FOUND');
+    const empty = await post<{ id: string }>('/v1/companies', { name: uniqueName('Empty') });
+    const page = await t.call('GET', `/v1/companies/${empty.id}/customers`);
+    expect(page.statusCode).toBe(200);
+    expect(page.json()).toEqual({ items: [], nextCursor: null });
+  });
+
   it('shows customers as cards by recent activity with status counts and their 5 most recent items', async () => {
     const company = await post<{ id: string }>('/v1/companies', { name: uniqueName('Globex') });
     const quiet = await post<{ id: string }>('/v1/customers', {

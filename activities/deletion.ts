@@ -108,7 +108,7 @@ export function deletionActivities({ db, config, temporal }: ActivityDeps) {
       jobId: string,
       expiresAt: string,
       { listCustomers = true }: { listCustomers?: boolean } = {},
-    ): Promise<SelectionPreview & { listBeforeErasing?: boolean }> {
+    ): Promise<SelectionPreview> {
       const job = await bulkParams(db, jobId);
       if (!job) throw new Error(`bulk job ${jobId} has no row`);
       // A retry after the selection was recorded answers from the row, and lists what the first try may not have.
@@ -118,15 +118,15 @@ export function deletionActivities({ db, config, temporal }: ActivityDeps) {
           : previewOutcomeOf(job);
       // Workflows since the 'bulk-delete-list-customers-aside' patch list them in a step of their own.
       if (preview.status !== 'rejected' && listCustomers) await listSelectedCustomers(jobId);
-      // The owners of selected conversations or KObjects are read from their rows: listed before those go.
-      return { ...preview, listBeforeErasing: job.params.entity !== 'customer' };
+      return preview;
     },
 
     /**
      * Lists the customers of a previewed bulk job in Temporal UI, off the
-     * preview's path: the workflow runs it beside the wait for a confirmation
-     * (and, for customers, beside the erasure: the selected IDs stay in
-     * job_items). Safe to retry: parts already started are left as they are.
+     * preview's path: the workflow runs it beside the wait for a confirmation,
+     * and erases nothing before it is done (the owners of selected
+     * conversations and KObjects are read from their rows). Safe to retry:
+     * parts already started are left as they are.
      */
     async listBulkJobCustomers(jobId: string): Promise<void> {
       await listSelectedCustomers(jobId);

@@ -42,6 +42,8 @@ const BATCH_ENV: Record<string, string> = process.env.BULK_BATCH_SIZE
   ? { BULK_BATCH_SIZE: process.env.BULK_BATCH_SIZE }
   : {};
 const MiB = 2 ** 20;
+/** Runs whose job completed before the index caught up; their time is taken when it did. */
+let indexPendingRuns = 0;
 
 /** Loads `count` customers named after `tag`, with their items, in a few set-based statements. */
 async function seed(db: Database, tag: string, klassId: string, count: number): Promise<string[]> {
@@ -191,10 +193,22 @@ async function eraseOnce(
     if (job.status !== 'running' && job.status !== 'awaiting_confirmation') break;
     await sleep(20);
   }
+  if (job.status !== 'completed' || job.progress.done !== count)
+    throw new Error(`the erasure ended ${job.status} with ${job.progress.done} done`);
+  // A job whose index wait timed out (SEARCH_SETTLE_TIMEOUT, a loaded machine) completes
+  // with `indexPending`: its time runs on until the outbox is drained.
+  if (job.result.indexPending) {
+    indexPendingRuns += 1;
+    for (;;) {
+      const pending = await db.execute<{ pending: boolean }>(
+        sql`select exists (select 1 from search_outbox where processed_at is null) as pending`,
+      );
+      if (!pending.rows[0]?.pending) break;
+      await sleep(20);
+    }
+  }
   const jobMs = performance.now() - started;
   const peak = memory.stop();
-  if (job.status !== 'completed' || job.progress.done !== count || job.result.indexPending)
-    throw new Error(`the erasure ended ${job.status} with ${job.progress.done} done`);
 
   // The baselines, on identical sets loaded (and indexed) afresh: the plain cascade
   // alone, then the same cascade side by side with Meilisearch dropping the same
@@ -322,6 +336,11 @@ async function main() {
             `API + worker ${node.map((v) => v.toFixed(0)).join(' / ')} MiB for ${SIZES.join(' / ')} customers`,
         );
       }
+      if (indexPendingRuns > 0)
+        console.log(
+          `${indexPendingRuns} job(s) completed with the search index pending (the index wait timed out); ` +
+            'their time was taken when the outbox was drained',
+        );
       if (!SIZES.includes(100_000))
         console.log('(100,000 customers: ERASE_SIZES=5000,20000,100000 npm run bench:erase)');
     },

@@ -171,17 +171,28 @@ async function eraseOnce(
     payload: { entity: 'customers', savedSearchId },
   });
   if (response.statusCode !== 202) throw new Error(`bulk delete: ${response.body}`);
-  const preview = response.json<{ job: { id: string }; selection: { count: number } }>();
-  if (preview.selection.count !== count)
-    throw new Error(`the preview selected ${preview.selection.count} of ${count}`);
+  const preview = response.json<{ job: { id: string }; selection: { count: number } | null }>();
   const jobId = preview.job.id;
-  // The preview froze the selection; its count is the typed confirmation.
+  // The preview froze the selection; its count is the typed confirmation. On a loaded
+  // machine the API may answer before the preview is recorded (JOB_REPLY_WAIT): then
+  // the job is watched until it awaits its confirmation.
+  let selected = preview.selection?.count;
+  while (selected === undefined) {
+    const watched = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers })).json<{
+      status: string;
+      progress: { total: number };
+    }>();
+    if (watched.status === 'awaiting_confirmation') selected = watched.progress.total;
+    else if (watched.status !== 'pending') throw new Error(`the preview ended ${watched.status}`);
+    else await sleep(20);
+  }
+  if (selected !== count) throw new Error(`the preview selected ${selected} of ${count}`);
   const previewMs = performance.now() - started;
   const confirmed = await app.inject({
     method: 'POST',
     url: `/v1/bulk-deletes/${jobId}/confirm`,
     headers,
-    payload: { confirm: 'DELETE', count: preview.selection.count },
+    payload: { confirm: 'DELETE', count: selected },
   });
   if (confirmed.statusCode !== 202) throw new Error(`bulk confirm: ${confirmed.body}`);
   let job: { status: string; progress: { done: number }; result: { indexPending: boolean } };

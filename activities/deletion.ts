@@ -104,7 +104,11 @@ export function deletionActivities({ db, config, temporal }: ActivityDeps) {
      * awaits a confirmation by count until `expiresAt`. Refused when nothing
      * is selected. A retry answers from the job's row.
      */
-    async previewBulkSelection(jobId: string, expiresAt: string): Promise<SelectionPreview> {
+    async previewBulkSelection(
+      jobId: string,
+      expiresAt: string,
+      { listCustomers = true }: { listCustomers?: boolean } = {},
+    ): Promise<SelectionPreview> {
       const job = await bulkParams(db, jobId);
       if (!job) throw new Error(`bulk job ${jobId} has no row`);
       // A retry after the selection was recorded answers from the row, and lists what the first try may not have.
@@ -112,8 +116,20 @@ export function deletionActivities({ db, config, temporal }: ActivityDeps) {
         job.status === 'pending'
           ? await recordPreviewedSelection(db, jobId, await selectionOf(job), new Date(expiresAt))
           : previewOutcomeOf(job);
-      if (preview.status !== 'rejected') await listSelectedCustomers(jobId);
+      // Workflows since the 'bulk-delete-list-customers-aside' patch list them in a step of their own.
+      if (preview.status !== 'rejected' && listCustomers) await listSelectedCustomers(jobId);
       return preview;
+    },
+
+    /**
+     * Lists the customers of a previewed bulk job in Temporal UI, off the
+     * preview's path: the workflow runs it beside the wait for a confirmation,
+     * and erases nothing before it is done (the owners of selected
+     * conversations and KObjects are read from their rows). Safe to retry:
+     * parts already started are left as they are.
+     */
+    async listBulkJobCustomers(jobId: string): Promise<void> {
+      await listSelectedCustomers(jobId);
     },
 
     /** Starts a previewed bulk job that was confirmed with its previewed count. */

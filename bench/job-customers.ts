@@ -1,10 +1,13 @@
 /**
  * Listing a job's customers in Temporal UI: what a bulk erasure of N customers
  * (JOB_CUSTOMERS, 20,000 by default) pays to be findable by each of them —
- * one `jobCustomersWorkflow` per 40 customers, started 8 at a time by the
- * selection step. Prints seconds to start every part and until every part
- * completed (after one warm-up run), to set beside `npm run bench:erase`'s
- * erasure of the same number of customers, which these parts run alongside.
+ * one `jobCustomersWorkflow` per 40 customers, started 8 at a time by a step
+ * of the bulk erasure's workflow of its own, beside the wait for the
+ * confirmation and the erasure itself (before the patch
+ * 'bulk-delete-list-customers-aside' the preview step ran it, and the
+ * confirmation waited for it: ~8 s at 20,000). Prints seconds to start every
+ * part and until every part completed (after one warm-up run), to set beside
+ * `npm run bench:erase`'s erasure of the same number of customers.
  * Run: `npm run bench:job-customers`.
  */
 import { Client, Connection } from '@temporalio/client';

@@ -213,44 +213,30 @@ export async function startJobWorkflow(
 }
 
 /**
- * Starts a previewed job and makes its preview while the workflow starts:
- * the request's own transaction records it (or the refusal), and the
- * workflow's preview step, finding the job no longer pending, takes it from
- * the row — whichever locks the job first makes the preview, once. The
- * request so waits for no workflow task; if its attempt fails (say Postgres
- * blips), the workflow's step, with its retries, makes the preview and the
- * request waits briefly for it as before. Returns the job as it then is.
+ * Starts a previewed job, then makes its preview in the request's own
+ * transaction: the workflow's preview step, finding the job no longer
+ * pending, takes it from the row — whichever locks the job first makes the
+ * preview, once. The request so waits for no workflow task. The workflow is
+ * started first, so a job is previewed only once its workflow exists (a start
+ * that failed leaves it pending, for a retry with the same Idempotency-Key).
+ * If the request's attempt fails (say Postgres blips), the workflow's step,
+ * with its retries, makes the preview and the request waits briefly for it.
+ * Returns the job as it then is.
  */
 export async function startConfirmableJob(
   app: FastifyInstance,
   request: StartJobRequest & { type: ConfirmableJobType },
 ): Promise<JobRow> {
-  const id = randomUUID();
-  const { job } = await createJob(app.db, {
-    id,
-    type: request.type,
-    startedBy: request.user.id,
-    params: request.params,
-    workflowId: jobWorkflowId(request.type, id),
-    idempotencyKey: request.idempotencyKey,
+  const job = await startJob(app, {
+    ...request,
+    input: { confirmTtlMs: app.config.confirmTtlMs },
   });
-  const expiresAt = new Date(Date.now() + app.config.confirmTtlMs);
-  const [started, prepared] = await Promise.allSettled([
-    startJobWorkflow(app, job, { ...request, input: { confirmTtlMs: app.config.confirmTtlMs } }),
-    job.status === 'pending'
-      ? confirmableOperations[request.type].prepare(app.db, job.id, expiresAt)
-      : undefined,
-  ]);
-  if (started.status === 'rejected') {
-    // Its preview may be recorded already: a job whose workflow never started is failed all the same.
-    if (!request.idempotencyKey) {
-      await transitionJob(app.db, job.id, ['awaiting_confirmation', 'rejected'], 'failed', {
-        error: { code: 'WORKFLOW_NOT_STARTED', message: 'The job could not be started.' },
-      });
-    }
-    throw started.reason;
+  if (job.status === 'pending') {
+    const expiresAt = new Date(Date.now() + app.config.confirmTtlMs);
+    await confirmableOperations[request.type]
+      .prepare(app.db, job.id, expiresAt)
+      .catch(() => undefined /* left to the workflow's preview step */);
   }
-  void prepared; // a failed attempt is left to the workflow's preview step (with its retries)
   const current = await waitForJob(app, job.id, (status) => status !== 'pending');
   if (
     (current.status === 'rejected' || current.status === 'failed') &&

@@ -25,6 +25,7 @@ import {
 } from '../db/queries/job-rows';
 import { DomainError, isDomainErrorKind, notFound } from '../lib/errors';
 import { assertPreviewedCount } from '../operations/bulk-delete';
+import { confirmableOperations } from '../operations';
 import { temporalUiLink } from '../lib/temporal';
 import {
   cancelJobSignal,
@@ -211,7 +212,17 @@ export async function startJobWorkflow(
   return job;
 }
 
-/** Starts a previewed job and waits briefly for its preview. Returns the job as it then is. */
+/**
+ * Starts a previewed job, then makes its preview in the request's own
+ * transaction: the workflow's preview step, finding the job no longer
+ * pending, takes it from the row — whichever locks the job first makes the
+ * preview, once. The request so waits for no workflow task. The workflow is
+ * started first, so a job is previewed only once its workflow exists (a start
+ * that failed leaves it pending, for a retry with the same Idempotency-Key).
+ * If the request's attempt fails (say Postgres blips), the workflow's step,
+ * with its retries, makes the preview and the request waits briefly for it.
+ * Returns the job as it then is.
+ */
 export async function startConfirmableJob(
   app: FastifyInstance,
   request: StartJobRequest & { type: ConfirmableJobType },
@@ -220,6 +231,12 @@ export async function startConfirmableJob(
     ...request,
     input: { confirmTtlMs: app.config.confirmTtlMs },
   });
+  if (job.status === 'pending') {
+    const expiresAt = new Date(Date.now() + app.config.confirmTtlMs);
+    await confirmableOperations[request.type]
+      .prepare(app.db, job.id, expiresAt)
+      .catch(() => undefined /* left to the workflow's preview step */);
+  }
   const current = await waitForJob(app, job.id, (status) => status !== 'pending');
   if (
     (current.status === 'rejected' || current.status === 'failed') &&

@@ -160,3 +160,38 @@ export async function seedTimelineCustomer(
     select ${id}::uuid, ${klassId}::uuid, 'Bench order ' || n from generate_series(1, ${kobjects}) n`);
   return id;
 }
+
+export interface Driven {
+  seconds: number;
+  previewMs: number[];
+  confirmMs: number[];
+}
+
+/** Runs `one` over every pair, `concurrency` at a time; times the whole and each job. */
+export async function drive(
+  pairs: [string, string][],
+  concurrency: number,
+  one: (pair: [string, string]) => Promise<{ previewMs: number; confirmMs: number }>,
+): Promise<Driven> {
+  const run: Driven = { seconds: 0, previewMs: [], confirmMs: [] };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < pairs.length) {
+        const { previewMs, confirmMs } = await one(pairs[next++]!);
+        run.previewMs.push(previewMs);
+        run.confirmMs.push(confirmMs);
+      }
+    }),
+  );
+  run.seconds = (performance.now() - started) / 1000;
+  return run;
+}
+
+/** `count` pairs of small customers (`seedMergePair`). */
+export const seedPairs = async (db: Database, klassId: string, count: number) => {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < count; i++) pairs.push(await seedMergePair(db, klassId));
+  return pairs;
+};

@@ -1,26 +1,38 @@
 /**
  * What analysing after an erasure costs: ANALYZE of `customers` (and of
  * `messages`, the largest table an erasure touches) at growing sizes, three
- * runs each, on throw-away services. ANALYZE samples at most 300 ×
- * default_statistics_target rows (30,000), so its cost grows with the table
- * only until the sample stops being the whole table.
+ * on throw-away services: warm-up, then rounds until two agree within 15 %
+ * (`bench/measure.ts`). ANALYZE samples at most 300 × default_statistics_target
+ * rows (30,000), so its cost grows with the table only until the sample stops
+ * being the whole table. Baseline, in the same run: a bare `select count(*)`
+ * of the table — one full read of it, what ANALYZE avoids by sampling.
+ * Run: node --import tsx bench/analyze.ts
  */
 import { sql } from 'drizzle-orm';
 import { performance } from 'node:perf_hooks';
 import { withThrowawayApp } from './harness';
 import type { Database } from '../db/client';
+import { machineLine, measure, printMeasured } from './measure';
 
 const sizes = [20_000, 50_000, 100_000];
-const RUNS = 3;
 
-async function timeAnalyze(db: Database, table: string): Promise<number[]> {
-  const times: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
+async function timeAnalyze(db: Database, table: string, title: string): Promise<void> {
+  const timed = async (statement: ReturnType<typeof sql>) => {
     const started = performance.now();
-    await db.execute(sql`analyze ${sql.identifier(table)}`);
-    times.push(Math.round(performance.now() - started));
-  }
-  return times;
+    await db.execute(statement);
+    return performance.now() - started;
+  };
+  const measured = await measure(
+    async () => ({
+      analyze: await timed(sql`analyze ${sql.identifier(table)}`),
+      scan: await timed(sql`select count(*) from ${sql.identifier(table)}`),
+    }),
+    { warmup: 1, runs: 3, maxRounds: 4, check: ['analyze'] },
+  );
+  printMeasured(title, measured, {
+    labels: { analyze: `analyze ${table}`, scan: `bare select count(*) from ${table}` },
+    baseline: 'scan',
+  });
 }
 
 /** Customers with a name, two emails, a phone and attributes, like the API writes them. */
@@ -46,6 +58,7 @@ async function addMessages(db: Database, customers: number) {
     select c.id, 'inbound', repeat(md5(c.id::text || g::text), 8) from c, generate_series(1, 10) g`);
 }
 
+console.log(`at start: ${machineLine()}`);
 await withThrowawayApp(
   'analyze',
   async ({ db }) => {
@@ -54,15 +67,12 @@ await withThrowawayApp(
       await addCustomers(db, size - rows);
       rows = size;
       await db.execute(sql`vacuum customers`);
-      console.log(
-        `analyze customers at ${size} rows: ${(await timeAnalyze(db, 'customers')).join(' / ')} ms`,
-      );
+      await timeAnalyze(db, 'customers', `customers at ${size} rows`);
     }
     await addMessages(db, 50_000);
     await db.execute(sql`vacuum messages`);
-    console.log(
-      `analyze messages at 500000 rows: ${(await timeAnalyze(db, 'messages')).join(' / ')} ms`,
-    );
+    await timeAnalyze(db, 'messages', 'messages at 500000 rows');
+    console.log(`\nat end: ${machineLine()}`);
   },
   { worker: false },
 );

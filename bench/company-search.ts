@@ -3,11 +3,18 @@
  * `GET /v1/companies?q=` runs, `matchCompanyNames`) and a Meilisearch
  * index of the same companies ({id, name}, default typo tolerance). Seeds
  * 50,000 companies with made-up names, then sends the same queries to both,
- * one at a time: names in another case, names with one typo (substituted,
- * dropped, swapped or added letter), a name with a typo and without its legal
- * form, and the first letters of a name (bench/company-names.ts). Prints p50/p95 latency and how often the wanted
- * company came first (top-1) or among the first five (top-5); and how long a
- * new company takes to become findable in each.
+ * one at a time, the two alternating query by query so both see the same
+ * load: names in another case, names with one typo (substituted, dropped,
+ * swapped or added letter), a name with a typo and without its legal form, and
+ * the first letters of a name (bench/company-names.ts). Each run of
+ * `bench/measure.ts` (warm-up, then rounds until two agree within 15 %) sends
+ * a fifth of the query list to both; its p50 and p95 are the run's figures.
+ * The baseline is the alternative in the same run: each Postgres figure is
+ * printed as a multiple of Meilisearch's. Also prints how often the wanted
+ * company came first (top-1) or among the first five (top-5) over every timed
+ * query, per kind, and how long a new company takes to become findable in each
+ * (Postgres insert + search against a one-document Meilisearch task, also in
+ * rounds).
  *
  * Run it with `npm run bench:company-search`. It starts its own PostgreSQL and
  * Meilisearch on free ports (no Temporal, no SMTP) with data in a temporary
@@ -22,21 +29,24 @@ import type { Meilisearch } from 'meilisearch';
 import { createDatabase, type Database } from '../db/client';
 import { runMigrations } from '../db/migrate';
 import { matchCompanyNames } from '../db/queries/companies';
-import { companyNames, probes, type BenchCompany, type Probe } from './company-names';
+import { companyNames, probes, type BenchCompany } from './company-names';
 import { createSearchClient, waitForSearchTask } from '../search/client';
 import { startMeilisearch } from '../stack/meilisearch';
 import { startPostgres } from '../stack/postgres';
 import { freePort } from '../stack/process';
 import type { StartedService } from '../stack/types';
+import { machineLine, measure, median, percentile, printMeasured } from './measure';
 
 const COMPANIES = Number(process.env.BENCH_COMPANIES ?? 50_000);
 const QUERIES_PER_KIND = 200;
+/** Runs a round: each run sends a fifth of the query list, so a round sends all of it. */
+const RUNS = 5;
 const TOP = 5;
-const WARM_UP = 50;
-const FRESHNESS_SAMPLES = 20;
+const FRESHNESS_PER_RUN = 4;
 const INDEX = 'bench_companies';
 
 type Engine = (q: string) => Promise<string[]>;
+type EngineName = 'pg' | 'meili';
 
 interface Row {
   kind: string;
@@ -47,39 +57,11 @@ interface Row {
   p95: number;
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length, Math.ceil(p * sorted.length)) - 1] ?? NaN;
-
-async function measure(engine: Engine, list: Probe[]): Promise<Row[]> {
-  for (const probe of list.slice(0, WARM_UP)) await engine(probe.q);
-  const results: { kind: string; ms: number; rank: number }[] = [];
-  for (const probe of list) {
-    const from = performance.now();
-    const ids = await engine(probe.q);
-    results.push({ kind: probe.kind, ms: performance.now() - from, rank: ids.indexOf(probe.want) });
-  }
-  const row = (kind: string, mine: typeof results): Row => {
-    const sorted = mine.map((r) => r.ms).sort((a, b) => a - b);
-    return {
-      kind,
-      n: mine.length,
-      top1: mine.filter((r) => r.rank === 0).length,
-      top5: mine.filter((r) => r.rank >= 0 && r.rank < TOP).length,
-      p50: percentile(sorted, 0.5),
-      p95: percentile(sorted, 0.95),
-    };
-  };
-  const kinds = [...new Set(list.map((p) => p.kind))];
-  return [
-    ...kinds.map((k) =>
-      row(
-        k,
-        results.filter((r) => r.kind === k),
-      ),
-    ),
-    row('all', results),
-  ];
-}
+const timed = async (engine: Engine, q: string) => {
+  const from = performance.now();
+  const ids = await engine(q);
+  return { ms: performance.now() - from, ids };
+};
 
 async function seedPostgres(db: Database, companies: BenchCompany[]) {
   for (let i = 0; i < companies.length; i += 5_000) {
@@ -105,27 +87,21 @@ async function seedMeilisearch(meili: Meilisearch, companies: BenchCompany[]) {
   }
 }
 
-/** Milliseconds from "company saved" to "a search finds it", per new company. */
-async function freshness(db: Database, meili: Meilisearch) {
-  const pg: number[] = [];
-  const ms: number[] = [];
-  for (let i = 0; i < FRESHNESS_SAMPLES; i++) {
-    const name = `Freshly Made ${randomBytes(4).toString('hex')} Works`;
-    let from = performance.now();
-    const [row] = (
-      await db.execute<{ id: string }>(
-        sql`insert into companies (name) values (${name}) returning id`,
-      )
-    ).rows;
-    const found = await matchCompanyNames(db, name, { limit: 1 });
-    if (found[0]?.id !== row!.id) throw new Error('Postgres did not find a company just saved');
-    pg.push(performance.now() - from);
-    from = performance.now();
-    await waitForSearchTask(meili, meili.index(INDEX).addDocuments([{ id: row!.id, name }]));
-    ms.push(performance.now() - from);
-  }
-  const sorted = (v: number[]) => v.sort((a, b) => a - b);
-  return { pg: sorted(pg), meili: sorted(ms) };
+/** Milliseconds from "company saved" to "a search finds it", for one new company in each. */
+async function freshOnce(db: Database, meili: Meilisearch) {
+  const name = `Freshly Made ${randomBytes(4).toString('hex')} Works`;
+  let from = performance.now();
+  const [row] = (
+    await db.execute<{ id: string }>(
+      sql`insert into companies (name) values (${name}) returning id`,
+    )
+  ).rows;
+  const found = await matchCompanyNames(db, name, { limit: 1 });
+  if (found[0]?.id !== row!.id) throw new Error('Postgres did not find a company just saved');
+  const pg = performance.now() - from;
+  from = performance.now();
+  await waitForSearchTask(meili, meili.index(INDEX).addDocuments([{ id: row!.id, name }]));
+  return { pg, meili: performance.now() - from };
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -138,6 +114,7 @@ function table(head: string[], rows: string[][]): string {
 }
 
 async function main() {
+  console.log(`at start: ${machineLine()}`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custodian-bench-companies-'));
   const services: StartedService[] = [];
   const say = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -171,22 +148,73 @@ async function main() {
       await seedMeilisearch(meili, companies);
       say(`Meilisearch: indexed in ${((performance.now() - from) / 1000).toFixed(1)} s`);
 
-      const list = probes(companies, QUERIES_PER_KIND);
-      const pgRows = await measure(
-        async (q) => (await matchCompanyNames(db, q, { limit: TOP })).map((r) => r.id),
-        list,
-      );
-      say('Postgres pg_trgm measured');
-      const meiliRows = await measure(
-        async (q) =>
+      const engines: Record<EngineName, Engine> = {
+        pg: async (q) => (await matchCompanyNames(db, q, { limit: TOP })).map((r) => r.id),
+        meili: async (q) =>
           (await meili.index(INDEX).search<{ id: string }>(q, { limit: TOP })).hits.map(
             (h) => h.id,
           ),
-        list,
+      };
+      const list = probes(companies, QUERIES_PER_KIND);
+      const chunk = Math.ceil(list.length / RUNS);
+      // Each query's latest time and rank in each engine: a round covers the whole list once.
+      const latest: Record<EngineName, { ms: number; rank: number }[]> = { pg: [], meili: [] };
+      const searches = await measure(
+        async (run) => {
+          const start = (run % RUNS) * chunk;
+          const ms: Record<EngineName, number[]> = { pg: [], meili: [] };
+          for (let i = start; i < Math.min(list.length, start + chunk); i++) {
+            const probe = list[i]!;
+            for (const name of i % 2 ? (['pg', 'meili'] as const) : (['meili', 'pg'] as const)) {
+              const { ms: took, ids } = await timed(engines[name], probe.q);
+              ms[name].push(took);
+              latest[name][i] = { ms: took, rank: ids.indexOf(probe.want) };
+            }
+          }
+          return {
+            pgP50: percentile(ms.pg, 0.5),
+            meiliP50: percentile(ms.meili, 0.5),
+            pgP95: percentile(ms.pg, 0.95),
+            meiliP95: percentile(ms.meili, 0.95),
+          };
+        },
+        { warmup: 1, runs: RUNS, maxRounds: 4 },
       );
-      say('Meilisearch measured');
-      const fresh = await freshness(db, meili);
+      say('searches measured');
+      const fresh = await measure(
+        async () => {
+          const pg: number[] = [];
+          const ms: number[] = [];
+          for (let i = 0; i < FRESHNESS_PER_RUN; i++) {
+            const one = await freshOnce(db, meili);
+            pg.push(one.pg);
+            ms.push(one.meili);
+          }
+          return { pg: median(pg), meili: median(ms) };
+        },
+        { warmup: 1, runs: 5, maxRounds: 4 },
+      );
 
+      const row = (kind: string, name: EngineName): Row => {
+        const mine = list.flatMap((p, i) =>
+          kind === 'all' || p.kind === kind ? [latest[name][i]!] : [],
+        );
+        return {
+          kind,
+          n: mine.length,
+          top1: mine.filter((r) => r.rank === 0).length,
+          top5: mine.filter((r) => r.rank >= 0 && r.rank < TOP).length,
+          p50: percentile(
+            mine.map((r) => r.ms),
+            0.5,
+          ),
+          p95: percentile(
+            mine.map((r) => r.ms),
+            0.95,
+          ),
+        };
+      };
+      const kinds = [...new Set(list.map((p) => p.kind)), 'all'];
       const cells = (r: Row) => [
         `${((100 * r.top1) / r.n).toFixed(0)}%`,
         `${((100 * r.top5) / r.n).toFixed(0)}%`,
@@ -198,12 +226,27 @@ async function main() {
       ).rows;
       console.log(
         `\n${companies.length} companies, ${QUERIES_PER_KIND} queries per kind, sequential, ` +
-          `${TOP} hits asked; ${os.cpus().length} CPUs (load average ${os.loadavg()[0]!.toFixed(1)}), ` +
-          `PostgreSQL ${pgVersion?.v}, ` +
-          `Meilisearch ${(await meili.getVersion()).pkgVersion}\n`,
+          `${TOP} hits asked; PostgreSQL ${pgVersion?.v}, ` +
+          `Meilisearch ${(await meili.getVersion()).pkgVersion}`,
       );
+      console.log(machineLine());
+      for (const [what, pg, ms] of [
+        ['p50', 'pgP50', 'meiliP50'],
+        ['p95', 'pgP95', 'meiliP95'],
+      ] as const) {
+        printMeasured(
+          `query latency ${what}, Postgres pg_trgm (matchCompanyNames) against Meilisearch (the alternative, same queries, alternating), ${chunk} queries a run`,
+          searches,
+          {
+            labels: { [pg]: `Postgres ${what}`, [ms]: `Meilisearch ${what}` },
+            baseline: ms,
+            digits: 1,
+            what: 'median of runs',
+          },
+        );
+      }
       console.log(
-        table(
+        `\nper kind, each query's time in the last round and its rank (deterministic data):\n${table(
           [
             'query',
             'pg top-1',
@@ -215,15 +258,19 @@ async function main() {
             'meili p50 ms',
             'meili p95 ms',
           ],
-          pgRows.map((r, i) => [r.kind, ...cells(r), ...cells(meiliRows[i]!)]),
-        ),
+          kinds.map((k) => [k, ...cells(row(k, 'pg')), ...cells(row(k, 'meili'))]),
+        )}`,
       );
-      const p = (v: number[], q: number) => percentile(v, q).toFixed(1);
-      console.log(
-        `\nsaved → findable (${FRESHNESS_SAMPLES} new companies): ` +
-          `Postgres p50 ${p(fresh.pg, 0.5)} ms p95 ${p(fresh.pg, 0.95)} ms (insert + search); ` +
-          `Meilisearch p50 ${p(fresh.meili, 0.5)} ms p95 ${p(fresh.meili, 0.95)} ms (one-document task applied)\n`,
+      printMeasured(
+        `saved → findable, median of ${FRESHNESS_PER_RUN} new companies a run: Postgres insert + search against a one-document Meilisearch task applied`,
+        fresh,
+        {
+          labels: { pg: 'Postgres (insert + search)', meili: 'Meilisearch (task applied)' },
+          baseline: 'meili',
+          digits: 1,
+        },
       );
+      console.log(`\nat end: ${machineLine()}`);
     } finally {
       await database.close();
     }

@@ -4,6 +4,13 @@
  * `rebuildSearchIndexes` projects them into Meilisearch at two batch sizes,
  * then times a mix of searches through `runSearch` (one at a time, as a user
  * would send them) and checks that each answer is the one a user expects.
+ * Both in rounds of `bench/measure.ts` (warm-up, then rounds until two agree
+ * within 15 %), each beside a same-run baseline: the rebuild at batch size
+ * 10,000 against the same rebuild at 1,000 (the alternative configuration,
+ * the two alternating in each run); each search against the same Meilisearch
+ * call made directly (the filter, sort and query `runSearch` would send,
+ * built beforehand), the two alternating query by query.
+ * BENCH_SEARCH_SCALE (default 1) scales the seeded rows, for a quicker run.
  *
  * Run it with `npm run bench:search` (`node --import tsx bench/search.ts`).
  * It starts its own services on free ports with data in a temporary folder,
@@ -25,23 +32,33 @@ import {
   type PhoneNumber,
 } from '../db/schema';
 import { createSearchClient } from '../search/client';
-import { searchIndexNames, type SearchIndexName } from '../search/indexes';
-import { runSearch, type SearchHit, type SearchRequest } from '../search/query';
+import { indexUid, searchIndexNames, type SearchIndexName } from '../search/indexes';
+import {
+  filterExpressions,
+  phoneQueryDigits,
+  runSearch,
+  sortExpressions,
+  type SearchHit,
+  type SearchRequest,
+} from '../search/query';
 import { rebuildSearchIndexes } from '../search/rebuild';
 import { startStack, throwawayStackOptions, type Stack } from '../stack';
+import { machineLine, measure, printMeasured } from './measure';
 
-const COMPANIES = 200;
-const CUSTOMERS = 20_000;
-const CONVERSATIONS = 100_000;
-const KOBJECTS = 60_000;
+const SCALE = Number(process.env.BENCH_SEARCH_SCALE ?? 1);
+const COMPANIES = Math.max(40, Math.round(200 * SCALE));
+const CUSTOMERS = Math.max(160, Math.round(20_000 * SCALE));
+const CONVERSATIONS = Math.round(100_000 * SCALE);
+const KOBJECTS = Math.round(60_000 * SCALE);
 const BATCH_SIZES = [1_000, 10_000];
 const QUERIES_PER_KIND = 40;
-const WARM_UP_ROUNDS = 2;
+/** Runs a round: each run sends a fifth of the mix, so a round sends all of it. */
+const SEARCH_RUNS = 5;
 const PAGE = 20;
 /** The seeded numbers are London ones; national spellings in queries would be read as such. */
 const PHONE_REGION = 'GB';
 /** Far beyond what a slow 2-core machine needs: past it something is stuck, not slow. */
-const DEADLINE_MS = 15 * 60_000;
+const DEADLINE_MS = 30 * 60_000;
 
 // Five letters or more: Meilisearch forgives no typo in shorter words, and the
 // typo queries below must stay within what it forgives.
@@ -266,6 +283,8 @@ interface Probe {
   index: SearchIndexName;
   /** One search; `ok` says whether the answer is what a user would expect, since a fast wrong answer proves nothing. */
   run(): Promise<{ ms: number; ok: boolean }>;
+  /** The baseline: the same Meilisearch call, made directly; its ms. */
+  raw(): Promise<number>;
 }
 
 type SampleCustomer = {
@@ -307,22 +326,41 @@ async function buildProbes(db: Database, meili: Meilisearch, prefix: string): Pr
     index: I,
     request: Partial<SearchRequest>,
     check: (hits: SearchHit<I>[]) => boolean,
-  ): Probe => ({
-    kind,
-    index,
-    async run() {
-      const from = performance.now();
-      const { hits } = await runSearch(
-        meili,
-        prefix,
-        index,
-        { q: '', filters: {}, limit: PAGE, offset: 0, ...request },
-        PHONE_REGION,
-      );
-      const ms = performance.now() - from;
-      return { ms, ok: check(hits) };
-    },
-  });
+  ): Probe => {
+    // What runSearch sends, built once, untimed: the baseline makes only the call.
+    const full = { q: '', filters: {}, limit: PAGE, offset: 0, ...request };
+    const digits = phoneQueryDigits(full.q, PHONE_REGION);
+    const q = digits ?? full.q.trim();
+    const sort = sortExpressions(index, full.sort);
+    const params = {
+      filter: filterExpressions(index, full.filters),
+      ...(sort ? { sort } : {}),
+      limit: full.limit,
+      offset: full.offset,
+      ...(digits !== undefined || q.includes('@') ? { matchingStrategy: 'all' as const } : {}),
+    };
+    return {
+      kind,
+      index,
+      async raw() {
+        const from = performance.now();
+        await meili.index(indexUid(prefix, index)).search(q, params);
+        return performance.now() - from;
+      },
+      async run() {
+        const from = performance.now();
+        const { hits } = await runSearch(
+          meili,
+          prefix,
+          index,
+          { q: '', filters: {}, limit: PAGE, offset: 0, ...request },
+          PHONE_REGION,
+        );
+        const ms = performance.now() - from;
+        return { ms, ok: check(hits) };
+      },
+    };
+  };
 
   // Interleaved round by round, so no kind gets the machine to itself.
   const probes: Probe[] = [];
@@ -427,28 +465,50 @@ function summarize(kind: string, index: string, samples: { ms: number; ok: boole
   } satisfies LatencyRow;
 }
 
-async function measureSearches(
-  db: Database,
-  meili: Meilisearch,
-  prefix: string,
-): Promise<{ rows: LatencyRow[]; seconds: number }> {
+async function measureSearches(db: Database, meili: Meilisearch, prefix: string) {
   const probes = await buildProbes(db, meili, prefix);
   const kinds = [...new Set(probes.map((p) => p.kind))];
-  // Opens the HTTP connection and pages in each index before anything is timed.
-  for (const probe of probes.slice(0, WARM_UP_ROUNDS * kinds.length)) await probe.run();
-
+  const chunk = Math.ceil(probes.length / SEARCH_RUNS);
+  // Each probe's latest answer: a round covers the whole mix once.
+  const latest: { ms: number; ok: boolean }[] = [];
   const from = performance.now();
-  const results: { probe: Probe; ms: number; ok: boolean }[] = [];
-  for (const probe of probes) results.push({ probe, ...(await probe.run()) });
+  const measured = await measure(
+    async (run) => {
+      const start = (run % SEARCH_RUNS) * chunk;
+      const api: number[] = [];
+      const raw: number[] = [];
+      for (let i = start; i < Math.min(probes.length, start + chunk); i++) {
+        const probe = probes[i]!;
+        if (i % 2) raw.push(await probe.raw());
+        const answer = await probe.run();
+        latest[i] = answer;
+        api.push(answer.ms);
+        if (i % 2 === 0) raw.push(await probe.raw());
+      }
+      return {
+        median: median([...api].sort((x, y) => x - y)),
+        rawMedian: median([...raw].sort((x, y) => x - y)),
+        p99: percentile(
+          [...api].sort((x, y) => x - y),
+          0.99,
+        ),
+        rawP99: percentile(
+          [...raw].sort((x, y) => x - y),
+          0.99,
+        ),
+      };
+    },
+    { warmup: 1, runs: SEARCH_RUNS, maxRounds: 4, check: ['median', 'p99'] },
+  );
   const elapsed = seconds(from);
-  say(`ran ${results.length} searches in ${elapsed.toFixed(1)} s`);
+  say(`ran ${measured.rounds} round(s) of ${probes.length} searches in ${elapsed.toFixed(1)} s`);
 
   const rows = kinds.map((kind) => {
-    const mine = results.filter((r) => r.probe.kind === kind);
-    return summarize(kind, mine[0]!.probe.index, mine);
+    const mine = probes.flatMap((p, i) => (p.kind === kind ? [latest[i]!] : []));
+    return summarize(kind, probes.find((p) => p.kind === kind)!.index, mine);
   });
-  rows.push(summarize('all', '', results));
-  return { rows, seconds: elapsed };
+  rows.push(summarize('all', '', latest));
+  return { rows, seconds: elapsed, measured };
 }
 
 // --- report -----------------------------------------------------------------
@@ -521,7 +581,7 @@ function report(
       .map((r) => `note: ${r.prefix} replayed ${r.replayed} changes; nothing should write here`),
     '',
     `== Search (runSearch on ${searches.prefix}*, sequential, ${PAGE} hits a page, ` +
-      `${searches.seconds.toFixed(1)} s in all) ==`,
+      `each query's time in the last round) ==`,
     table(
       ['kind', 'index', 'count', 'answer ok', 'median ms', 'p99 ms', 'max ms'],
       searches.rows.map((r) => [
@@ -543,6 +603,7 @@ function report(
 let bailing = false;
 
 async function main(): Promise<void> {
+  console.log(`at start: ${machineLine()}`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custodian-bench-'));
   let starting: Promise<Stack> | undefined;
   let database: DatabaseHandle | undefined;
@@ -592,12 +653,56 @@ async function main(): Promise<void> {
     console.log(facts);
 
     const seeding = await seed(db);
-    const rebuilds: RebuildRun[] = [];
-    for (const batchSize of BATCH_SIZES) rebuilds.push(await measureRebuild(db, meili, batchSize));
+    let rebuilds: RebuildRun[] = [];
+    const rebuild = await measure(
+      async (run) => {
+        // The two sizes alternate which goes first, so neither always meets a cold cache.
+        const sizes = run % 2 ? [...BATCH_SIZES].reverse() : BATCH_SIZES;
+        const done: RebuildRun[] = [];
+        for (const batchSize of sizes) done.push(await measureRebuild(db, meili, batchSize));
+        rebuilds = BATCH_SIZES.map((size) => done.find((r) => r.batchSize === size)!);
+        return {
+          small: rebuilds[0]!.documents / rebuilds[0]!.seconds,
+          large: rebuilds[1]!.documents / rebuilds[1]!.seconds,
+        };
+      },
+      { warmup: 1, runs: 1, maxRounds: 3 },
+    );
     const prefix = rebuilds.at(-1)!.prefix;
     const searches = { ...(await measureSearches(db, meili, prefix)), prefix };
 
-    console.log(`\n${report(facts, seeding, rebuilds, searches)}\n`);
+    console.log(`\n${report(facts, seeding, rebuilds, searches)}`);
+    console.log(machineLine());
+    printMeasured(
+      `rebuild, documents/s, batch size ${count(BATCH_SIZES[1]!)} against ${count(BATCH_SIZES[0]!)} (the alternative, same run)`,
+      rebuild,
+      {
+        labels: {
+          large: `batch size ${count(BATCH_SIZES[1]!)}`,
+          small: `baseline: batch size ${count(BATCH_SIZES[0]!)}`,
+        },
+        baseline: 'small',
+        unit: 'docs/s',
+      },
+    );
+    for (const [what, api, raw] of [
+      ['median', 'median', 'rawMedian'],
+      ['p99', 'p99', 'rawP99'],
+    ] as const) {
+      printMeasured(
+        `searches ${what}, runSearch against the same Meilisearch call made directly, ${Math.ceil(
+          (QUERIES_PER_KIND * 8) / SEARCH_RUNS,
+        )} of each a run`,
+        searches.measured,
+        {
+          labels: { [api]: `runSearch ${what}`, [raw]: `baseline: direct call ${what}` },
+          baseline: raw,
+          digits: 1,
+          what: 'median of runs',
+        },
+      );
+    }
+    console.log('');
     say('done');
   } finally {
     clearTimeout(deadline);

@@ -81,9 +81,20 @@ export async function previewAndConfirm(
 ): Promise<{ jobId: string; previewMs: number; confirmMs: number }> {
   const t0 = performance.now();
   const previewed = await app.inject({ method: 'POST', url: previewUrl, headers, payload });
-  if (previewed.statusCode !== 201)
+  if (previewed.statusCode !== 201 && previewed.statusCode !== 202)
     throw new Error(`preview answered ${previewed.statusCode}: ${previewed.body}`);
   const jobId = previewed.json<{ job: { id: string } }>().job.id;
+  // 202: the preview was not ready within the request's brief wait (a loaded
+  // machine); it is ready when the job awaits confirmation.
+  if (previewed.statusCode === 202) {
+    for (;;) {
+      const job = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers });
+      const status = job.json<{ status: string }>().status;
+      if (status === 'awaiting_confirmation') break;
+      if (status !== 'pending') throw new Error(`job ${jobId} ended ${status} before its preview`);
+      await sleep(10);
+    }
+  }
   const t1 = performance.now();
   const confirmed = await app.inject({
     method: 'POST',

@@ -1,10 +1,10 @@
 import { and, count, eq, sql, type SQL } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { notFound } from '../../lib/errors';
-import type { Queryable } from '../client';
+import type { Database, Queryable } from '../client';
 import { conversations, customers, kobjects } from '../schema';
 import { eventTimelineItems } from './events';
-import { uuidArray } from '../sql';
+import { executePrepared, uuidArray } from '../sql';
 
 export interface TimelineItem {
   type: 'conversation' | 'kobject' | 'event';
@@ -128,15 +128,18 @@ export function customerTimelineQuery(
     limit ${limit + 1}`;
 }
 
-/** A customer's timeline, a page at a time (see `customerTimelineQuery`). */
+/**
+ * A customer's timeline, a page at a time (see `customerTimelineQuery`). The
+ * page's statement is prepared once per connection: parsing and planning it
+ * cost as much as running it.
+ */
 export async function customerTimeline(
-  db: Queryable,
+  db: Database,
   customerId: string,
   options: { limit: number; cursor?: string | undefined; includeEvents?: boolean },
 ) {
   const { limit } = options;
-  const result = await db.execute<TimelineRow>(customerTimelineQuery(customerId, options));
-  const rows = result.rows;
+  const rows = await executePrepared<TimelineRow>(db, customerTimelineQuery(customerId, options));
   // Items exist only for an existing customer (their foreign key): the customer
   // is looked up only when there are none, so a page costs one round trip.
   if (rows.length === 0) {

@@ -21,7 +21,7 @@ import { chmodSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { sql, TransactionRollbackError } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { buildApp } from '../api/app';
 import { createDatabase, type Database } from '../db/client';
 import { issueApiKey } from '../db/queries/api-keys';
@@ -30,6 +30,7 @@ import { createUser } from '../db/queries/users';
 import { runMigrations } from '../db/migrate';
 import { loadConfig } from '../lib/config';
 import { startThrowawayStack } from '../stack';
+import { rolledBack } from './harness';
 import { machineLine, measure, percentile, printMeasured } from './measure';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -74,22 +75,6 @@ async function copyEvents(
              from '${csv}' with (format csv)`),
   );
   return performance.now() - started;
-}
-
-/** Runs `work` in a transaction and rolls it back; returns its ms. */
-async function rolledBack(db: Database, work: Parameters<Database['transaction']>[0]) {
-  const started = performance.now();
-  let ms = 0;
-  await db
-    .transaction(async (tx) => {
-      await work(tx);
-      ms = performance.now() - started;
-      tx.rollback();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof TransactionRollbackError)) throw error;
-    });
-  return ms;
 }
 
 async function main() {

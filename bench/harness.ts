@@ -3,12 +3,12 @@
  * migrations, the API in-process, a worker, and an admin key — stopped and
  * deleted afterwards whatever happens.
  */
-import { sql } from 'drizzle-orm';
+import { sql, TransactionRollbackError } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from '../api/app';
-import { createDatabase, type Database } from '../db/client';
+import { createDatabase, type Database, type Transaction } from '../db/client';
 import { issueApiKey } from '../db/queries/api-keys';
 import { createUser } from '../db/queries/users';
 import { runMigrations } from '../db/migrate';
@@ -16,6 +16,7 @@ import { uuidArray } from '../db/sql';
 import { loadConfig, type Config } from '../lib/config';
 import { startThrowawayStack } from '../stack';
 import { startWorker } from '../worker';
+import { timed } from './measure';
 
 export interface Harness {
   app: FastifyInstance;
@@ -206,3 +207,51 @@ export const seedPairs = async (db: Database, klassId: string, count: number) =>
   for (let i = 0; i < count; i++) pairs.push(await seedMergePair(db, klassId));
   return pairs;
 };
+
+/** Runs `work` in a transaction, then rolls it back (so every run finds the same rows); its ms. */
+export async function rolledBack(
+  db: Database,
+  work: (tx: Transaction) => Promise<unknown>,
+): Promise<number> {
+  let ms = 0;
+  const started = performance.now();
+  await db
+    .transaction(async (tx) => {
+      await work(tx);
+      ms = performance.now() - started;
+      tx.rollback();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof TransactionRollbackError)) throw error;
+    });
+  return ms;
+}
+
+/** What a merge preview has to read, in bare SQL: both customers and every item either holds; its ms. */
+export const bareMergeRead = (db: Database, [a, b]: [string, string]) =>
+  timed(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select * from customers where id in (${a}, ${b})`);
+      await tx.execute(
+        sql`select id, customer_id from conversations where customer_id in (${a}, ${b})`,
+      );
+      await tx.execute(sql`select id, customer_id from kobjects where customer_id in (${a}, ${b})`);
+    }),
+  );
+
+/** What a merge has to write, in bare SQL: the source's rows moved, the source deleted; its ms. */
+export const bareMergeMove = (db: Database, [source, target]: [string, string]) =>
+  timed(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(
+        sql`select id from customers where id in (${source}, ${target}) order by id for update`,
+      );
+      await tx.execute(
+        sql`update conversations set customer_id = ${target} where customer_id = ${source}`,
+      );
+      await tx.execute(
+        sql`update kobjects set customer_id = ${target} where customer_id = ${source}`,
+      );
+      await tx.execute(sql`delete from customers where id = ${source}`);
+    }),
+  );

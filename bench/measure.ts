@@ -42,6 +42,13 @@ export const percentile = (values: readonly number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * p) - 1))]!;
 };
 
+/** How long `work` took, in ms. */
+export async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
 /** Relative difference of two positive figures, as a fraction of the smaller. */
 export const differs = (a: number, b: number): number =>
   Math.abs(a - b) / Math.max(Math.min(a, b), Number.EPSILON);

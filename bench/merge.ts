@@ -18,7 +18,13 @@ import { confirmableOperations } from '../operations';
 import { createSearchClient } from '../search/client';
 import { jobWorkflowId } from '../workflows/contracts';
 import { meiliFloor, startTemporalFloor } from './floors';
-import { mergeOnce, seedTimelineCustomer, withThrowawayApp } from './harness';
+import {
+  bareMergeMove,
+  bareMergeRead,
+  mergeOnce,
+  seedTimelineCustomer,
+  withThrowawayApp,
+} from './harness';
 import { machineLine, measure, printMeasured, verdict } from './measure';
 
 const CONVERSATIONS = 250;
@@ -28,39 +34,6 @@ const TARGET_PREVIEW_RATIO = 6;
 
 const seedCustomer = (db: Database, klassId: string) =>
   seedTimelineCustomer(db, klassId, { conversations: CONVERSATIONS, kobjects: KOBJECTS });
-
-/** What a preview has to read, in bare SQL: both customers and every item either holds. */
-async function bareRead(db: Database, ids: [string, string]): Promise<number> {
-  const started = performance.now();
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select * from customers where id in (${ids[0]}, ${ids[1]})`);
-    await tx.execute(
-      sql`select id, customer_id from conversations where customer_id in (${ids[0]}, ${ids[1]})`,
-    );
-    await tx.execute(
-      sql`select id, customer_id from kobjects where customer_id in (${ids[0]}, ${ids[1]})`,
-    );
-  });
-  return performance.now() - started;
-}
-
-/** What a merge has to write, in bare SQL: the same rows moved, the source deleted. */
-async function bareMove(db: Database, [source, target]: [string, string]): Promise<number> {
-  const started = performance.now();
-  await db.transaction(async (tx) => {
-    await tx.execute(
-      sql`select id from customers where id in (${source}, ${target}) order by id for update`,
-    );
-    await tx.execute(
-      sql`update conversations set customer_id = ${target} where customer_id = ${source}`,
-    );
-    await tx.execute(
-      sql`update kobjects set customer_id = ${target} where customer_id = ${source}`,
-    );
-    await tx.execute(sql`delete from customers where id = ${source}`);
-  });
-  return performance.now() - started;
-}
 
 /** The preview's own transaction, called directly on a pending job row: what the preview must do in Postgres. */
 async function previewTransaction(
@@ -107,10 +80,10 @@ async function main() {
           await seedCustomer(db, klassId),
         ];
         // Baseline and API alternate within the run, so both see the same load.
-        const readMs = await bareRead(db, bare);
+        const readMs = await bareMergeRead(db, bare);
         const previewTxMs = await previewTransaction(db, userId, bare);
         const { jobId, previewMs, confirmMs } = await mergeOnce(app, headers, pair);
-        const sqlMs = await bareMove(db, bare);
+        const sqlMs = await bareMergeMove(db, bare);
         const temporalMs = await floor.confirmShaped();
         const moved = await db.execute<{ kind: string; id: string }>(sql`
           select 'conversation' as kind, id from conversations where customer_id = ${bare[1]}

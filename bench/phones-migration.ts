@@ -9,31 +9,13 @@
  * number's digits — the same rows written, without parsing the numbers.
  * Run: node --import tsx bench/phones-migration.ts (CUSTOMERS=100000 by default).
  */
-import { sql, TransactionRollbackError } from 'drizzle-orm';
-import { performance } from 'node:perf_hooks';
-import type { Database, Transaction } from '../db/client';
+import { sql } from 'drizzle-orm';
 import { phonesE164 } from '../db/data-migrations/phones-e164';
-import { withThrowawayApp } from './harness';
+import { rolledBack, withThrowawayApp } from './harness';
 import { machineLine, measure, printMeasured } from './measure';
 
 const CUSTOMERS = Number(process.env.CUSTOMERS ?? 100_000);
 const BATCH_SIZE = 1_000;
-
-/** Runs `work` in a transaction, then rolls it back; its ms. */
-async function rolledBack(db: Database, work: (tx: Transaction) => Promise<unknown>) {
-  let ms = 0;
-  await db
-    .transaction(async (tx) => {
-      const started = performance.now();
-      await work(tx);
-      ms = performance.now() - started;
-      tx.rollback();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof TransactionRollbackError)) throw error;
-    });
-  return ms;
-}
 
 console.log(`at start: ${machineLine()}`);
 await withThrowawayApp(

@@ -1,63 +1,52 @@
 /**
  * What the Temporal dev server's SQLite costs a job: two throw-away dev servers
  * side by side, one with SQLite's defaults (a synchronous commit, an fsync, per
- * write) and one with PRAGMAS (default journal_mode=wal,synchronous=normal),
+ * write) and one with PRAGMAS (default: stack/temporal.ts FAST_SQLITE),
  * each running the do-nothing workflow of a confirmed job's shape
  * (bench/floor-workflows.ts) in alternation: one at a time, then 30 at once.
  * Run: `node --import tsx bench/temporal-sqlite.ts`.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { floorWorkflow, goUpdate } from './floor-workflows';
 import { median } from './measure';
-import { temporalCli } from '../stack/binaries';
-const cli = temporalCli();
-async function server(port: number, pragmas: string[]) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'perf-jobs-sqlite-'));
-  const p = spawn(
-    cli,
-    [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--headless',
-      '--log-level',
-      'error',
-      '--db-filename',
-      path.join(dir, 't.sqlite'),
-      ...pragmas.flatMap((x) => ['--sqlite-pragma', x]),
-    ],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; i < 100; i++) {
-    try {
-      const c = await Connection.connect({ address: `127.0.0.1:${port}` });
-      return { p, c };
-    } catch {
-      await sleep(300);
-    }
-  }
-  throw new Error('no server');
+import { FAST_SQLITE, startTemporal } from '../stack/temporal';
+import { freePort } from '../stack/process';
+
+const PRAGMAS = process.env.PRAGMAS?.split(',') ?? [...FAST_SQLITE];
+
+/** A throw-away dev server with these SQLite pragmas, on a port of its own. */
+async function server(pragmas: readonly string[]) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-temporal-sqlite-'));
+  const port = await freePort();
+  const started = await startTemporal({
+    dataDir: dir,
+    port,
+    uiPort: 0,
+    headless: true,
+    logFile: path.join(dir, 'temporal.log'),
+    sqlitePragmas: pragmas,
+  });
+  return {
+    port,
+    c: await Connection.connect({ address: started.url }),
+    async stop() {
+      await started.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 async function main() {
-  const servers = [
-    await server(47301, []),
-    await server(47302, (process.env.PRAGMAS ?? 'journal_mode=wal,synchronous=normal').split(',')),
-  ];
+  const servers = [await server([]), await server(PRAGMAS)];
   const rigs: { client: Client; taskQueue: string; worker: Worker; running: Promise<void> }[] = [];
   for (const [i, s] of servers.entries()) {
     const taskQueue = `q${i}`;
-    const connection = await NativeConnection.connect({ address: `127.0.0.1:${47301 + i}` });
+    const connection = await NativeConnection.connect({ address: `127.0.0.1:${s.port}` });
     const worker = await Worker.create({
       connection,
       taskQueue,
@@ -96,13 +85,13 @@ async function main() {
     `default sqlite: start+update+activity+local median ${median(a[0]!).toFixed(0)} ms; 30 concurrent: ${median(b[0]!).toFixed(1)} wf/s`,
   );
   console.log(
-    `${process.env.PRAGMAS ?? 'journal_mode=wal,synchronous=normal'}: start+update+activity+local median ${median(a[1]!).toFixed(0)} ms; 30 concurrent: ${median(b[1]!).toFixed(1)} wf/s`,
+    `${PRAGMAS.join(',')}: start+update+activity+local median ${median(a[1]!).toFixed(0)} ms; 30 concurrent: ${median(b[1]!).toFixed(1)} wf/s`,
   );
   for (const r of rigs) {
     r.worker.shutdown();
     await r.running;
   }
-  for (const s of servers) s.p.kill('SIGTERM');
+  for (const s of servers) await s.stop();
 }
 main().catch((e) => {
   console.error(e);

@@ -12,16 +12,17 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { uuidArray } from '../db/sql';
-import { mergeOnce, previewAndConfirm, seedTimelineCustomer, withThrowawayApp } from './harness';
-import { machineLine, measure, printMeasured } from './measure';
+import {
+  bareMergeMove,
+  bareMergeRead,
+  mergeOnce,
+  previewAndConfirm,
+  seedTimelineCustomer,
+  withThrowawayApp,
+} from './harness';
+import { machineLine, measure, printMeasured, timed } from './measure';
 
 const ITEMS = { conversations: 250, kobjects: 250 };
-
-const timed = async (work: () => Promise<unknown>): Promise<number> => {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
-};
 
 /** The source's rows, as the merge journal would hold them (read untimed). */
 async function itemsOf(db: Database, customerId: string) {
@@ -42,33 +43,6 @@ async function itemsOf(db: Database, customerId: string) {
 }
 
 type Items = Awaited<ReturnType<typeof itemsOf>>;
-
-const bareRead = (db: Database, [a, b]: [string, string]) =>
-  timed(() =>
-    db.transaction(async (tx) => {
-      await tx.execute(sql`select * from customers where id in (${a}, ${b})`);
-      await tx.execute(
-        sql`select id, customer_id from conversations where customer_id in (${a}, ${b})`,
-      );
-      await tx.execute(sql`select id, customer_id from kobjects where customer_id in (${a}, ${b})`);
-    }),
-  );
-
-const bareMove = (db: Database, [source, target]: [string, string]) =>
-  timed(() =>
-    db.transaction(async (tx) => {
-      await tx.execute(
-        sql`select id from customers where id in (${source}, ${target}) order by id for update`,
-      );
-      await tx.execute(
-        sql`update conversations set customer_id = ${target} where customer_id = ${source}`,
-      );
-      await tx.execute(
-        sql`update kobjects set customer_id = ${target} where customer_id = ${source}`,
-      );
-      await tx.execute(sql`delete from customers where id = ${source}`);
-    }),
-  );
 
 const bareReadMoved = (db: Database, target: string, items: Items) =>
   timed(() =>
@@ -112,9 +86,9 @@ async function main() {
         const bare: [string, string] = [await seed(), await seed()];
         const items = await itemsOf(db, bare[0]);
         // API steps and their baselines alternate, so both see the same load.
-        const readMs = await bareRead(db, bare);
+        const readMs = await bareMergeRead(db, bare);
         const merged = await mergeOnce(app, headers, pair);
-        const moveMs = await bareMove(db, bare);
+        const moveMs = await bareMergeMove(db, bare);
         const readMovedMs = await bareReadMoved(db, bare[1], items);
         const undone = await previewAndConfirm(app, headers, {
           previewUrl: `/v1/merges/${merged.jobId}/undo`,

@@ -19,6 +19,16 @@ export interface StartedTemporal extends StartedService {
 }
 
 /**
+ * Every workflow task, activity and search-attribute upsert is a SQLite commit;
+ * by default each one waits for an fsync. In WAL mode with synchronous=NORMAL a
+ * commit survives a killed server (only a machine crash may lose the last ones,
+ * and this is a throw-away dev server): a do-nothing workflow of a confirmed
+ * job's shape went from 438 to 177 ms, and 30 at once from 1.5 to 6.4 per
+ * second (bench/temporal-sqlite.ts).
+ */
+export const FAST_SQLITE = ['journal_mode=wal', 'synchronous=normal'] as const;
+
+/**
  * Temporal's development server (SQLite, with its UI unless headless). The
  * binary is spawned directly, never through a shell, so stopping the child
  * stops the server.
@@ -29,12 +39,15 @@ export async function startTemporal({
   uiPort,
   headless,
   logFile,
+  sqlitePragmas = FAST_SQLITE,
 }: {
   dataDir: string;
   port: number;
   uiPort: number;
   headless: boolean;
   logFile: string;
+  /** `--sqlite-pragma` values; `[]` keeps SQLite's defaults (bench/temporal-sqlite.ts compares them). */
+  sqlitePragmas?: readonly string[];
 }): Promise<StartedTemporal> {
   const args = [
     'server',
@@ -47,15 +60,7 @@ export async function startTemporal({
     path.join(dataDir, 'temporal.sqlite'),
     '--log-level',
     'warn',
-    // Every workflow task, activity and search-attribute upsert is a SQLite commit; by
-    // default each one waits for an fsync. In WAL mode with synchronous=NORMAL a commit
-    // survives a killed server (only a machine crash may lose the last ones, and this is
-    // a throw-away dev server): a do-nothing workflow of a confirmed job's shape went
-    // from 438 to 177 ms, and 30 at once from 1.5 to 6.4 per second (bench/temporal-sqlite.ts).
-    '--sqlite-pragma',
-    'journal_mode=wal',
-    '--sqlite-pragma',
-    'synchronous=normal',
+    ...sqlitePragmas.flatMap((pragma) => ['--sqlite-pragma', pragma]),
     // A workflow task that schedules an activity gets the activity back in its
     // reply, when the worker has a free slot: no trip through task matching.
     '--dynamic-config-value',
